@@ -1,0 +1,154 @@
+//! How workers sleep and wake without losing a wake-up.
+//!
+//! Why a waker does not hand its new goroutine straight to a sleeping worker: waking a thread
+//! costs tens of microseconds here, far more than running most goroutines. So `wakep` wakes a
+//! worker only when no worker is already spinning (looking for work) and a token is free; the
+//! woken worker spins for a while before it sleeps again, and usually finds the next
+//! goroutine before anyone needs to pay for another wake (Go's wakep/nmspinning design).
+//!
+//! The race that must not lose a goroutine, as numbered steps (both sides use SeqCst):
+//! 1. The sleeper gives up its token and its spinning count, puts itself on the idle list,
+//!    then re-checks every queue (and the timers).
+//! 2. The waker queues its goroutine, then reads the spinning count and the free tokens.
+//! Either the sleeper's re-check sees the goroutine, or the waker sees the sleeper's freed
+//! token with no spinner and wakes someone from the idle list.
+
+use std::sync::atomic::{fence, Ordering};
+use std::sync::Arc;
+
+use super::{sched, MShared, M, WAKE_KICK, WAKE_TOKEN};
+use crate::time::now_ns;
+
+/// Starts a worker for queued goroutines if one may run and none is already looking.
+pub(crate) fn wakep() {
+    let s = sched();
+    if s.nmspinning.load(Ordering::SeqCst) != 0 {
+        return;
+    }
+    if s.active.load(Ordering::SeqCst) >= s.maxprocs.load(Ordering::Relaxed) {
+        return;
+    }
+    if s.nmspinning.compare_exchange(0, 1, Ordering::SeqCst, Ordering::Relaxed).is_err() {
+        return;
+    }
+    if !s.try_acquire_token() {
+        s.nmspinning.fetch_sub(1, Ordering::SeqCst);
+        return;
+    }
+    // We hold a token and a spinning count on behalf of the worker we start.
+    let sleeper = s.idle.lock().pop();
+    match sleeper {
+        Some(m) => {
+            m.wake.fetch_or(WAKE_TOKEN, Ordering::SeqCst);
+            unpark(&m);
+        }
+        None => {
+            if !M::spawn(true) {
+                s.release_token();
+                s.nmspinning.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    }
+}
+
+fn unpark(m: &MShared) {
+    if let Some(t) = m.thread.get() {
+        t.unpark();
+    }
+}
+
+/// Wakes a specific worker without a token (a pinned goroutine became ready on it, or the
+/// timers changed). A busy worker will see the reason at its next schedule point.
+pub(crate) fn kick(m: &MShared) {
+    m.wake.fetch_or(WAKE_KICK, Ordering::SeqCst);
+    unpark(m);
+}
+
+/// A timer became the earliest: wake the worker sleeping on the timers so it re-arms, or,
+/// when no worker is awake to see the timer at its next schedule point, start one.
+pub(crate) fn kick_for_timer() {
+    let s = sched();
+    fence(Ordering::SeqCst);
+    let ts = s.timer_sleeper.load(Ordering::SeqCst);
+    if ts != 0 {
+        if let Some(m) = s.worker(ts - 1) {
+            kick(m);
+        }
+        return;
+    }
+    if s.active.load(Ordering::SeqCst) == 0 {
+        let first = s.idle.lock().last().cloned();
+        match first {
+            Some(m) => kick(&m),
+            None => wakep(),
+        }
+    }
+}
+
+fn remove_from_idle(m: &MShared) -> bool {
+    let s = sched();
+    let mut idle = s.idle.lock();
+    match idle.iter().position(|x| std::ptr::eq(&**x, m)) {
+        Some(i) => {
+            idle.swap_remove(i);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Puts the worker to sleep until there may be work for it. Returns with a token when a waker
+/// gave it one (and then spinning), else without: the caller loops and tries again.
+pub(crate) fn sleep(w: &M) {
+    let s = sched();
+    let me: &Arc<MShared> = &w.shared;
+    me.wake.store(0, Ordering::SeqCst);
+    let was_spinning = w.spinning.replace(false);
+    if w.has_token() {
+        w.set_token(false);
+        s.release_token();
+    }
+    super::runq::drain_to_global(w);
+    w.mark_idle();
+    s.idle.lock().push(me.clone());
+    if was_spinning {
+        s.nmspinning.fetch_sub(1, Ordering::SeqCst);
+    }
+    // Step 1 of the module doc: re-check after publishing ourselves as idle.
+    fence(Ordering::SeqCst);
+    if s.work_queued() || me.inbox_len.load(Ordering::SeqCst) > 0 || s.timers.next() <= now_ns() {
+        if remove_from_idle(me) {
+            return;
+        }
+        // A waker popped us already: its WAKE_TOKEN is on the way.
+    }
+    loop {
+        let bits = me.wake.swap(0, Ordering::SeqCst);
+        if bits & WAKE_TOKEN != 0 {
+            // The waker took a token and a spinning count for us, and popped us off the list.
+            w.set_token(true);
+            w.spinning.set(true);
+            me.phase.store(super::PH_SCHED, Ordering::Release);
+            return;
+        }
+        if bits & WAKE_KICK != 0 && remove_from_idle(me) {
+            return;
+        }
+        let next = s.timers.next();
+        let my_tag = me.id + 1;
+        if next != i64::MAX
+            && s.timer_sleeper.compare_exchange(0, my_tag, Ordering::SeqCst, Ordering::SeqCst).is_ok()
+        {
+            let now = now_ns();
+            if next > now {
+                std::thread::park_timeout(std::time::Duration::from_nanos((next - now) as u64));
+            }
+            let _ = s.timer_sleeper.compare_exchange(my_tag, 0, Ordering::SeqCst, Ordering::SeqCst);
+            if s.timers.next() <= now_ns() && remove_from_idle(me) {
+                return; // the caller runs the due timers
+            }
+        } else {
+            std::thread::park();
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! The scheduler: GOMAXPROCS workers multiplexing goroutines, as Go's proc.go does.
+//!
+//! Terms (Go's in brackets): a *worker* (M) is an OS thread with a local run queue and a
+//! "run next" slot; a *token* (P) is the right to run goroutines: at most GOMAXPROCS workers
+//! hold one at a time. Go keeps the run queue in the P and hands the P to another thread when
+//! its thread blocks; we keep the queue in the worker (it is stealable by everyone) and hand
+//! over only the token, which needs no protocol for a goroutine that touches "its" queue while
+//! its worker is being handed off.
+//!
+//! - `runq.rs`: where a goroutine is queued and where a worker finds the next one.
+//! - `idle.rs`: how workers go to sleep and are woken without losing a wake-up.
+//! - `sysmon.rs`: the monitor thread: hand-off of workers stuck in foreign calls, late timers.
+//! - `worker.rs`: the worker loop, and every "when" (spin, steal, sleep, hand off).
+//!
+//! Rejected: a thread per goroutine (a million threads), a single global queue (contention at
+//! two workers already), handing off straight to a sleeping worker on every wake (a futex wake
+//! costs ~35 µs here: `idle.rs` explains spinning).
+
+mod idle;
+mod runq;
+mod sysmon;
+mod worker;
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use crossbeam_deque::{Injector, Stealer};
+use parking_lot::Mutex;
+
+use crate::goroutine::{GPtr, G};
+use crate::time::timers::Timers;
+
+pub(crate) use worker::Worker as M;
+
+/// Most workers that may ever exist (Go's default limit of 10,000 threads).
+const MAX_M: usize = 10_000;
+/// Largest GOMAXPROCS.
+pub const MAX_PROCS: usize = 1024;
+
+/// What a worker is doing, for sysmon. Written by the worker (and by sysmon:
+/// -> REVOKED, the only transition another thread makes).
+pub(crate) const PH_IDLE: u32 = 0;
+pub(crate) const PH_SCHED: u32 = 1;
+pub(crate) const PH_RUNNING: u32 = 2;
+pub(crate) const PH_REVOKED: u32 = 3;
+
+/// Wake reasons left for a sleeping worker (bits).
+pub(crate) const WAKE_TOKEN: u32 = 1;
+pub(crate) const WAKE_KICK: u32 = 2;
+
+/// The part of a worker other threads see.
+pub struct MShared {
+    pub(crate) id: usize,
+    pub(crate) thread: OnceLock<std::thread::Thread>,
+    pub(crate) stealer: Stealer<GPtr>,
+    /// The goroutine to run next on this worker (just woken by what it ran). Stealable only
+    /// when the worker seems stuck (see runq::steal_runnext).
+    pub(crate) runnext: AtomicPtr<G>,
+    /// Schedule count: sysmon compares it across ticks to find a worker stuck in one G.
+    pub(crate) tick: AtomicU64,
+    /// PH_* above.
+    pub(crate) phase: AtomicU32,
+    /// WAKE_* bits; set by wakers, swapped to 0 by the worker.
+    pub(crate) wake: AtomicU32,
+    /// Pinned goroutines made ready, to be run by this worker only.
+    pub(crate) inbox: Mutex<std::collections::VecDeque<GPtr>>,
+    pub(crate) inbox_len: AtomicUsize,
+}
+
+/// Global scheduler state.
+pub(crate) struct Sched {
+    pub(crate) injector: Injector<GPtr>,
+    ms: Box<[OnceLock<Arc<MShared>>]>,
+    nm: AtomicUsize,
+    /// Workers asleep with no token. Guarded by its lock.
+    pub(crate) idle: Mutex<Vec<Arc<MShared>>>,
+    /// Workers holding a token.
+    pub(crate) active: AtomicUsize,
+    pub(crate) maxprocs: AtomicUsize,
+    /// Workers spinning for work (holding a token).
+    pub(crate) nmspinning: AtomicUsize,
+    pub(crate) timers: Timers,
+    /// The idle worker sleeping until the earliest timer, if any (its id + 1; 0 = none).
+    pub(crate) timer_sleeper: AtomicUsize,
+    /// Workers lent by sysmon so far (a counter for the metrics).
+    pub(crate) handoffs: AtomicU64,
+}
+
+static SCHED: OnceLock<Sched> = OnceLock::new();
+
+pub(crate) fn sched() -> &'static Sched {
+    SCHED.get_or_init(|| {
+        crate::stack::install_overflow_handler(crate::goroutine::describe_for_signal);
+        let s = Sched {
+            injector: Injector::new(),
+            ms: (0..MAX_M).map(|_| OnceLock::new()).collect(),
+            nm: AtomicUsize::new(0),
+            idle: Mutex::new(Vec::new()),
+            active: AtomicUsize::new(0),
+            maxprocs: AtomicUsize::new(crate::maxprocs::default_maxprocs().clamp(1, MAX_PROCS)),
+            nmspinning: AtomicUsize::new(0),
+            timers: Timers::new(),
+            timer_sleeper: AtomicUsize::new(0),
+            handoffs: AtomicU64::new(0),
+        };
+        sysmon::start();
+        s
+    })
+}
+
+/// Starts the runtime if it is not running yet.
+pub fn init() {
+    sched();
+}
+
+impl Sched {
+    /// Workers created so far (ids are 0..n).
+    pub(crate) fn nworkers(&self) -> usize {
+        self.nm.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn worker(&self, id: usize) -> Option<&Arc<MShared>> {
+        self.ms.get(id).and_then(|m| m.get())
+    }
+
+    /// Registers a new worker's shared part; None at the thread limit.
+    pub(crate) fn register(&self, make: impl FnOnce(usize) -> Arc<MShared>) -> Option<Arc<MShared>> {
+        static REGISTER: Mutex<()> = Mutex::new(());
+        let _g = REGISTER.lock();
+        let id = self.nm.load(Ordering::Relaxed);
+        if id >= MAX_M {
+            return None;
+        }
+        let m = make(id);
+        let _ = self.ms[id].set(m.clone());
+        self.nm.store(id + 1, Ordering::Release);
+        Some(m)
+    }
+
+    /// Takes a token if fewer than GOMAXPROCS are held.
+    pub(crate) fn try_acquire_token(&self) -> bool {
+        let max = self.maxprocs.load(Ordering::Relaxed);
+        let mut a = self.active.load(Ordering::Relaxed);
+        while a < max {
+            match self.active.compare_exchange_weak(a, a + 1, Ordering::SeqCst, Ordering::Relaxed) {
+                Ok(_) => return true,
+                Err(now) => a = now,
+            }
+        }
+        false
+    }
+
+    pub(crate) fn release_token(&self) {
+        self.active.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Whether any goroutine waits in a queue anywhere (for idle re-checks and sysmon).
+    pub(crate) fn work_queued(&self) -> bool {
+        !self.injector.is_empty()
+            || (0..self.nworkers()).filter_map(|id| self.worker(id)).any(|m| {
+                !m.stealer.is_empty() || !m.runnext.load(Ordering::Acquire).is_null()
+            })
+    }
+}
+
+thread_local! {
+    static CURRENT_M: Cell<*const M> = const { Cell::new(std::ptr::null()) };
+}
+
+/// The worker running on this thread. Never inlined (the TLS trap: see DESIGN.md).
+#[inline(never)]
+pub(crate) fn current_m() -> Option<&'static M> {
+    let p = CURRENT_M.with(|c| c.get());
+    // SAFETY: set once by the worker thread to its own leaked Worker, which lives forever.
+    (!p.is_null()).then(|| unsafe { &*p })
+}
+
+pub(crate) fn set_current_m(m: &'static M) {
+    CURRENT_M.with(|c| c.set(m));
+}
+
+/// The goroutine running on this thread. Never inlined (the TLS trap).
+#[inline(never)]
+pub(crate) fn current_g() -> Option<GPtr> {
+    current_m().and_then(|m| m.curg())
+}
+
+/// Queues a goroutine that was just created.
+pub(crate) fn ready_new(g: GPtr) {
+    runq::put(g, false);
+}
+
+/// Queues a goroutine that was parked (called by `goroutine::ready`).
+pub(crate) fn ready_parked(g: GPtr) {
+    runq::put(g, true);
+}
+
+/// Sets GOMAXPROCS (n > 0) and returns the value before. Lowering it takes effect as workers
+/// reach their next schedule point; raising it starts workers for queued goroutines at once.
+pub fn maxprocs(n: i64) -> usize {
+    let s = sched();
+    let before = s.maxprocs.load(Ordering::Relaxed);
+    if n > 0 {
+        let n = (n as usize).min(MAX_PROCS);
+        s.maxprocs.store(n, Ordering::SeqCst);
+        if n > before {
+            for _ in before..n {
+                if s.work_queued() {
+                    idle::wakep();
+                }
+            }
+        }
+    }
+    before
+}
+
+/// Announces that the calling goroutine is about to block its OS thread for long (a blocking
+/// read, a foreign call): its token goes to another worker at once. No-op on plain threads.
+pub fn blocking_begin() {
+    if let Some(m) = current_m() {
+        m.blocking_begin();
+    }
+}
+
+/// Ends a `blocking_begin` section: takes a token back if one is free; otherwise goes on
+/// without one until the next schedule point.
+pub fn blocking_end() {
+    if let Some(m) = current_m() {
+        m.blocking_end();
+    }
+}
+
+/// Called when a timer became the earliest: make sure some worker will run it in time.
+pub(crate) fn timer_added() {
+    idle::kick_for_timer();
+}
+
+/// Runtime counters.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// Workers (OS threads) created so far.
+    pub workers: usize,
+    /// Workers holding a token now.
+    pub active: usize,
+    /// Tokens handed to another worker because one was stuck.
+    pub handoffs: u64,
+    /// Pending timers.
+    pub timers: usize,
+}
+
+/// Reads the runtime counters.
+pub fn stats() -> Stats {
+    let s = sched();
+    Stats {
+        workers: s.nm.load(Ordering::Relaxed),
+        active: s.active.load(Ordering::Relaxed),
+        handoffs: s.handoffs.load(Ordering::Relaxed),
+        timers: s.timers.len(),
+    }
+}

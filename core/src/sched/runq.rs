@@ -1,0 +1,143 @@
+//! Where a goroutine is queued, and where a worker looks for the next one.
+//!
+//! Order of search, as Go's findRunnable: the pinned inbox; every 61st time the global queue
+//! first (so it cannot starve behind two goroutines that keep waking each other); the "run
+//! next" slot; the local queue; the global queue; then stealing half of another worker's queue.
+//!
+//! A worker's "run next" slot holds the goroutine its current goroutine just woke (a send to a
+//! parked receiver): it runs next on the same worker, warm in cache, without waking anyone.
+//! That is what makes ping-pong cheap. Thieves leave it alone unless its owner seems stuck
+//! (revoked, or no schedule since an earlier pass), as Go's runqsteal does.
+
+use std::sync::atomic::Ordering;
+
+use crossbeam_deque::Steal;
+
+use super::{current_m, idle, sched, MShared, M, PH_REVOKED};
+use crate::goroutine::GPtr;
+
+/// Queues a runnable goroutine: on the current worker when it holds a token (in its run-next
+/// slot when `next`), else on the global queue; pinned goroutines go to their own worker.
+pub(crate) fn put(g: GPtr, next: bool) {
+    if let Some(home) = g.get().pinned_to() {
+        home.inbox.lock().push_back(g);
+        home.inbox_len.fetch_add(1, Ordering::SeqCst);
+        if !current_m().is_some_and(|m| std::ptr::eq(&*m.shared, home)) {
+            idle::kick(home);
+        }
+        return;
+    }
+    match current_m() {
+        Some(m) if m.has_token() => {
+            if next {
+                let old = m.shared.runnext.swap(g.0.as_ptr(), Ordering::AcqRel);
+                if let Some(old) = std::ptr::NonNull::new(old) {
+                    m.runq.push(GPtr(old));
+                }
+            } else {
+                m.runq.push(g);
+            }
+        }
+        _ => sched().injector.push(g),
+    }
+    idle::wakep();
+}
+
+/// Takes a pinned goroutine from the worker's inbox.
+pub(crate) fn pop_inbox(sh: &MShared) -> Option<GPtr> {
+    if sh.inbox_len.load(Ordering::Acquire) == 0 {
+        return None;
+    }
+    let g = sh.inbox.lock().pop_front()?;
+    sh.inbox_len.fetch_sub(1, Ordering::SeqCst);
+    Some(g)
+}
+
+/// Looks in this worker's own queues and the global queue.
+pub(crate) fn find_local(m: &M, tick: u64) -> Option<GPtr> {
+    let s = sched();
+    if tick % 61 == 0 {
+        if let Some(g) = steal_global(m) {
+            return Some(g);
+        }
+    }
+    let rn = m.shared.runnext.swap(std::ptr::null_mut(), Ordering::AcqRel);
+    if let Some(g) = std::ptr::NonNull::new(rn) {
+        return Some(GPtr(g));
+    }
+    if let Some(g) = m.runq.pop() {
+        return Some(g);
+    }
+    if !s.injector.is_empty() {
+        return steal_global(m);
+    }
+    None
+}
+
+fn steal_global(m: &M) -> Option<GPtr> {
+    loop {
+        match sched().injector.steal_batch_and_pop(&m.runq) {
+            Steal::Success(g) => return Some(g),
+            Steal::Empty => return None,
+            Steal::Retry => continue,
+        }
+    }
+}
+
+/// One pass of stealing from every other worker, starting at a random one. `ticks` holds each
+/// victim's schedule count from an earlier pass: a victim whose count has not moved since is
+/// stuck in one goroutine, and its run-next goroutine may be taken too.
+pub(crate) fn steal_pass(m: &M, ticks: Option<&[u64]>) -> Option<GPtr> {
+    let s = sched();
+    let n = s.nworkers();
+    let start = if n > 0 { (m.rand() as usize) % n } else { 0 };
+    for i in 0..n {
+        let Some(v) = s.worker((start + i) % n) else { continue };
+        if std::ptr::eq(&**v, &*m.shared) {
+            continue;
+        }
+        loop {
+            match v.stealer.steal_batch_and_pop(&m.runq) {
+                Steal::Success(g) => return Some(g),
+                Steal::Empty => break,
+                Steal::Retry => continue,
+            }
+        }
+        let stuck = v.phase.load(Ordering::Acquire) == PH_REVOKED
+            || ticks.is_some_and(|t| t.get(v.id) == Some(&v.tick.load(Ordering::Acquire)));
+        if stuck && !v.runnext.load(Ordering::Acquire).is_null() {
+            let g = v.runnext.swap(std::ptr::null_mut(), Ordering::AcqRel);
+            if let Some(g) = std::ptr::NonNull::new(g) {
+                return Some(GPtr(g));
+            }
+        }
+    }
+    steal_global(m)
+}
+
+/// Schedule counts of every worker, indexed by id (for `steal_pass`).
+pub(crate) fn snapshot_ticks(into: &mut Vec<u64>) {
+    let s = sched();
+    into.clear();
+    for id in 0..s.nworkers() {
+        into.push(s.worker(id).map_or(u64::MAX, |w| w.tick.load(Ordering::Acquire)));
+    }
+}
+
+/// Moves everything queued on this worker to the global queue (it is giving up its token).
+pub(crate) fn drain_to_global(m: &M) {
+    let s = sched();
+    let mut moved = false;
+    let rn = m.shared.runnext.swap(std::ptr::null_mut(), Ordering::AcqRel);
+    if let Some(g) = std::ptr::NonNull::new(rn) {
+        s.injector.push(GPtr(g));
+        moved = true;
+    }
+    while let Some(g) = m.runq.pop() {
+        s.injector.push(g);
+        moved = true;
+    }
+    if moved {
+        idle::wakep();
+    }
+}

@@ -1,0 +1,281 @@
+//! The worker loop: every "when" of scheduling lives here (when to spin, steal, sleep, give
+//! up the token); `runq`, `idle` and `sysmon` carry it out.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::Mutex;
+
+use super::{idle, runq, sched, set_current_m, MShared, PH_IDLE, PH_REVOKED, PH_RUNNING, PH_SCHED};
+use crate::goroutine::{self, GPtr, Ran};
+use crate::time::now_ns;
+
+/// How long a worker with nothing to do keeps looking before it sleeps. Waking a sleeping
+/// thread costs ~35 µs on these machines (BENCHMARKS.md), so a hand-off between workers is
+/// only fast if the receiver is still spinning; W2 and W3 in benches/ set this figure.
+const SPIN_NS: i64 = 50_000;
+
+/// A worker (Go's M): an OS thread that runs goroutines. Owner thread only, except `shared`.
+pub(crate) struct Worker {
+    pub(crate) shared: Arc<MShared>,
+    /// Local run queue; other workers steal through `shared.stealer`.
+    pub(crate) runq: crossbeam_deque::Worker<GPtr>,
+    has_token: Cell<bool>,
+    pub(crate) spinning: Cell<bool>,
+    curg: Cell<Option<GPtr>>,
+    schedtick: Cell<u64>,
+    rng: Cell<u64>,
+}
+
+impl Worker {
+    /// Starts a new worker thread, holding a token and spinning (`wakep`'s contract).
+    pub(crate) fn spawn(with_token: bool) -> bool {
+        let s = sched();
+        let runq = crossbeam_deque::Worker::new_fifo();
+        let stealer = runq.stealer();
+        let Some(shared) = s.register(|id| {
+            Arc::new(MShared {
+                id,
+                thread: OnceLock::new(),
+                stealer,
+                runnext: AtomicPtr::new(std::ptr::null_mut()),
+                tick: AtomicU64::new(0),
+                phase: AtomicU32::new(PH_SCHED),
+                wake: AtomicU32::new(0),
+                inbox: Mutex::new(Default::default()),
+                inbox_len: AtomicUsize::new(0),
+            })
+        }) else {
+            return false;
+        };
+        let id = shared.id;
+        let w = Worker {
+            shared,
+            runq,
+            has_token: Cell::new(with_token),
+            spinning: Cell::new(with_token),
+            curg: Cell::new(None),
+            schedtick: Cell::new(0),
+            rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9)),
+        };
+        let spawned = std::thread::Builder::new()
+            .name(format!("goro-m{id}"))
+            .stack_size(512 * 1024)
+            .spawn(move || {
+                // The worker lives as long as the process: leak it so `current_m` can hand out
+                // 'static references.
+                let w: &'static Worker = Box::leak(Box::new(w));
+                let _ = w.shared.thread.set(std::thread::current());
+                set_current_m(w);
+                crate::stack::install_overflow_handler(goroutine::describe_for_signal);
+                w.main_loop();
+            });
+        spawned.is_ok()
+    }
+
+    fn main_loop(&'static self) -> ! {
+        loop {
+            let g = self.find_runnable();
+            self.execute(g);
+        }
+    }
+
+    /// The goroutine running on this worker.
+    pub(crate) fn curg(&self) -> Option<GPtr> {
+        self.curg.get()
+    }
+
+    /// Whether this worker holds a token (sysmon may have revoked it meanwhile).
+    pub(crate) fn has_token(&self) -> bool {
+        if self.has_token.get() && self.shared.phase.load(Ordering::Acquire) == PH_REVOKED {
+            self.has_token.set(false);
+        }
+        self.has_token.get()
+    }
+
+    pub(crate) fn set_token(&self, t: bool) {
+        self.has_token.set(t);
+    }
+
+    /// xorshift64*: cheap randomness for steal order and select.
+    pub(crate) fn rand(&self) -> u64 {
+        let mut x = self.rng.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng.set(x);
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn execute(&self, g: GPtr) {
+        let gr = g.get();
+        if gr.pinned && gr.pinned_to().is_none() {
+            gr.pinned_m.store(Arc::as_ptr(&self.shared).cast_mut(), Ordering::Release);
+        }
+        self.curg.set(Some(g));
+        self.shared.tick.fetch_add(1, Ordering::Release);
+        if self.has_token.get() {
+            self.shared.phase.store(PH_RUNNING, Ordering::Release);
+        }
+        let ran = goroutine::resume(g);
+        self.curg.set(None);
+        if self.has_token.get()
+            && self
+                .shared
+                .phase
+                .compare_exchange(PH_RUNNING, PH_SCHED, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+        {
+            // Sysmon (or blocking_begin) took the token while the goroutine ran.
+            self.has_token.set(false);
+        }
+        self.shared.phase.store(PH_SCHED, Ordering::Release);
+        if let Ran::Requeue = ran {
+            runq::put(g, false);
+        }
+        if !self.has_token.get() {
+            runq::drain_to_global(self);
+        }
+    }
+
+    fn find_runnable(&self) -> GPtr {
+        let s = sched();
+        loop {
+            if let Some(g) = runq::pop_inbox(&self.shared) {
+                return g;
+            }
+            let next_timer = s.timers.next();
+            if next_timer != i64::MAX {
+                let now = now_ns();
+                if next_timer <= now {
+                    s.timers.run_due(now);
+                }
+            }
+            if !self.has_token() {
+                if !s.try_acquire_token() {
+                    idle::sleep(self);
+                    continue;
+                }
+                self.has_token.set(true);
+            }
+            if s.active.load(Ordering::Relaxed) > s.maxprocs.load(Ordering::Relaxed) && self.shrink() {
+                continue;
+            }
+            let tick = self.schedtick.get().wrapping_add(1);
+            self.schedtick.set(tick);
+            if let Some(g) = runq::find_local(self, tick) {
+                self.reset_spinning();
+                return g;
+            }
+            if let Some(g) = self.spin() {
+                self.reset_spinning();
+                return g;
+            }
+            idle::sleep(self);
+        }
+    }
+
+    /// GOMAXPROCS went down: give up the token if still too many are held.
+    fn shrink(&self) -> bool {
+        let s = sched();
+        let mut a = s.active.load(Ordering::Relaxed);
+        while a > s.maxprocs.load(Ordering::Relaxed) {
+            match s.active.compare_exchange(a, a - 1, Ordering::SeqCst, Ordering::Relaxed) {
+                Ok(_) => {
+                    self.has_token.set(false);
+                    if self.spinning.replace(false) {
+                        s.nmspinning.fetch_sub(1, Ordering::SeqCst);
+                    }
+                    runq::drain_to_global(self);
+                    return true;
+                }
+                Err(now) => a = now,
+            }
+        }
+        false
+    }
+
+    /// Looks for work on other workers for up to SPIN_NS. At most half the busy workers spin
+    /// at once (as Go), so spinning cannot eat the CPUs that have work.
+    fn spin(&self) -> Option<GPtr> {
+        let s = sched();
+        if !self.spinning.get() {
+            let spinners = s.nmspinning.load(Ordering::Relaxed);
+            let busy = s.active.load(Ordering::Relaxed);
+            if 2 * spinners >= busy.max(1) {
+                return runq::steal_pass(self, None);
+            }
+            self.spinning.set(true);
+            s.nmspinning.fetch_add(1, Ordering::SeqCst);
+        }
+        let start = now_ns();
+        let mut ticks = Vec::new();
+        runq::snapshot_ticks(&mut ticks);
+        let mut round = 0u32;
+        loop {
+            if let Some(g) = runq::pop_inbox(&self.shared) {
+                return Some(g);
+            }
+            // From the second round on, a victim that has not scheduled since the first is
+            // stuck in one goroutine: its run-next goroutine may be taken.
+            if let Some(g) = runq::steal_pass(self, (round > 0).then_some(&ticks[..])) {
+                return Some(g);
+            }
+            let rn = self.shared.runnext.swap(std::ptr::null_mut(), Ordering::AcqRel);
+            if let Some(g) = std::ptr::NonNull::new(rn) {
+                return Some(GPtr(g));
+            }
+            let now = now_ns();
+            if now - start > SPIN_NS || s.timers.next() <= now {
+                return None;
+            }
+            round += 1;
+            for _ in 0..64 {
+                std::hint::spin_loop();
+            }
+        }
+    }
+
+    fn reset_spinning(&self) {
+        if self.spinning.replace(false) {
+            let s = sched();
+            // The last spinner found work: there may be more, so start another spinner
+            // (Go's resetspinning).
+            if s.nmspinning.fetch_sub(1, Ordering::SeqCst) == 1 {
+                idle::wakep();
+            }
+        }
+    }
+
+    /// blocking_begin on this worker: hand the token to another worker at once.
+    pub(crate) fn blocking_begin(&self) {
+        if self.has_token()
+            && self
+                .shared
+                .phase
+                .compare_exchange(PH_RUNNING, PH_REVOKED, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            self.has_token.set(false);
+            let s = sched();
+            s.release_token();
+            if s.work_queued() {
+                idle::wakep();
+            }
+        }
+    }
+
+    /// blocking_end: take a token back if one is free.
+    pub(crate) fn blocking_end(&self) {
+        let s = sched();
+        if !self.has_token() && self.curg.get().is_some() && s.try_acquire_token() {
+            self.has_token.set(true);
+            self.shared.phase.store(PH_RUNNING, Ordering::Release);
+        }
+    }
+
+    pub(crate) fn mark_idle(&self) {
+        self.shared.phase.store(PH_IDLE, Ordering::Release);
+    }
+}

@@ -1,0 +1,7 @@
+//! Synchronisation for goroutines and threads alike: WaitGroup and Mutex.
+
+mod mutex;
+mod waitgroup;
+
+pub use mutex::Mutex;
+pub use waitgroup::WaitGroup;
