@@ -175,7 +175,9 @@ pub fn spawn(body: Body, opts: &SpawnOpts) -> Result<u64, Error> {
     // SAFETY: just written.
     let g = GPtr(unsafe { NonNull::new_unchecked(gp) });
     slot.set_owner(gp.cast());
-    let coro = Coroutine::with_stack(slot, move |y: &Yielder<(), Switch>, ()| run_body(g, y, body));
+    let coro = Coroutine::with_stack(slot, move |y: &Yielder<(), Switch>, ()| {
+        run_body(g, y, body)
+    });
     // SAFETY: nobody else has seen this G yet.
     unsafe { (*g.get().coro.get()).write(coro) };
     LIVE.fetch_add(1, Ordering::Relaxed);
@@ -275,13 +277,18 @@ pub fn yield_now() {
 pub(crate) fn park(g: GPtr, reason: WaitReason) {
     let gr = g.get();
     gr.wait_reason.store(reason as u8, Ordering::Relaxed);
-    if gr.status.compare_exchange(RUNNING, PARKING, Ordering::AcqRel, Ordering::Acquire).is_err() {
+    if gr
+        .status
+        .compare_exchange(RUNNING, PARKING, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
         // WAKEUP: the wake came first. Consume it and go on.
         gr.status.store(RUNNING, Ordering::Relaxed);
     } else {
         switch_out(g, Switch::Park);
     }
-    gr.wait_reason.store(WaitReason::None as u8, Ordering::Relaxed);
+    gr.wait_reason
+        .store(WaitReason::None as u8, Ordering::Relaxed);
 }
 
 fn switch_out(g: GPtr, why: Switch) {
@@ -297,14 +304,18 @@ pub(crate) fn ready(g: GPtr) {
     let mut s = st.load(Ordering::Acquire);
     loop {
         match s {
-            PARKED => match st.compare_exchange(PARKED, RUNNABLE, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => return sched::ready_parked(g),
-                Err(now) => s = now,
-            },
-            RUNNING | PARKING => match st.compare_exchange(s, WAKEUP, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => return,
-                Err(now) => s = now,
-            },
+            PARKED => {
+                match st.compare_exchange(PARKED, RUNNABLE, Ordering::AcqRel, Ordering::Acquire) {
+                    Ok(_) => return sched::ready_parked(g),
+                    Err(now) => s = now,
+                }
+            }
+            RUNNING | PARKING => {
+                match st.compare_exchange(s, WAKEUP, Ordering::AcqRel, Ordering::Acquire) {
+                    Ok(_) => return,
+                    Err(now) => s = now,
+                }
+            }
             _ => {
                 debug_assert!(false, "ready of goroutine {} in status {s}", g.get().id);
                 return;
@@ -331,7 +342,10 @@ pub(crate) fn resume(g: GPtr) -> Ran {
     let coro = unsafe { (*gr.coro.get()).assume_init_mut() };
     match coro.resume(()) {
         CoroutineResult::Yield(Switch::Park) => {
-            match gr.status.compare_exchange(PARKING, PARKED, Ordering::AcqRel, Ordering::Acquire) {
+            match gr
+                .status
+                .compare_exchange(PARKING, PARKED, Ordering::AcqRel, Ordering::Acquire)
+            {
                 Ok(_) => Ran::Parked,
                 Err(_) => {
                     // WAKEUP arrived during the switch.

@@ -66,12 +66,18 @@ impl Waiter {
             Some(g) => Kind::Goroutine(g),
             None => Kind::Thread(std::thread::current(), AtomicBool::new(false)),
         };
-        Arc::new(Waiter { sel: AtomicUsize::new(WAITING), kind })
+        Arc::new(Waiter {
+            sel: AtomicUsize::new(WAITING),
+            kind,
+        })
     }
 
     /// A waiter that calls `f` when claimed (event loops). `f` runs on the waker's thread.
     pub fn callback(f: impl Fn(Outcome) + Send + Sync + 'static) -> Arc<Waiter> {
-        Arc::new(Waiter { sel: AtomicUsize::new(WAITING), kind: Kind::Callback(Box::new(f)) })
+        Arc::new(Waiter {
+            sel: AtomicUsize::new(WAITING),
+            kind: Kind::Callback(Box::new(f)),
+        })
     }
 
     /// Claims the waiter for case `index`. On success the caller must finish its writes into
@@ -84,7 +90,9 @@ impl Waiter {
     /// Claims the waiter with a raw outcome (`TIMED_OUT`, `INTERRUPTED`).
     #[inline]
     pub fn claim(&self, v: usize) -> bool {
-        self.sel.compare_exchange(WAITING, v, Ordering::AcqRel, Ordering::Acquire).is_ok()
+        self.sel
+            .compare_exchange(WAITING, v, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
     }
 
     /// Whether someone has claimed it.
@@ -98,7 +106,10 @@ impl Waiter {
             WAITING => None,
             TIMED_OUT => Some(Outcome::TimedOut),
             INTERRUPTED => Some(Outcome::Interrupted),
-            v => Some(Outcome::Case { index: (v - CASE_BASE) >> 1, ok: (v - CASE_BASE) & 1 == 1 }),
+            v => Some(Outcome::Case {
+                index: (v - CASE_BASE) >> 1,
+                ok: (v - CASE_BASE) & 1 == 1,
+            }),
         }
     }
 
@@ -135,7 +146,9 @@ impl Waiter {
                 }
                 g.get().wait_since.store(time::now_ns(), Ordering::Relaxed);
                 goroutine::park(g, reason);
-                let out = self.outcome().expect("a goroutine is only readied by its waiter's winner");
+                let out = self
+                    .outcome()
+                    .expect("a goroutine is only readied by its waiter's winner");
                 if let (Some(k), false) = (key, out == Outcome::TimedOut) {
                     time::cancel_timer(k);
                 }
@@ -160,7 +173,9 @@ impl Waiter {
                                 }
                                 break;
                             }
-                            std::thread::park_timeout(std::time::Duration::from_nanos((d - now) as u64));
+                            std::thread::park_timeout(std::time::Duration::from_nanos(
+                                (d - now) as u64,
+                            ));
                         }
                     }
                 }

@@ -25,16 +25,24 @@ pub struct Pool {
 impl Pool {
     /// A pool of `workers` goroutines (0: GOMAXPROCS) with a queue of `queue_cap` jobs.
     pub fn new(workers: usize, queue_cap: usize) -> Result<Pool, Error> {
-        let workers = if workers == 0 { crate::sched::maxprocs(0) } else { workers };
+        let workers = if workers == 0 {
+            crate::sched::maxprocs(0)
+        } else {
+            workers
+        };
         let jobs: Chan<Job> = Chan::new(queue_cap).ok_or(Error::NoMemory)?;
         let pending = Arc::new(WaitGroup::new());
         for i in 0..workers {
             let (rx, pending) = (jobs.clone(), pending.clone());
-            let opts = SpawnOpts { name: Some(format!("pool worker {i}")), ..Default::default() };
+            let opts = SpawnOpts {
+                name: Some(format!("pool worker {i}")),
+                ..Default::default()
+            };
             goroutine::spawn(
                 Body::Rust(Box::new(move || {
                     while let Some(job) = rx.recv() {
-                        if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)) {
+                        if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))
+                        {
                             goroutine::report_panic(goroutine::current_id(), &p);
                         }
                         let _ = pending.done();
@@ -43,7 +51,11 @@ impl Pool {
                 &opts,
             )?;
         }
-        Ok(Pool { jobs, pending, workers })
+        Ok(Pool {
+            jobs,
+            pending,
+            workers,
+        })
     }
 
     /// Workers in the pool.
@@ -53,7 +65,8 @@ impl Pool {
 
     /// Queues a job, waiting while the queue is full. Err(Closed) after `close`.
     pub fn submit(&self, job: Job) -> Result<(), Error> {
-        self.submit_deadline(job, Deadline::Forever).map_err(|(_, e)| e)
+        self.submit_deadline(job, Deadline::Forever)
+            .map_err(|(_, e)| e)
     }
 
     /// Queues a job, waiting until the deadline; on failure the job is given back.

@@ -79,7 +79,11 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline) -> Result<(usize, b
         locks[..nlocks].sort_unstable();
         nlocks = dedup(&mut locks[..nlocks]);
     }
-    let locks: &[*const RawChan] = if n <= INLINE { &locks_buf[..nlocks] } else { &locks_vec[..nlocks] };
+    let locks: &[*const RawChan] = if n <= INLINE {
+        &locks_buf[..nlocks]
+    } else {
+        &locks_vec[..nlocks]
+    };
 
     if locks.is_empty() {
         return wait_no_cases(deadline);

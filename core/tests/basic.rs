@@ -99,7 +99,10 @@ fn thread_and_goroutine_mix() {
     }
     done.wait().unwrap();
     assert_eq!(count.load(Ordering::Relaxed), n * producers as u64);
-    assert_eq!(total.load(Ordering::Relaxed), producers as u64 * n * (n - 1) / 2);
+    assert_eq!(
+        total.load(Ordering::Relaxed),
+        producers as u64 * n * (n - 1) / 2
+    );
 }
 
 #[test]
@@ -119,10 +122,16 @@ fn select_stress_no_loss() {
     let mut seen = vec![false; 4 * per as usize];
     let mut open = 4;
     let mut slots = [0u64; 4];
-    let mut live: Vec<Option<&goro_core::RawChan>> = chans.iter().map(|c| Some(&**c.raw())).collect();
+    let mut live: Vec<Option<&goro_core::RawChan>> =
+        chans.iter().map(|c| Some(&**c.raw())).collect();
     while open > 0 {
         let ptrs: Vec<*mut u8> = slots.iter_mut().map(|s| s as *mut u64 as *mut u8).collect();
-        let cases: Vec<Case> = (0..4).map(|i| Case { chan: live[i], op: Op::Recv(ptrs[i]) }).collect();
+        let cases: Vec<Case> = (0..4)
+            .map(|i| Case {
+                chan: live[i],
+                op: Op::Recv(ptrs[i]),
+            })
+            .collect();
         // SAFETY: each case points at its own u64 slot.
         let (i, ok) = unsafe { select(&cases, Deadline::Forever) }.unwrap();
         if ok {
@@ -141,7 +150,10 @@ fn select_stress_no_loss() {
 fn timeouts_and_closed_rules() {
     let ch = Chan::<u32>::new(0).unwrap();
     let t = Instant::now();
-    assert_eq!(ch.recv_timeout(Duration::from_millis(30)), Err(Error::TimedOut));
+    assert_eq!(
+        ch.recv_timeout(Duration::from_millis(30)),
+        Err(Error::TimedOut)
+    );
     assert!(t.elapsed() >= Duration::from_millis(30));
     assert_eq!(ch.try_recv(), Err(Error::WouldBlock));
     assert_eq!(ch.try_send(1).unwrap_err().error, Error::WouldBlock);
@@ -157,7 +169,10 @@ fn timeouts_and_closed_rules() {
     // Timeouts inside goroutines, and close waking a blocked receiver.
     run(move || {
         let t = Instant::now();
-        assert_eq!(ch.recv_timeout(Duration::from_millis(20)), Err(Error::TimedOut));
+        assert_eq!(
+            ch.recv_timeout(Duration::from_millis(20)),
+            Err(Error::TimedOut)
+        );
         assert!(t.elapsed() >= Duration::from_millis(20));
         let c2 = ch.clone();
         go(move || {

@@ -30,7 +30,14 @@ impl Ring {
             }
             (p, Some(layout))
         };
-        Some(Ring { data, layout, elem_size, cap, head: 0, len: 0 })
+        Some(Ring {
+            data,
+            layout,
+            elem_size,
+            cap,
+            head: 0,
+            len: 0,
+        })
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -43,7 +50,8 @@ impl Ring {
 
     fn slot(&self, i: usize) -> *mut u8 {
         // `i < cap`, so the offset stays inside the allocation (or is 0 for zero-size).
-        self.data.wrapping_add(((self.head + i) % self.cap) * self.elem_size)
+        self.data
+            .wrapping_add(((self.head + i) % self.cap) * self.elem_size)
     }
 
     /// Copies `elem` in at the tail.

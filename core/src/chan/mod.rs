@@ -88,7 +88,11 @@ pub(crate) enum RecvPoll {
 impl RawChan {
     /// A channel of `cap` values of `elem_size` bytes; None if `elem_size * cap` overflows or
     /// cannot be allocated. `drop_elem` drops a value that is discarded (Rust values).
-    pub fn new(elem_size: usize, cap: usize, drop_elem: Option<unsafe fn(*mut u8)>) -> Option<RawChan> {
+    pub fn new(
+        elem_size: usize,
+        cap: usize,
+        drop_elem: Option<unsafe fn(*mut u8)>,
+    ) -> Option<RawChan> {
         Some(RawChan {
             lock: RawMutex::INIT,
             inner: UnsafeCell::new(Inner {
@@ -267,7 +271,11 @@ impl RawChan {
                     return Err(Error::WouldBlock);
                 };
                 let w = deadline.waiter();
-                let e = Entry { waiter: w.clone(), case: 0, elem: elem.cast_mut() };
+                let e = Entry {
+                    waiter: w.clone(),
+                    case: 0,
+                    elem: elem.cast_mut(),
+                };
                 // SAFETY: locked above.
                 Self::enqueue(unsafe { self.inner() }, true, e);
                 // SAFETY: locked above.
@@ -309,7 +317,11 @@ impl RawChan {
                     return Err(Error::WouldBlock);
                 };
                 let w = deadline.waiter();
-                let e = Entry { waiter: w.clone(), case: 0, elem: out };
+                let e = Entry {
+                    waiter: w.clone(),
+                    case: 0,
+                    elem: out,
+                };
                 // SAFETY: locked above.
                 Self::enqueue(unsafe { self.inner() }, false, e);
                 // SAFETY: locked above.

@@ -26,7 +26,10 @@ pub struct Chan<T> {
 
 impl<T> Clone for Chan<T> {
     fn clone(&self) -> Self {
-        Chan { raw: self.raw.clone(), _t: PhantomData }
+        Chan {
+            raw: self.raw.clone(),
+            _t: PhantomData,
+        }
     }
 }
 
@@ -47,10 +50,16 @@ unsafe fn drop_value<T>(p: *mut u8) {
 impl<T: Send> Chan<T> {
     /// A channel with room for `cap` values (0: unbuffered). None if it cannot be allocated.
     pub fn new(cap: usize) -> Option<Chan<T>> {
-        assert!(std::mem::align_of::<T>() <= ALIGN, "goro: channel values may be aligned to at most 16 bytes");
+        assert!(
+            std::mem::align_of::<T>() <= ALIGN,
+            "goro: channel values may be aligned to at most 16 bytes"
+        );
         let drop = std::mem::needs_drop::<T>().then_some(drop_value::<T> as unsafe fn(*mut u8));
         let raw = RawChan::new(std::mem::size_of::<T>(), cap, drop)?;
-        Some(Chan { raw: Arc::new(raw), _t: PhantomData })
+        Some(Chan {
+            raw: Arc::new(raw),
+            _t: PhantomData,
+        })
     }
 
     /// The byte-level channel underneath.
@@ -81,7 +90,10 @@ impl<T: Send> Chan<T> {
         // channel has taken it (we must not drop it), on failure it is still ours.
         match unsafe { self.raw.send(p, deadline) } {
             Ok(()) => Ok(()),
-            Err(error) => Err(SendError { value: ManuallyDrop::into_inner(v), error }),
+            Err(error) => Err(SendError {
+                value: ManuallyDrop::into_inner(v),
+                error,
+            }),
         }
     }
 

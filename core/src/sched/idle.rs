@@ -28,7 +28,10 @@ pub(crate) fn wakep() {
     if s.active.load(Ordering::SeqCst) >= s.maxprocs.load(Ordering::Relaxed) {
         return;
     }
-    if s.nmspinning.compare_exchange(0, 1, Ordering::SeqCst, Ordering::Relaxed).is_err() {
+    if s.nmspinning
+        .compare_exchange(0, 1, Ordering::SeqCst, Ordering::Relaxed)
+        .is_err()
+    {
         return;
     }
     if !s.try_acquire_token() {
@@ -137,13 +140,17 @@ pub(crate) fn sleep(w: &M) {
         let next = s.timers.next();
         let my_tag = me.id + 1;
         if next != i64::MAX
-            && s.timer_sleeper.compare_exchange(0, my_tag, Ordering::SeqCst, Ordering::SeqCst).is_ok()
+            && s.timer_sleeper
+                .compare_exchange(0, my_tag, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
         {
             let now = now_ns();
             if next > now {
                 std::thread::park_timeout(std::time::Duration::from_nanos((next - now) as u64));
             }
-            let _ = s.timer_sleeper.compare_exchange(my_tag, 0, Ordering::SeqCst, Ordering::SeqCst);
+            let _ = s
+                .timer_sleeper
+                .compare_exchange(my_tag, 0, Ordering::SeqCst, Ordering::SeqCst);
             if s.timers.next() <= now_ns() && remove_from_idle(me) {
                 return; // the caller runs the due timers
             }

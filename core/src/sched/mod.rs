@@ -125,7 +125,10 @@ impl Sched {
     }
 
     /// Registers a new worker's shared part; None at the thread limit.
-    pub(crate) fn register(&self, make: impl FnOnce(usize) -> Arc<MShared>) -> Option<Arc<MShared>> {
+    pub(crate) fn register(
+        &self,
+        make: impl FnOnce(usize) -> Arc<MShared>,
+    ) -> Option<Arc<MShared>> {
         static REGISTER: Mutex<()> = Mutex::new(());
         let _g = REGISTER.lock();
         let id = self.nm.load(Ordering::Relaxed);
@@ -143,7 +146,10 @@ impl Sched {
         let max = self.maxprocs.load(Ordering::Relaxed);
         let mut a = self.active.load(Ordering::Relaxed);
         while a < max {
-            match self.active.compare_exchange_weak(a, a + 1, Ordering::SeqCst, Ordering::Relaxed) {
+            match self
+                .active
+                .compare_exchange_weak(a, a + 1, Ordering::SeqCst, Ordering::Relaxed)
+            {
                 Ok(_) => return true,
                 Err(now) => a = now,
             }
@@ -158,9 +164,9 @@ impl Sched {
     /// Whether any goroutine waits in a queue anywhere (for idle re-checks and sysmon).
     pub(crate) fn work_queued(&self) -> bool {
         !self.injector.is_empty()
-            || (0..self.nworkers()).filter_map(|id| self.worker(id)).any(|m| {
-                !m.stealer.is_empty() || !m.runnext.load(Ordering::Acquire).is_null()
-            })
+            || (0..self.nworkers())
+                .filter_map(|id| self.worker(id))
+                .any(|m| !m.stealer.is_empty() || !m.runnext.load(Ordering::Acquire).is_null())
     }
 }
 

@@ -61,7 +61,10 @@ pub(crate) fn find_local(m: &M, tick: u64) -> Option<GPtr> {
             return Some(g);
         }
     }
-    let rn = m.shared.runnext.swap(std::ptr::null_mut(), Ordering::AcqRel);
+    let rn = m
+        .shared
+        .runnext
+        .swap(std::ptr::null_mut(), Ordering::AcqRel);
     if let Some(g) = std::ptr::NonNull::new(rn) {
         return Some(GPtr(g));
     }
@@ -92,7 +95,9 @@ pub(crate) fn steal_pass(m: &M, ticks: Option<&[u64]>) -> Option<GPtr> {
     let n = s.nworkers();
     let start = if n > 0 { (m.rand() as usize) % n } else { 0 };
     for i in 0..n {
-        let Some(v) = s.worker((start + i) % n) else { continue };
+        let Some(v) = s.worker((start + i) % n) else {
+            continue;
+        };
         if std::ptr::eq(&**v, &*m.shared) {
             continue;
         }
@@ -120,7 +125,10 @@ pub(crate) fn snapshot_ticks(into: &mut Vec<u64>) {
     let s = sched();
     into.clear();
     for id in 0..s.nworkers() {
-        into.push(s.worker(id).map_or(u64::MAX, |w| w.tick.load(Ordering::Acquire)));
+        into.push(
+            s.worker(id)
+                .map_or(u64::MAX, |w| w.tick.load(Ordering::Acquire)),
+        );
     }
 }
 
@@ -128,7 +136,10 @@ pub(crate) fn snapshot_ticks(into: &mut Vec<u64>) {
 pub(crate) fn drain_to_global(m: &M) {
     let s = sched();
     let mut moved = false;
-    let rn = m.shared.runnext.swap(std::ptr::null_mut(), Ordering::AcqRel);
+    let rn = m
+        .shared
+        .runnext
+        .swap(std::ptr::null_mut(), Ordering::AcqRel);
     if let Some(g) = std::ptr::NonNull::new(rn) {
         s.injector.push(GPtr(g));
         moved = true;

@@ -57,7 +57,9 @@ fn run() {
             if m.phase.load(Ordering::Acquire) == PH_RUNNING
                 && now - entry.1 >= HANDOFF_NS
                 && s.work_queued()
-                && m.phase.compare_exchange(PH_RUNNING, PH_REVOKED, Ordering::AcqRel, Ordering::Acquire).is_ok()
+                && m.phase
+                    .compare_exchange(PH_RUNNING, PH_REVOKED, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
             {
                 s.release_token();
                 s.handoffs.fetch_add(1, Ordering::Relaxed);

@@ -57,7 +57,9 @@ impl Worker {
             spinning: Cell::new(with_token),
             curg: Cell::new(None),
             schedtick: Cell::new(0),
-            rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9)),
+            rng: Cell::new(
+                0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9),
+            ),
         };
         let spawned = std::thread::Builder::new()
             .name(format!("goro-m{id}"))
@@ -111,7 +113,8 @@ impl Worker {
     fn execute(&self, g: GPtr) {
         let gr = g.get();
         if gr.pinned && gr.pinned_to().is_none() {
-            gr.pinned_m.store(Arc::as_ptr(&self.shared).cast_mut(), Ordering::Release);
+            gr.pinned_m
+                .store(Arc::as_ptr(&self.shared).cast_mut(), Ordering::Release);
         }
         self.curg.set(Some(g));
         self.shared.tick.fetch_add(1, Ordering::Release);
@@ -159,7 +162,9 @@ impl Worker {
                 }
                 self.has_token.set(true);
             }
-            if s.active.load(Ordering::Relaxed) > s.maxprocs.load(Ordering::Relaxed) && self.shrink() {
+            if s.active.load(Ordering::Relaxed) > s.maxprocs.load(Ordering::Relaxed)
+                && self.shrink()
+            {
                 continue;
             }
             let tick = self.schedtick.get().wrapping_add(1);
@@ -181,7 +186,10 @@ impl Worker {
         let s = sched();
         let mut a = s.active.load(Ordering::Relaxed);
         while a > s.maxprocs.load(Ordering::Relaxed) {
-            match s.active.compare_exchange(a, a - 1, Ordering::SeqCst, Ordering::Relaxed) {
+            match s
+                .active
+                .compare_exchange(a, a - 1, Ordering::SeqCst, Ordering::Relaxed)
+            {
                 Ok(_) => {
                     self.has_token.set(false);
                     if self.spinning.replace(false) {
@@ -222,7 +230,10 @@ impl Worker {
             if let Some(g) = runq::steal_pass(self, (round > 0).then_some(&ticks[..])) {
                 return Some(g);
             }
-            let rn = self.shared.runnext.swap(std::ptr::null_mut(), Ordering::AcqRel);
+            let rn = self
+                .shared
+                .runnext
+                .swap(std::ptr::null_mut(), Ordering::AcqRel);
             if let Some(g) = std::ptr::NonNull::new(rn) {
                 return Some(GPtr(g));
             }

@@ -193,21 +193,29 @@ fn class_for(size: usize, header: usize) -> Result<&'static SizeClass, StackErro
             return Ok(c);
         }
     }
-    let want = if size == 0 { default_stack_size() } else { size };
+    let want = if size == 0 {
+        default_stack_size()
+    } else {
+        size
+    };
     if !(MIN_STACK..=MAX_STACK).contains(&want) {
         return Err(StackError::BadSize);
     }
     let stack_size = want.next_multiple_of(PAGE);
     let header = header.next_multiple_of(64);
     let mut classes = CLASSES.lock();
-    let class = match classes.iter().find(|c| c.stack_size == stack_size && c.header == header) {
+    let class = match classes
+        .iter()
+        .find(|c| c.stack_size == stack_size && c.header == header)
+    {
         Some(c) => *c,
         None => {
             if classes.len() == MAX_CLASSES {
                 return Err(StackError::BadSize);
             }
             let c: &'static SizeClass = Box::leak(Box::new(SizeClass::new(stack_size, header)));
-            CLASS_LIST[classes.len()].store(c as *const SizeClass as *mut SizeClass, Ordering::Release);
+            CLASS_LIST[classes.len()]
+                .store(c as *const SizeClass as *mut SizeClass, Ordering::Release);
             classes.push(c);
             c
         }
@@ -277,7 +285,9 @@ impl SizeClass {
         }
         let (slab, index) = free.pop().expect("grow added slots");
         drop(free);
-        self.slabs[slab as usize].free.fetch_sub(1, Ordering::Relaxed);
+        self.slabs[slab as usize]
+            .free
+            .fetch_sub(1, Ordering::Relaxed);
         Ok(self.slot(slab, index))
     }
 
@@ -286,7 +296,8 @@ impl SizeClass {
         let now_free = slab.free.fetch_add(1, Ordering::Relaxed) + 1;
         let mut free = self.free_list.lock();
         free.push((s.slab, s.index));
-        if now_free as usize == self.slots_per_slab && free.len() > WARM_SLOTS + self.slots_per_slab {
+        if now_free as usize == self.slots_per_slab && free.len() > WARM_SLOTS + self.slots_per_slab
+        {
             // The whole slab is idle and plenty of warm slots remain: give its pages back.
             // Its slots stay on the free list (cold now); guards survive MADV_DONTNEED.
             let base = slab.base.load(Ordering::Acquire);
@@ -331,11 +342,14 @@ impl SizeClass {
                 return Err(e);
             }
         }
-        let owners: Box<[AtomicPtr<u8>]> =
-            (0..self.slots_per_slab).map(|_| AtomicPtr::new(ptr::null_mut())).collect();
+        let owners: Box<[AtomicPtr<u8>]> = (0..self.slots_per_slab)
+            .map(|_| AtomicPtr::new(ptr::null_mut()))
+            .collect();
         let slab = &self.slabs[idx];
-        slab.owners.store(Box::leak(owners).as_mut_ptr(), Ordering::Release);
-        slab.free.store(self.slots_per_slab as u32, Ordering::Relaxed);
+        slab.owners
+            .store(Box::leak(owners).as_mut_ptr(), Ordering::Release);
+        slab.free
+            .store(self.slots_per_slab as u32, Ordering::Relaxed);
         slab.base.store(base, Ordering::Release);
         self.nslabs.store(idx + 1, Ordering::Release);
         // Push in reverse so the lowest slot is handed out first.
@@ -426,7 +440,11 @@ mod tests {
         let (slab, index) = (a.slab, a.index);
         a.free();
         let b = alloc(0, 256).unwrap();
-        assert_eq!((b.slab, b.index), (slab, index), "LIFO reuse keeps pages warm");
+        assert_eq!(
+            (b.slab, b.index),
+            (slab, index),
+            "LIFO reuse keeps pages warm"
+        );
         b.free();
     }
 

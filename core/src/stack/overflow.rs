@@ -59,7 +59,11 @@ fn ensure_alt_stack() {
         if mem == libc::MAP_FAILED {
             return;
         }
-        let st = libc::stack_t { ss_sp: mem, ss_flags: 0, ss_size: ALT_STACK };
+        let st = libc::stack_t {
+            ss_sp: mem,
+            ss_flags: 0,
+            ss_size: ALT_STACK,
+        };
         libc::sigaltstack(&st, ptr::null_mut());
     }
 }

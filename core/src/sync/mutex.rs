@@ -39,7 +39,9 @@ impl Mutex {
 
     /// Takes the mutex if it is free.
     pub fn try_lock(&self) -> bool {
-        self.state.compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed).is_ok()
+        self.state
+            .compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
     }
 
     /// Takes the mutex, waiting as long as it takes.
@@ -53,15 +55,24 @@ impl Mutex {
         if self.try_lock() {
             return Ok(());
         }
-        let Some(at) = deadline.wait_until() else { return Err(Error::WouldBlock) };
+        let Some(at) = deadline.wait_until() else {
+            return Err(Error::WouldBlock);
+        };
         let w = deadline.waiter();
         {
             let mut q = self.queue.lock();
             // Under the queue lock: either take it now, or mark it contended and queue.
             let mut s = self.state.load(Ordering::Relaxed);
             loop {
-                let (want, take) = if s == UNLOCKED { (LOCKED, true) } else { (CONTENDED, false) };
-                match self.state.compare_exchange(s, want, Ordering::Acquire, Ordering::Relaxed) {
+                let (want, take) = if s == UNLOCKED {
+                    (LOCKED, true)
+                } else {
+                    (CONTENDED, false)
+                };
+                match self
+                    .state
+                    .compare_exchange(s, want, Ordering::Acquire, Ordering::Relaxed)
+                {
                     Ok(_) if take => return Ok(()),
                     Ok(_) => break,
                     Err(now) => s = now,
@@ -82,7 +93,11 @@ impl Mutex {
     /// Releases the mutex, handing it to the first waiter if any. Err(Invalid) if it was not
     /// locked.
     pub fn unlock(&self) -> Result<(), Error> {
-        if self.state.compare_exchange(LOCKED, UNLOCKED, Ordering::Release, Ordering::Relaxed).is_ok() {
+        if self
+            .state
+            .compare_exchange(LOCKED, UNLOCKED, Ordering::Release, Ordering::Relaxed)
+            .is_ok()
+        {
             return Ok(());
         }
         let mut q = self.queue.lock();

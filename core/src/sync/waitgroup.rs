@@ -38,7 +38,10 @@ impl WaitGroup {
             if new < 0 {
                 return Err(Error::Invalid);
             }
-            match self.count.compare_exchange_weak(c, new, Ordering::AcqRel, Ordering::Relaxed) {
+            match self
+                .count
+                .compare_exchange_weak(c, new, Ordering::AcqRel, Ordering::Relaxed)
+            {
                 Ok(_) => break new,
                 Err(now) => c = now,
             }
@@ -71,12 +74,19 @@ impl WaitGroup {
 
     /// Waits until the counter is zero or the deadline passes (Err(TimedOut)).
     pub fn wait_deadline(&self, deadline: Deadline) -> Result<(), Error> {
-        self.wait_reason(WaitReason::WaitGroup, deadline.wait_until().map_or(Some(0), |d| d))
-            .map(|_| ())
+        self.wait_reason(
+            WaitReason::WaitGroup,
+            deadline.wait_until().map_or(Some(0), |d| d),
+        )
+        .map(|_| ())
     }
 
     /// Waits with a given reason (for dumps), until `deadline` (None: forever).
-    pub(crate) fn wait_reason(&self, reason: WaitReason, deadline: Option<i64>) -> Result<(), Error> {
+    pub(crate) fn wait_reason(
+        &self,
+        reason: WaitReason,
+        deadline: Option<i64>,
+    ) -> Result<(), Error> {
         if self.count.load(Ordering::Acquire) == 0 {
             return Ok(());
         }

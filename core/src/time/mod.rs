@@ -16,7 +16,10 @@ use crate::sched;
 /// CLOCK_MONOTONIC in nanoseconds (what timers deliver, as the C contract says).
 #[inline]
 pub fn now_ns() -> i64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: clock_gettime writes into the timespec we own.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts.tv_sec as i64 * 1_000_000_000 + ts.tv_nsec as i64
@@ -47,7 +50,9 @@ impl Deadline {
     pub fn from_timeout(d: Option<Duration>) -> Deadline {
         match d {
             None => Deadline::Forever,
-            Some(d) => Deadline::from_timeout_ns(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX).max(1)),
+            Some(d) => {
+                Deadline::from_timeout_ns(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX).max(1))
+            }
         }
     }
 
@@ -145,7 +150,7 @@ impl Ticker {
                 return None;
             }
             let _ = tx.try_send(now); // a full channel drops the tick, as Go's ticker does
-            // Next tick on the period grid, skipping any we are late for.
+                                      // Next tick on the period grid, skipping any we are late for.
             next = next.saturating_add(period);
             if next <= now {
                 next = now + period - (now - next) % period;

@@ -38,7 +38,11 @@ pub(crate) struct Timers {
 
 impl Timers {
     pub(crate) const fn new() -> Timers {
-        Timers { map: Mutex::new(BTreeMap::new()), next: AtomicI64::new(i64::MAX), seq: AtomicU64::new(0) }
+        Timers {
+            map: Mutex::new(BTreeMap::new()),
+            next: AtomicI64::new(i64::MAX),
+            seq: AtomicU64::new(0),
+        }
     }
 
     /// Earliest deadline (i64::MAX when none).
@@ -65,7 +69,10 @@ impl Timers {
         let mut map = self.map.lock();
         let found = map.remove(&key).is_some();
         if found {
-            self.next.store(map.keys().next().map_or(i64::MAX, |k| k.0), Ordering::SeqCst);
+            self.next.store(
+                map.keys().next().map_or(i64::MAX, |k| k.0),
+                Ordering::SeqCst,
+            );
         }
         found
     }
@@ -84,7 +91,10 @@ impl Timers {
                 }
                 due.push(entry.remove_entry());
             }
-            self.next.store(map.keys().next().map_or(i64::MAX, |k| k.0), Ordering::SeqCst);
+            self.next.store(
+                map.keys().next().map_or(i64::MAX, |k| k.0),
+                Ordering::SeqCst,
+            );
         }
         let n = due.len();
         for (key, task) in due {

@@ -1,0 +1,532 @@
+/*
+ * goro.h: goroutines, channels and select for C, from the goro runtime (libgoro).
+ * Generated from ffi/src by cbindgen: edit the Rust doc comments, not this file.
+ *
+ * Conventions (every function follows them; each function says only what differs):
+ *
+ * - Status codes: functions returning int return GORO_OK (0) or a negative GORO_E* code;
+ *   goro_strerror() names each. Output arguments are written only as each function says.
+ * - Durations are int64_t nanoseconds. A timeout < 0 waits forever; 0 does not wait (the call
+ *   then acts as its try_ form and returns GORO_EAGAIN); > 0 gives GORO_ETIMEDOUT when it runs
+ *   out, with nothing sent or received.
+ * - Blocking calls work everywhere: in a goroutine they park it (its OS thread runs other
+ *   goroutines meanwhile); on a plain thread (main, a pthread) they block that thread.
+ * - Handles are checked: a NULL handle gives GORO_EINVAL (or NULL, or 0), never a crash.
+ *   Channels are reference counted (goro_chan_retain / goro_chan_release); an operation in
+ *   progress holds its own reference, so releasing a handle while another goroutine is blocked
+ *   on it is safe. Using a handle after its last release is a use-after-free, which cannot be
+ *   detected. Buffers passed for values must hold elem_size bytes: that cannot be checked.
+ * - Threads: a goroutine may resume on another OS thread after any call that can block or
+ *   yield (unless started with GORO_PINNED). Do not keep, across such a call, anything tied to
+ *   the OS thread: addresses of thread-local variables (including errno: read it right after
+ *   the call that set it), thread ids, or locks that must be released by the thread that took
+ *   them (pthread mutexes). A goroutine about to block its thread in a foreign call may say so
+ *   with goro_blocking_begin()/goro_blocking_end(); without it, the runtime notices after ~1 ms.
+ * - The runtime starts on first use and lives until the process exits. GOMAXPROCS (the
+ *   environment variable, as in Go) sets the number of threads running goroutines; the default
+ *   is the CPUs this process may use (affinity mask, cgroup CPU quota). GORO_STACK_SIZE sets
+ *   the default goroutine stack (bytes, or with a K/M/G suffix; default 256K).
+ */
+
+#ifndef GORO_H
+#define GORO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+
+/*
+ Success.
+ */
+#define GORO_OK 0
+
+/*
+ The channel is closed (send on a closed channel, receive from a closed and drained one,
+ closing twice), or the pool is closed.
+ */
+#define GORO_ECLOSED -1
+
+/*
+ The timeout ran out.
+ */
+#define GORO_ETIMEDOUT -2
+
+/*
+ The operation would block and was asked not to (try_ forms, timeout 0).
+ */
+#define GORO_EAGAIN -3
+
+/*
+ A bad argument: a NULL handle or function, a bad size, a counter below zero, unlocking an
+ unlocked mutex, a call that needs a goroutine made outside one.
+ */
+#define GORO_EINVAL -4
+
+/*
+ Out of memory, address space or memory maps.
+ */
+#define GORO_ENOMEM -5
+
+/*
+ The host is shutting down (for example during Python interpreter finalization).
+ */
+#define GORO_ESHUTDOWN -6
+
+/*
+ The wait was interrupted (used by the language layers; C calls are not interrupted).
+ */
+#define GORO_EINTR -7
+
+/*
+ An internal error: a bug in goro, reported on stderr.
+ */
+#define GORO_EINTERNAL -8
+
+/*
+ goro_go_ex flag: never move this goroutine to another OS thread (thread-local state, thread
+ ids and thread-bound locks then stay valid across goro calls).
+ */
+#define GORO_PINNED 1
+
+/*
+ goro_case.op: send `elem`.
+ */
+#define GORO_SEND 1
+
+/*
+ goro_case.op: receive into `elem` (NULL drops the value).
+ */
+#define GORO_RECV 2
+
+/*
+ A channel of fixed-size values (Go's chan), reference counted. Opaque.
+ */
+typedef struct goro_chan goro_chan;
+
+/*
+ Go's sync.Mutex, for goroutines and threads: lock parks a goroutine. Opaque.
+ */
+typedef struct goro_mutex goro_mutex;
+
+/*
+ A fixed set of worker goroutines draining a bounded queue of jobs. Opaque.
+ */
+typedef struct goro_pool goro_pool;
+
+/*
+ Delivers the time (int64_t, CLOCK_MONOTONIC ns) every `period_ns` on a channel of capacity
+ 1, dropping ticks nobody took (as Go's). NULL when period_ns <= 0.
+ */
+typedef struct goro_ticker goro_ticker;
+
+/*
+ Go's sync.WaitGroup. Opaque.
+ */
+typedef struct goro_waitgroup goro_waitgroup;
+
+/*
+ A goroutine body, deferred cleanup or pool job: called with the `arg` given alongside it.
+ */
+typedef void (*goro_fn)(void *arg);
+
+/*
+ Options for goro_go_ex; a zeroed struct means the defaults.
+ */
+typedef struct {
+  /*
+   Usable stack bytes: 0 for the default (GORO_STACK_SIZE, else 256 KiB); otherwise
+   between 16 KiB and 1 GiB (rounded up to a page), else GORO_EINVAL. Memory is reserved,
+   and committed only as the stack is touched.
+   */
+  size_t stack_size;
+  /*
+   A name shown in goroutine dumps and stack overflow reports; copied; may be NULL.
+   */
+  const char *name;
+  /*
+   GORO_PINNED, or 0.
+   */
+  unsigned int flags;
+} goro_go_opts;
+
+/*
+ One case of goro_select.
+ */
+typedef struct {
+  /*
+   The channel; NULL is never ready (as a nil channel in Go).
+   */
+  goro_chan *chan;
+  /*
+   GORO_SEND or GORO_RECV.
+   */
+  int op;
+  /*
+   The value to send, or where to receive (elem_size bytes of the channel).
+   */
+  void *elem;
+  /*
+   Set on the chosen case only: true for a value received or sent, false when it completed
+   because its channel is closed.
+   */
+  bool ok;
+} goro_case;
+
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
+
+/*
+ A static, NUL-terminated description of a status code ("channel closed", ...); never NULL.
+ */
+const char *goro_strerror(int code);
+
+/*
+ A new channel of `cap` values of `elem_size` bytes each (cap 0: unbuffered; elem_size 0 is
+ allowed, for signals). Returns a reference the caller releases with goro_chan_release; NULL
+ when elem_size * cap overflows or the buffer cannot be allocated.
+ */
+goro_chan *goro_chan_new(size_t elem_size, size_t cap);
+
+/*
+ Takes another reference to `c`; returns `c`. NULL is fine (returns NULL).
+
+ # Safety
+ `c` is NULL or a live handle.
+ */
+goro_chan *goro_chan_retain(goro_chan *c);
+
+/*
+ Drops a reference; the last one frees the channel (values still buffered are discarded).
+ NULL is fine. Must not be called more times than references were taken.
+
+ # Safety
+ `c` is NULL or a live handle whose reference the caller gives up.
+ */
+void goro_chan_release(goro_chan *c);
+
+/*
+ Sends the elem_size bytes at `elem`, waiting while the channel is full (or, unbuffered,
+ until a receiver takes it). `elem` may be NULL only when elem_size is 0.
+ Errors: GORO_ECLOSED (closed before or while waiting: nothing was sent), GORO_EINVAL.
+
+ # Safety
+ `c` is NULL or a live handle; `elem` points at elem_size readable bytes.
+ */
+int goro_chan_send(goro_chan *c, const void *elem);
+
+/*
+ Receives into `out` (elem_size bytes; NULL drops the value), waiting while the channel is
+ empty. GORO_OK with *ok = true for a value; GORO_ECLOSED with *ok = false and `out`
+ zero-filled once the channel is closed and drained. `ok` may be NULL.
+ Errors: GORO_ECLOSED, GORO_EINVAL.
+
+ # Safety
+ `c` is NULL or a live handle; `out` is NULL or writable for elem_size bytes; `ok` is NULL
+ or writable.
+ */
+int goro_chan_recv(goro_chan *c, void *out, bool *ok);
+
+/*
+ goro_chan_send without waiting. Errors: GORO_EAGAIN (it would block), GORO_ECLOSED,
+ GORO_EINVAL.
+
+ # Safety
+ As goro_chan_send.
+ */
+int goro_chan_try_send(goro_chan *c, const void *elem);
+
+/*
+ goro_chan_recv without waiting. Errors: GORO_EAGAIN (nothing buffered, no sender waiting;
+ `out` and `ok` untouched), GORO_ECLOSED, GORO_EINVAL.
+
+ # Safety
+ As goro_chan_recv.
+ */
+int goro_chan_try_recv(goro_chan *c, void *out, bool *ok);
+
+/*
+ goro_chan_send waiting at most `ns` (see the timeout convention at the top).
+ Errors: GORO_ETIMEDOUT, GORO_EAGAIN (ns == 0), GORO_ECLOSED, GORO_EINVAL.
+
+ # Safety
+ As goro_chan_send.
+ */
+int goro_chan_send_timeout(goro_chan *c, const void *elem, int64_t ns);
+
+/*
+ goro_chan_recv waiting at most `ns` (see the timeout convention at the top).
+ Errors: GORO_ETIMEDOUT, GORO_EAGAIN (ns == 0), GORO_ECLOSED, GORO_EINVAL.
+
+ # Safety
+ As goro_chan_recv.
+ */
+int goro_chan_recv_timeout(goro_chan *c, void *out, bool *ok, int64_t ns);
+
+/*
+ Closes the channel: waiting receivers get (zero value, ok = false), waiting senders
+ GORO_ECLOSED; buffered values can still be received. Errors: GORO_ECLOSED (already closed),
+ GORO_EINVAL.
+
+ # Safety
+ `c` is NULL or a live handle.
+ */
+int goro_chan_close(goro_chan *c);
+
+/*
+ Values buffered now; 0 for NULL.
+
+ # Safety
+ `c` is NULL or a live handle.
+ */
+size_t goro_chan_len(const goro_chan *c);
+
+/*
+ Capacity; 0 for NULL.
+
+ # Safety
+ `c` is NULL or a live handle.
+ */
+size_t goro_chan_cap(const goro_chan *c);
+
+/*
+ A pool of `workers` goroutines (0: GOMAXPROCS) whose queue holds `queue_cap` jobs (0: a
+ submit waits until a worker takes the job). NULL if out of memory.
+ */
+goro_pool *goro_pool_new(size_t workers, size_t queue_cap);
+
+/*
+ Queues `fn(arg)`, waiting while the queue is full (back-pressure).
+ Errors: GORO_EINVAL (NULL pool or fn), GORO_ECLOSED (the pool is being freed).
+
+ # Safety
+ `p` is NULL or a live pool.
+ */
+int goro_pool_submit(goro_pool *p, goro_fn func, void *arg);
+
+/*
+ Waits until every job submitted so far has finished. May be called any number of times.
+ Errors: GORO_EINVAL (NULL).
+
+ # Safety
+ `p` is NULL or a live pool.
+ */
+int goro_pool_wait(goro_pool *p);
+
+/*
+ Waits for every submitted job, stops the workers and frees the pool. NULL is fine.
+
+ # Safety
+ `p` is NULL or a live pool, not used afterwards (no submit may be running meanwhile).
+ */
+void goro_pool_free(goro_pool *p);
+
+/*
+ Sets GOMAXPROCS when n > 0 (capped at 1024); n < 1 only reads. Returns the value before the
+ call. Lowering it takes effect as running goroutines reach their next goro call.
+ */
+int goro_maxprocs(int n);
+
+/*
+ The CPUs this process may use: the affinity mask, capped by a cgroup v1 or v2 CPU quota
+ (rounded up, at least 1). The default GOMAXPROCS.
+ */
+int goro_num_cpu(void);
+
+/*
+ Goroutines alive now.
+ */
+int64_t goro_num_goroutine(void);
+
+/*
+ Starts `fn(arg)` as a goroutine. GORO_EINVAL if fn is NULL; GORO_ENOMEM if no stack could be
+ had. Safe to call from any thread.
+ */
+int goro_go(goro_fn func, void *arg);
+
+/*
+ goro_go with options (opts may be NULL: the defaults). GORO_EINVAL for a NULL fn, a stack
+ size out of range, or unknown flags.
+
+ # Safety
+ `opts` is NULL or points at a goro_go_opts whose `name` is NULL or a C string.
+ */
+int goro_go_ex(goro_fn func, void *arg, const goro_go_opts *opts);
+
+/*
+ Runs `fn(arg)` as a goroutine and blocks the calling thread (or parks the calling goroutine)
+ until it has returned or called goro_exit. May be called any number of times, from any
+ threads at once. GORO_EINVAL if fn is NULL.
+ */
+int goro_run(goro_fn func, void *arg);
+
+/*
+ The running goroutine's id (unique, from 1), or 0 on a plain OS thread.
+ */
+uint64_t goro_id(void);
+
+/*
+ Lets other goroutines run, then continues (Go's runtime.Gosched). On a plain thread it
+ yields the OS thread.
+ */
+void goro_yield(void);
+
+/*
+ Sleeps at least `ns` nanoseconds (returns at once when ns <= 0): parks a goroutine, blocks
+ a plain thread. Returns GORO_OK.
+ */
+int goro_sleep(int64_t ns);
+
+/*
+ Registers `fn(arg)` to run when the calling goroutine ends (by returning or goro_exit),
+ last registered first. GORO_EINVAL outside a goroutine or for a NULL fn.
+ */
+int goro_defer(goro_fn func, void *arg);
+
+/*
+ Runs the calling goroutine's deferred cleanups and ends it; never returns in a goroutine.
+ The frames above it are abandoned as by longjmp (no C cleanup of theirs runs). On a plain
+ thread it does nothing and returns.
+ */
+void goro_exit(void);
+
+/*
+ Announces that the calling goroutine is about to block its OS thread for long (a blocking
+ read, a foreign library call): the runtime hands its other goroutines to another thread at
+ once. Pair with goro_blocking_end. No-op on a plain thread.
+ */
+void goro_blocking_begin(void);
+
+/*
+ Ends a goro_blocking_begin section.
+ */
+void goro_blocking_end(void);
+
+/*
+ Waits until one of `n` cases can complete, completes it, and returns its index. If several
+ are ready, one is chosen uniformly at random; cases not chosen are left untouched. A send
+ case on a closed channel completes with ok = false (it does not fail). `cases` may be NULL
+ when n is 0; zero cases (or only NULL channels) with a negative timeout block forever, as
+ Go's `select {}`.
+ Errors: GORO_EAGAIN (timeout 0, nothing ready: Go's default), GORO_ETIMEDOUT, GORO_EINVAL
+ (NULL cases with n > 0, a bad op, a NULL elem for a send on a channel with elem_size > 0).
+
+ # Safety
+ `cases` points at `n` goro_case; each non-NULL chan is a live handle and each elem is valid
+ for its channel's elem_size bytes.
+ */
+int goro_select(goro_case *cases, size_t n, int64_t timeout_ns);
+
+/*
+ A new WaitGroup at zero; free it with goro_wg_free. NULL if out of memory.
+ */
+goro_waitgroup *goro_wg_new(void);
+
+/*
+ Adds `delta` (may be negative) to the counter; at zero, every waiter is released.
+ Errors: GORO_EINVAL (NULL, or the counter would go below zero: it is left as it was).
+
+ # Safety
+ `wg` is NULL or a live WaitGroup.
+ */
+int goro_wg_add(goro_waitgroup *wg, int64_t delta);
+
+/*
+ goro_wg_add(wg, -1).
+
+ # Safety
+ `wg` is NULL or a live WaitGroup.
+ */
+int goro_wg_done(goro_waitgroup *wg);
+
+/*
+ Waits until the counter is zero. Errors: GORO_EINVAL (NULL).
+
+ # Safety
+ `wg` is NULL or a live WaitGroup.
+ */
+int goro_wg_wait(goro_waitgroup *wg);
+
+/*
+ Frees the WaitGroup; safe as soon as goro_wg_wait has returned. NULL is fine.
+
+ # Safety
+ `wg` is NULL or a live WaitGroup, not used afterwards.
+ */
+void goro_wg_free(goro_waitgroup *wg);
+
+/*
+ A new unlocked mutex; free it with goro_mutex_free. NULL if out of memory.
+ */
+goro_mutex *goro_mutex_new(void);
+
+/*
+ Locks, waiting as long as it takes; waiters are served first come, first served.
+ Errors: GORO_EINVAL (NULL).
+
+ # Safety
+ `m` is NULL or a live mutex.
+ */
+int goro_mutex_lock(goro_mutex *m);
+
+/*
+ Locks if free. Errors: GORO_EAGAIN (held), GORO_EINVAL (NULL).
+
+ # Safety
+ `m` is NULL or a live mutex.
+ */
+int goro_mutex_try_lock(goro_mutex *m);
+
+/*
+ Unlocks; any goroutine or thread may unlock (as in Go). Errors: GORO_EINVAL (NULL, or not
+ locked).
+
+ # Safety
+ `m` is NULL or a live mutex.
+ */
+int goro_mutex_unlock(goro_mutex *m);
+
+/*
+ Frees the mutex; safe as soon as the last goro_mutex_unlock has returned. NULL is fine.
+
+ # Safety
+ `m` is NULL or a live mutex, not used afterwards.
+ */
+void goro_mutex_free(goro_mutex *m);
+
+/*
+ A channel that receives one int64_t (CLOCK_MONOTONIC ns at the moment it fires) no earlier
+ than `ns` from now (at once when ns <= 0). Capacity 1. Returns a reference the caller
+ releases; a timer nobody receives from leaks nothing once released and fired.
+ */
+goro_chan *goro_after(int64_t ns);
+
+/*
+ A new ticker; NULL when period_ns <= 0. Stop it with goro_ticker_stop.
+ */
+goro_ticker *goro_ticker_new(int64_t period_ns);
+
+/*
+ The ticker's channel, borrowed: valid until goro_ticker_stop, unless retained with
+ goro_chan_retain. NULL for NULL.
+
+ # Safety
+ `t` is NULL or a live ticker.
+ */
+goro_chan *goro_ticker_chan(goro_ticker *t);
+
+/*
+ Stops the ticks and frees the ticker, dropping its reference to the channel: a caller that
+ retained the channel keeps it, open. NULL is fine.
+
+ # Safety
+ `t` is NULL or a live ticker, not used afterwards.
+ */
+void goro_ticker_stop(goro_ticker *t);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif  // __cplusplus
+
+#endif  /* GORO_H */
