@@ -337,7 +337,8 @@ pub(crate) enum Ran {
 /// Runs `g` on the calling worker until it switches out. Worker only.
 pub(crate) fn resume(g: GPtr) -> Ran {
     let gr = g.get();
-    gr.status.store(RUNNING, Ordering::Release);
+    let prev = gr.status.swap(RUNNING, Ordering::AcqRel);
+    debug_assert_eq!(prev, RUNNABLE, "goroutine {} resumed twice", gr.id);
     // SAFETY: owner only: a G is resumed by one worker at a time (it came off a run queue).
     let coro = unsafe { (*gr.coro.get()).assume_init_mut() };
     match coro.resume(()) {

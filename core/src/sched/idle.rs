@@ -119,11 +119,21 @@ pub(crate) fn sleep(w: &M) {
     }
     // Step 1 of the module doc: re-check after publishing ourselves as idle.
     fence(Ordering::SeqCst);
-    if s.work_queued() || me.inbox_len.load(Ordering::SeqCst) > 0 || s.timers.next() <= now_ns() {
+    if me.inbox_len.load(Ordering::SeqCst) > 0 || s.timers.next() <= now_ns() {
+        // Pinned goroutines and due timers need no token.
         if remove_from_idle(me) {
             return;
         }
         // A waker popped us already: its WAKE_TOKEN is on the way.
+    } else if s.work_queued() && s.try_acquire_token() {
+        // Goroutines are queued and a token is free: keep it, unless a waker already popped
+        // us (it took a token for us too, so give this one back).
+        if remove_from_idle(me) {
+            w.set_token(true);
+            me.phase.store(super::PH_SCHED, Ordering::Release);
+            return;
+        }
+        s.release_token();
     }
     loop {
         let bits = me.wake.swap(0, Ordering::SeqCst);

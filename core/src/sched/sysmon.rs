@@ -5,7 +5,8 @@
 //!    to schedule for HANDOFF_NS while goroutines wait in a queue, sysmon revokes its token and
 //!    wakes another worker, which steals the stuck worker's queue. The stuck worker finds out
 //!    when its goroutine switches out. `blocking_begin` does the same at once, up front.
-//! 2. Late timers: if every worker is busy, nobody reaches a schedule point to run due timers;
+//! 2. Scavenging: idle stack memory goes back to the kernel about once a second.
+//! 3. Late timers: if every worker is busy, nobody reaches a schedule point to run due timers;
 //!    sysmon runs those overdue by more than a millisecond.
 //!
 //! It polls every 20 µs while it finds something to do, backing off to 10 ms when idle (Go's
@@ -21,6 +22,8 @@ use crate::time::now_ns;
 /// How long a worker may run one goroutine, while others wait, before its token is handed to
 /// another worker. Go retakes a P in a syscall after 20 µs-10 ms; W10 in benches/ checks it.
 const HANDOFF_NS: i64 = 1_000_000;
+/// How often idle stack memory is given back.
+const SCAVENGE_NS: i64 = 1_000_000_000;
 const MIN_DELAY: Duration = Duration::from_micros(20);
 const MAX_DELAY: Duration = Duration::from_millis(10);
 
@@ -38,9 +41,14 @@ fn run() {
     let mut quiet = 0u32;
     // Per worker: the schedule count last seen and when it was first seen.
     let mut seen: HashMap<usize, (u64, i64)> = HashMap::new();
+    let mut last_scavenge = now_ns();
     loop {
         std::thread::sleep(delay);
         let now = now_ns();
+        if now - last_scavenge > SCAVENGE_NS {
+            crate::stack::scavenge();
+            last_scavenge = now;
+        }
         let mut acted = false;
         if s.timers.next() <= now - 1_000_000 {
             s.timers.run_due(now);

@@ -20,8 +20,9 @@
 //!
 //! Pages are committed by the kernel when first touched, so a parked goroutine costs the pages
 //! its frames reach (usually one). Freed slots go back to a LIFO free list so that the next
-//! goroutine lands on a warm page; when a whole slab is free and enough warm slots remain, the
-//! slab's memory is handed back to the kernel with one `MADV_DONTNEED` (guards survive it).
+//! goroutine lands on a warm page. About once a second sysmon hands the memory of wholly free
+//! slabs back to the kernel (one `MADV_DONTNEED` per slab; guards survive it) while more than a
+//! warm reserve of slots is free, so churn does not pay for page faults over and over.
 //!
 //! Rejected: corosensei's default stacks (one mmap + mprotect each: the map limit), one huge
 //! overcommitted reservation (charged against the commit limit without MAP_NORESERVE, and
@@ -33,7 +34,7 @@ mod overflow;
 pub use overflow::install_overflow_handler;
 
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use parking_lot::Mutex;
@@ -52,7 +53,7 @@ pub const DEFAULT_STACK: usize = 256 * 1024;
 const MAX_SLABS: usize = 16 * 1024;
 /// Address space per slab, aimed at; a slab holds at most 256 slots.
 const SLAB_BYTES: usize = 128 << 20;
-/// Free slots kept committed before whole free slabs are handed back to the kernel.
+/// Free slots kept committed when `scavenge` hands wholly free slabs back to the kernel.
 const WARM_SLOTS: usize = 4096;
 const PAGE: usize = 4096;
 const MADV_GUARD_INSTALL: libc::c_int = 102;
@@ -119,7 +120,10 @@ struct Slab {
     /// Goroutine record pointer per slot (null when free): read by the overflow handler, so
     /// it lives outside the slab, where MADV_DONTNEED cannot zero it.
     owners: AtomicPtr<AtomicPtr<u8>>,
+    /// Free slots of this slab. Guarded by the class's free-list lock.
     free: AtomicU32,
+    /// Released to the kernel by `scavenge` and not used since. Guarded by the same lock.
+    cold: AtomicBool,
 }
 
 /// All stacks of one size: their slabs and a free list.
@@ -251,6 +255,7 @@ impl SizeClass {
                 base: AtomicUsize::new(0),
                 owners: AtomicPtr::new(ptr::null_mut()),
                 free: AtomicU32::new(0),
+                cold: AtomicBool::new(false),
             })
             .collect();
         SizeClass {
@@ -284,33 +289,47 @@ impl SizeClass {
             self.grow(&mut free)?;
         }
         let (slab, index) = free.pop().expect("grow added slots");
+        let sl = &self.slabs[slab as usize];
+        sl.free.fetch_sub(1, Ordering::Relaxed);
+        sl.cold.store(false, Ordering::Relaxed);
         drop(free);
-        self.slabs[slab as usize]
-            .free
-            .fetch_sub(1, Ordering::Relaxed);
         Ok(self.slot(slab, index))
     }
 
     fn free(&self, s: SlotStack) {
-        let slab = &self.slabs[s.slab as usize];
-        let now_free = slab.free.fetch_add(1, Ordering::Relaxed) + 1;
         let mut free = self.free_list.lock();
+        self.slabs[s.slab as usize].free.fetch_add(1, Ordering::Relaxed);
         free.push((s.slab, s.index));
-        if now_free as usize == self.slots_per_slab && free.len() > WARM_SLOTS + self.slots_per_slab
-        {
-            // The whole slab is idle and plenty of warm slots remain: give its pages back.
-            // Its slots stay on the free list (cold now); guards survive MADV_DONTNEED.
-            let base = slab.base.load(Ordering::Acquire);
-            // SAFETY: the range is exactly this slab's mapping and no slot of it is in use
-            // (all are on the free list, which we hold locked).
-            unsafe {
-                libc::madvise(
-                    base as *mut libc::c_void,
-                    self.slots_per_slab * self.slot_size,
-                    libc::MADV_DONTNEED,
-                );
+    }
+
+    /// Gives the pages of wholly free slabs back to the kernel while more than WARM_SLOTS
+    /// slots are free. Their slots stay on the free list (cold now); guards survive
+    /// MADV_DONTNEED. Returns the slabs released.
+    fn scavenge(&self) -> usize {
+        // Slab free counts change only under this lock, so a slab counted wholly free here
+        // has no slot in use, and none can be handed out until we are done.
+        let free = self.free_list.lock();
+        let mut spare = free.len().saturating_sub(WARM_SLOTS);
+        let mut released = 0;
+        let n = self.nslabs.load(Ordering::Acquire);
+        for slab in &self.slabs[..n] {
+            if spare < self.slots_per_slab {
+                break;
             }
+            if slab.free.load(Ordering::Relaxed) as usize != self.slots_per_slab
+                || slab.cold.swap(true, Ordering::Relaxed)
+            {
+                continue;
+            }
+            let base = slab.base.load(Ordering::Acquire);
+            // SAFETY: exactly this slab's mapping, with no slot in use (see above).
+            unsafe {
+                libc::madvise(base as *mut libc::c_void, self.slots_per_slab * self.slot_size, libc::MADV_DONTNEED);
+            }
+            spare -= self.slots_per_slab;
+            released += 1;
         }
+        released
     }
 
     /// Maps a new slab and adds its slots to `free`. Called with the free-list lock held.
@@ -402,6 +421,21 @@ fn install_guard(addr: usize) -> Result<(), StackError> {
     } else {
         Err(StackError::NoMemory)
     }
+}
+
+/// Returns idle stack memory to the kernel (sysmon calls it about once a second, as Go's
+/// scavenger works in the background): wholly free slabs beyond a warm reserve of slots.
+pub fn scavenge() -> usize {
+    let mut released = 0;
+    for c in &CLASS_LIST {
+        let c = c.load(Ordering::Acquire);
+        if c.is_null() {
+            break;
+        }
+        // SAFETY: classes are leaked and never freed.
+        released += unsafe { &*c }.scavenge();
+    }
+    released
 }
 
 /// Whether guards cost no map on this kernel (MADV_GUARD_INSTALL worked).
