@@ -182,6 +182,7 @@ pub fn spawn(body: Body, opts: &SpawnOpts) -> Result<u64, Error> {
     unsafe { (*g.get().coro.get()).write(coro) };
     LIVE.fetch_add(1, Ordering::Relaxed);
     sched::ready_new(g);
+    sched::preempt_point();
     Ok(id)
 }
 

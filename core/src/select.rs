@@ -123,6 +123,7 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline) -> Result<(usize, b
             if let Some(w) = w {
                 w.wake();
             }
+            crate::sched::preempt_point();
             return Ok((i as usize, ok));
         }
     }

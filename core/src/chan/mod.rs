@@ -257,6 +257,7 @@ impl RawChan {
                 if let Some(w) = w {
                     w.wake();
                 }
+                crate::sched::preempt_point();
                 Ok(())
             }
             SendPoll::Closed => {
@@ -308,6 +309,7 @@ impl RawChan {
                 if let Some(w) = w {
                     w.wake();
                 }
+                crate::sched::preempt_point();
                 Ok(ok)
             }
             RecvPoll::Pending => {

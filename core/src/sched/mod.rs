@@ -61,6 +61,12 @@ pub struct MShared {
     pub(crate) tick: AtomicU64,
     /// PH_* above.
     pub(crate) phase: AtomicU32,
+    /// Set by sysmon when the current goroutine has run for long: it yields at its next goro
+    /// call (cooperative preemption, as Go's stack-check preemption).
+    pub(crate) preempt: std::sync::atomic::AtomicBool,
+    /// This thread's CPU-time clock, so sysmon can tell a goroutine blocked in a foreign call
+    /// (no CPU used) from one computing. i64::MIN until known (thread clock ids are negative).
+    pub(crate) cpu_clock: std::sync::atomic::AtomicI64,
     /// WAKE_* bits; set by wakers, swapped to 0 by the worker.
     pub(crate) wake: AtomicU32,
     /// Pinned goroutines made ready, to be run by this worker only.
@@ -234,6 +240,18 @@ pub fn blocking_begin() {
 pub fn blocking_end() {
     if let Some(m) = current_m() {
         m.blocking_end();
+    }
+}
+
+/// Yields if sysmon asked the running goroutine to (it has run for long while others wait).
+/// Called by goro calls that do not otherwise switch.
+#[inline]
+pub(crate) fn preempt_point() {
+    if let Some(m) = current_m() {
+        if m.shared.preempt.load(Ordering::Relaxed) {
+            m.shared.preempt.store(false, Ordering::Relaxed);
+            crate::goroutine::yield_now();
+        }
     }
 }
 

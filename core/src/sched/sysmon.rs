@@ -2,9 +2,13 @@
 //!
 //! 1. Hand-off. A goroutine stuck in a foreign call (a blocking read, a C library, Python code
 //!    holding the thread) keeps its worker from the scheduler. When a worker has not come back
-//!    to schedule for HANDOFF_NS while goroutines wait in a queue, sysmon revokes its token and
-//!    wakes another worker, which steals the stuck worker's queue. The stuck worker finds out
-//!    when its goroutine switches out. `blocking_begin` does the same at once, up front.
+//!    to schedule for a while, uses no CPU (so it is blocked, not computing), and goroutines
+//!    wait in a queue, sysmon revokes its token and wakes another worker, which steals the
+//!    stuck worker's queue. The stuck worker finds out when its goroutine switches out.
+//!    `blocking_begin` does the same at once, up front. A goroutine that is computing is first
+//!    asked to yield at its next goro call (cooperative preemption), and handed off only if it
+//!    makes none for long: handing off a computing goroutine puts more threads than CPUs to
+//!    work, which slows everyone.
 //! 2. Scavenging: idle stack memory goes back to the kernel about once a second.
 //! 3. Late timers: if every worker is busy, nobody reaches a schedule point to run due timers;
 //!    sysmon runs those overdue by more than a millisecond.
@@ -19,9 +23,38 @@ use std::time::Duration;
 use super::{idle, sched, PH_REVOKED, PH_RUNNING};
 use crate::time::now_ns;
 
-/// How long a worker may run one goroutine, while others wait, before its token is handed to
-/// another worker. Go retakes a P in a syscall after 20 µs-10 ms; W10 in benches/ checks it.
-const HANDOFF_NS: i64 = 1_000_000;
+/// A worker stuck this long in one goroutine is looked at. One that uses no CPU meanwhile is
+/// blocked in a foreign call: its token goes to another worker at the next look (Go retakes a
+/// P in a syscall after 20 µs-10 ms; W10 in benches/ checks the hand-off).
+const BLOCKED_NS: i64 = 50_000;
+/// One computing this long is asked to yield at its next goro call (Go's 10 ms time slice).
+const PREEMPT_NS: i64 = 10_000_000;
+/// One computing this long without a goro call gets its token handed off anyway, so queued
+/// goroutines run (at the cost of one more thread than GOMAXPROCS for a while).
+const COMPUTE_HANDOFF_NS: i64 = 50_000_000;
+
+/// What sysmon last saw of a worker.
+struct Seen {
+    /// Its schedule count.
+    tick: u64,
+    /// When that count was first seen.
+    since: i64,
+    /// Its thread's CPU time at the last look (-1: none yet).
+    cpu: i64,
+    /// When that last look was.
+    at: i64,
+}
+
+fn thread_cpu_ns(clock: i64) -> Option<i64> {
+    let clock = libc::clockid_t::try_from(clock).ok()?;
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: reads a clock into a timespec we own; a stale clock id just fails.
+    (unsafe { libc::clock_gettime(clock, &mut ts) } == 0)
+        .then(|| ts.tv_sec as i64 * 1_000_000_000 + ts.tv_nsec as i64)
+}
 /// How often idle stack memory is given back.
 const SCAVENGE_NS: i64 = 1_000_000_000;
 const MIN_DELAY: Duration = Duration::from_micros(20);
@@ -40,7 +73,7 @@ fn run() {
     let mut delay = MIN_DELAY;
     let mut quiet = 0u32;
     // Per worker: the schedule count last seen and when it was first seen.
-    let mut seen: HashMap<usize, (u64, i64)> = HashMap::new();
+    let mut seen: HashMap<usize, Seen> = HashMap::new();
     let mut last_scavenge = now_ns();
     loop {
         std::thread::sleep(delay);
@@ -57,13 +90,48 @@ fn run() {
         for id in 0..s.nworkers() {
             let Some(m) = s.worker(id) else { continue };
             let tick = m.tick.load(Ordering::Acquire);
-            let entry = seen.entry(id).or_insert((tick, now));
-            if entry.0 != tick {
-                *entry = (tick, now);
+            let e = seen.entry(id).or_insert(Seen {
+                tick,
+                since: now,
+                cpu: -1,
+                at: now,
+            });
+            if e.tick != tick {
+                *e = Seen {
+                    tick,
+                    since: now,
+                    cpu: -1,
+                    at: now,
+                };
                 continue;
             }
-            if m.phase.load(Ordering::Acquire) == PH_RUNNING
-                && now - entry.1 >= HANDOFF_NS
+            if m.phase.load(Ordering::Acquire) != PH_RUNNING || now - e.since < BLOCKED_NS {
+                continue;
+            }
+            // Blocked or computing? Compare the thread's CPU time with the wall time since the
+            // last look: a thread in a blocking call uses (almost) none.
+            let cpu = thread_cpu_ns(m.cpu_clock.load(Ordering::Acquire));
+            let computing = match (cpu, e.cpu) {
+                (Some(c), p) if p >= 0 => (c - p) * 2 > now - e.at,
+                _ => {
+                    // First look: decide next time.
+                    e.cpu = cpu.unwrap_or(-1);
+                    e.at = now;
+                    continue;
+                }
+            };
+            e.cpu = cpu.unwrap_or(-1);
+            e.at = now;
+            let ran = now - e.since;
+            if computing && ran >= PREEMPT_NS && !m.preempt.swap(true, Ordering::Relaxed) {
+                acted = true;
+            }
+            let hand_off = if computing {
+                ran >= COMPUTE_HANDOFF_NS
+            } else {
+                true
+            };
+            if hand_off
                 && s.work_queued()
                 && m.phase
                     .compare_exchange(PH_RUNNING, PH_REVOKED, Ordering::AcqRel, Ordering::Acquire)

@@ -41,6 +41,8 @@ impl Worker {
                 stealer,
                 runnext: AtomicPtr::new(std::ptr::null_mut()),
                 tick: AtomicU64::new(0),
+                preempt: std::sync::atomic::AtomicBool::new(false),
+                cpu_clock: std::sync::atomic::AtomicI64::new(i64::MIN),
                 phase: AtomicU32::new(PH_SCHED),
                 wake: AtomicU32::new(0),
                 inbox: Mutex::new(Default::default()),
@@ -69,6 +71,11 @@ impl Worker {
                 // 'static references.
                 let w: &'static Worker = Box::leak(Box::new(w));
                 let _ = w.shared.thread.set(std::thread::current());
+                let mut clock: libc::clockid_t = 0;
+                // SAFETY: asks for the calling thread's own CPU-time clock id.
+                if unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) } == 0 {
+                    w.shared.cpu_clock.store(clock as i64, Ordering::Release);
+                }
                 set_current_m(w);
                 crate::stack::install_overflow_handler(goroutine::describe_for_signal);
                 w.main_loop();
@@ -117,6 +124,7 @@ impl Worker {
                 .store(Arc::as_ptr(&self.shared).cast_mut(), Ordering::Release);
         }
         self.curg.set(Some(g));
+        self.shared.preempt.store(false, Ordering::Relaxed);
         self.shared.tick.fetch_add(1, Ordering::Release);
         if self.has_token.get() {
             self.shared.phase.store(PH_RUNNING, Ordering::Release);

@@ -298,7 +298,9 @@ impl SizeClass {
 
     fn free(&self, s: SlotStack) {
         let mut free = self.free_list.lock();
-        self.slabs[s.slab as usize].free.fetch_add(1, Ordering::Relaxed);
+        self.slabs[s.slab as usize]
+            .free
+            .fetch_add(1, Ordering::Relaxed);
         free.push((s.slab, s.index));
     }
 
@@ -324,7 +326,11 @@ impl SizeClass {
             let base = slab.base.load(Ordering::Acquire);
             // SAFETY: exactly this slab's mapping, with no slot in use (see above).
             unsafe {
-                libc::madvise(base as *mut libc::c_void, self.slots_per_slab * self.slot_size, libc::MADV_DONTNEED);
+                libc::madvise(
+                    base as *mut libc::c_void,
+                    self.slots_per_slab * self.slot_size,
+                    libc::MADV_DONTNEED,
+                );
             }
             spare -= self.slots_per_slab;
             released += 1;
