@@ -82,6 +82,12 @@ unsafe impl corosensei::stack::Stack for SlotStack {
     }
 }
 
+impl std::fmt::Debug for SlotStack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SlotStack({:#x}..{:#x})", self.limit, self.base)
+    }
+}
+
 impl SlotStack {
     /// Where the goroutine record of this slot lives: `header` bytes at the top of the slot.
     pub fn header(&self) -> *mut u8 {
