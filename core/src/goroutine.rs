@@ -112,6 +112,9 @@ pub struct G {
     yielder: Cell<*const Yielder<(), Switch>>,
     /// Owner only: cleanups, last registered first.
     defers: UnsafeCell<Vec<Defer>>,
+    /// Owner only: the waiter of this goroutine's last wait, reused when no one else holds it
+    /// any more (saves an allocation per blocking operation).
+    waiter: UnsafeCell<Option<Arc<crate::park::Waiter>>>,
     /// Shown in dumps.
     pub name: Option<Box<str>>,
     /// The worker this G is pinned to (set on first run when pinned).
@@ -165,6 +168,7 @@ pub fn spawn(body: Body, opts: &SpawnOpts) -> Result<u64, Error> {
             coro: UnsafeCell::new(MaybeUninit::uninit()),
             yielder: Cell::new(std::ptr::null()),
             defers: UnsafeCell::new(Vec::new()),
+            waiter: UnsafeCell::new(None),
             name: opts.name.as_deref().map(Into::into),
             pinned_m: AtomicPtr::new(std::ptr::null_mut()),
             pinned: opts.pinned,
@@ -414,6 +418,24 @@ impl std::fmt::Write for SliceWriter<'_> {
 }
 
 impl G {
+    /// A fresh waiter for this goroutine: the cached one when nobody else still holds it (a
+    /// waker finishing its wake, a stale select entry), else a new one. Owner only.
+    pub(crate) fn cached_waiter(
+        &self,
+        make: impl FnOnce() -> Arc<crate::park::Waiter>,
+    ) -> Arc<crate::park::Waiter> {
+        // SAFETY: owner only: only this goroutine touches its cache.
+        let cache = unsafe { &mut *self.waiter.get() };
+        if let Some(w) = cache.as_mut().and_then(Arc::get_mut) {
+            // Arc::get_mut saw us as the only holder (with Acquire: every other holder's use
+            // happened before), so resetting it is safe.
+            w.reset();
+        } else {
+            *cache = Some(make());
+        }
+        cache.as_ref().expect("just filled").clone()
+    }
+
     /// Whether this goroutine must stay on one OS thread.
     pub(crate) fn pinned_to(&self) -> Option<&MShared> {
         let p = self.pinned_m.load(Ordering::Acquire);

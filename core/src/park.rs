@@ -62,14 +62,22 @@ pub struct Waiter {
 impl Waiter {
     /// A waiter for the calling goroutine or thread.
     pub fn current() -> Arc<Waiter> {
-        let kind = match goroutine::current() {
-            Some(g) => Kind::Goroutine(g),
-            None => Kind::Thread(std::thread::current(), AtomicBool::new(false)),
-        };
+        match goroutine::current() {
+            Some(g) => g.get().cached_waiter(|| Waiter::new(Kind::Goroutine(g))),
+            None => Waiter::new(Kind::Thread(std::thread::current(), AtomicBool::new(false))),
+        }
+    }
+
+    fn new(kind: Kind) -> Arc<Waiter> {
         Arc::new(Waiter {
             sel: AtomicUsize::new(WAITING),
             kind,
         })
+    }
+
+    /// Makes a used waiter fresh again; only its sole owner may (see `G::cached_waiter`).
+    pub(crate) fn reset(&mut self) {
+        *self.sel.get_mut() = WAITING;
     }
 
     /// A waiter that calls `f` when claimed (event loops). `f` runs on the waker's thread.

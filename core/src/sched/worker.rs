@@ -15,6 +15,9 @@ use crate::time::now_ns;
 /// thread costs ~35 µs on these machines (BENCHMARKS.md), so a hand-off between workers is
 /// only fast if the receiver is still spinning; W2 and W3 in benches/ set this figure.
 const SPIN_NS: i64 = 50_000;
+/// How long a goroutine may sit in another worker's run-next slot before a spinning worker
+/// takes it (see `spin`).
+const RUNNEXT_GRACE_NS: i64 = 5_000;
 
 /// A worker (Go's M): an OS thread that runs goroutines. Owner thread only, except `shared`.
 pub(crate) struct Worker {
@@ -125,7 +128,9 @@ impl Worker {
         }
         self.curg.set(Some(g));
         self.shared.preempt.store(false, Ordering::Relaxed);
-        self.shared.tick.fetch_add(1, Ordering::Release);
+        // Only this worker writes its tick: a load and a store, no read-modify-write.
+        let t = self.shared.tick.load(Ordering::Relaxed);
+        self.shared.tick.store(t.wrapping_add(1), Ordering::Release);
         if self.has_token.get() {
             self.shared.phase.store(PH_RUNNING, Ordering::Release);
         }
@@ -228,15 +233,22 @@ impl Worker {
         let start = now_ns();
         let mut ticks = Vec::new();
         runq::snapshot_ticks(&mut ticks);
-        let mut round = 0u32;
+        let mut snap_at = start;
         loop {
             if let Some(g) = runq::pop_inbox(&self.shared) {
                 return Some(g);
             }
-            // From the second round on, a victim that has not scheduled since the first is
-            // stuck in one goroutine: its run-next goroutine may be taken.
-            if let Some(g) = runq::steal_pass(self, (round > 0).then_some(&ticks[..])) {
+            // A victim that has not scheduled for RUNNEXT_GRACE_NS is stuck in one goroutine:
+            // its run-next goroutine may be taken. Sooner would break up ping-pong pairs that
+            // run best on one worker (Go's runqsteal waits 3 µs likewise).
+            let now = now_ns();
+            let judge = now - snap_at >= RUNNEXT_GRACE_NS;
+            if let Some(g) = runq::steal_pass(self, judge.then_some(&ticks[..])) {
                 return Some(g);
+            }
+            if judge {
+                runq::snapshot_ticks(&mut ticks);
+                snap_at = now;
             }
             let rn = self
                 .shared
@@ -245,11 +257,9 @@ impl Worker {
             if let Some(g) = std::ptr::NonNull::new(rn) {
                 return Some(GPtr(g));
             }
-            let now = now_ns();
             if now - start > SPIN_NS || s.timers.next() <= now {
                 return None;
             }
-            round += 1;
             for _ in 0..64 {
                 std::hint::spin_loop();
             }
