@@ -71,6 +71,7 @@ TEST_UNUSED static const char *status_name(long long s)
 
 #define TEST_FAIL(...)                                                                     \
     do {                                                                                   \
+        fflush(stdout); /* what the test printed so far comes first */                     \
         fprintf(stderr, "%s:%d: FAIL: ", __FILE__, __LINE__);                              \
         fprintf(stderr, __VA_ARGS__);                                                      \
         fprintf(stderr, "\n");                                                             \
@@ -88,6 +89,7 @@ TEST_UNUSED static const char *status_name(long long s)
 #define CHECK_MSG(cond, ...)                                                               \
     do {                                                                                   \
         if (!(cond)) {                                                                     \
+            fflush(stdout);                                                                \
             fprintf(stderr, "%s:%d: FAIL: CHECK(%s): ", __FILE__, __LINE__, #cond);        \
             fprintf(stderr, __VA_ARGS__);                                                  \
             fprintf(stderr, "\n");                                                         \

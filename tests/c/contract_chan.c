@@ -8,7 +8,8 @@
  *   buffer moves the first parked sender's value into the buffer;
  * - elem_size 0; large elements are copied whole; goro_chan_new overflow gives NULL;
  *   len and cap (of NULL: 0);
- * - releasing a handle while another goroutine or thread is blocked on it is safe.
+ * - releasing a handle while another goroutine or thread is blocked on it is safe;
+ * - timeouts near INT64_MAX wait (a deadline that wraps around would expire at once).
  *
  * "Parked" cannot be observed through the API, so where order matters each waiter is
  * given PARK_NS to park before the next starts: generous, so a loaded machine still
@@ -211,6 +212,7 @@ static void fifo_order(void *unused)
             spawn_on(runners[(i + 1) % 2], fifo_sender, &w[i]);
             goro_sleep(PARK_NS);
         }
+        CHECK_EQ(goro_chan_len(c), cap); /* parked senders are not in the buffer */
         if (cap)
             CHECK_EQ(recv_i64(c), -7);
         for (int64_t i = 0; i < NWAIT; i++)
@@ -223,6 +225,16 @@ static void fifo_order(void *unused)
 }
 
 /* ---- a receive from a full buffer moves the first parked sender's value in ---------------- */
+
+static void select_sender(void *arg)
+{
+    struct fifo_waiter *w = arg;
+    int64_t v = w->idx;
+    goro_case cs[2] = { { NULL, GORO_RECV, NULL, false }, { w->c, GORO_SEND, &v, false } };
+    CHECK_EQ(goro_select(cs, 2, -1), 1);
+    CHECK(cs[1].ok);
+    CHECK_OK(goro_wg_done(w->wg));
+}
 
 static void buffered_handoff(void *unused)
 {
@@ -248,6 +260,23 @@ static void buffered_handoff(void *unused)
     CHECK_OK(goro_wg_wait(wg));
     goro_wg_free(wg);
     join_spawned_threads();
+
+    /* The same with a select's send case parked first. */
+    send_i64(c, 1);
+    send_i64(c, 2);
+    wg = make_wg(2);
+    w[0] = (struct fifo_waiter){ c, 3, -1, wg };
+    w[1] = (struct fifo_waiter){ c, 4, -1, wg };
+    go(select_sender, &w[0]);
+    goro_sleep(PARK_NS);
+    go(fifo_sender, &w[1]);
+    goro_sleep(PARK_NS);
+    CHECK_EQ(recv_i64(c), 1);
+    CHECK_EQ(goro_chan_len(c), 2);
+    for (int64_t v = 2; v <= 4; v++)
+        CHECK_EQ(recv_i64(c), v);
+    CHECK_OK(goro_wg_wait(wg));
+    goro_wg_free(wg);
     goro_chan_release(c);
 }
 
@@ -457,6 +486,70 @@ static void release_while_blocked(void *unused)
     }
 }
 
+/* ---- huge timeouts: a deadline of now + INT64_MAX must not wrap into the past ------------------ */
+
+static void late_send(void *arg)
+{
+    goro_sleep(20 * MS);
+    send_i64(arg, 99);
+}
+
+struct huge_wait {
+    goro_chan *c;
+    int way;
+    atomic_int returned;
+    int status;
+};
+
+static void huge_waiter(void *arg)
+{
+    struct huge_wait *h = arg;
+    int64_t v = 5;
+    bool ok;
+    if (h->way == 0) {
+        h->status = goro_chan_recv_timeout(h->c, &v, &ok, INT64_MAX);
+    } else if (h->way == 1) {
+        goro_case rc = { h->c, GORO_RECV, &v, false };
+        h->status = goro_select(&rc, 1, INT64_MAX);
+    } else {
+        h->status = goro_chan_send_timeout(h->c, &v, INT64_MAX - 1);
+    }
+    atomic_store(&h->returned, 1);
+}
+
+static void huge_timeouts(void *unused)
+{
+    goro_chan *c = make_chan(0);
+    go(late_send, c);
+    int64_t v = 0;
+    bool ok = false;
+    CHECK_OK(goro_chan_recv_timeout(c, &v, &ok, INT64_MAX));
+    CHECK(ok && v == 99);
+    goro_chan_release(c);
+
+    for (int way = 0; way < 3; way++) {
+        for (size_t r = 0; r < 2; r++) {
+            struct huge_wait h = { make_chan(0), way, 0, 12345 };
+            spawn_on(runners[r], huge_waiter, &h);
+            goro_sleep(50 * MS);
+            CHECK_MSG(!atomic_load(&h.returned), "a wait with timeout ~INT64_MAX returned (%s)",
+                      status_name(h.status));
+            CHECK_OK(goro_chan_close(h.c));
+            int64_t deadline = now_ns() + 10 * SEC;
+            while (!atomic_load(&h.returned)) {
+                CHECK(now_ns() < deadline);
+                goro_sleep(MS);
+            }
+            if (way == 1)
+                CHECK_EQ(h.status, 0); /* the case, completed by the close */
+            else
+                CHECK_EQ(h.status, GORO_ECLOSED);
+            join_spawned_threads();
+            goro_chan_release(h.c);
+        }
+    }
+}
+
 int main(void)
 {
     STEP_THREAD(closed_rules);
@@ -473,5 +566,7 @@ int main(void)
     STEP_THREAD(new_len_cap);
     STEP_GO(release_while_blocked);
     STEP_THREAD(release_while_blocked);
+    STEP_GO(huge_timeouts);
+    STEP_THREAD(huge_timeouts);
     return 0;
 }

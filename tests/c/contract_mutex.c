@@ -6,7 +6,8 @@
  *   and the waiter it releases then holds it;
  * - under contention from many goroutines and threads at once a plain counter guarded by
  *   it stays exact (mutual exclusion), with lock and try_lock both in play;
- * - goro_mutex_free is safe as soon as the last unlock has returned.
+ * - goro_mutex_free is safe as soon as the last unlock has returned;
+ * - (goro.h) waiters are served first come, first served.
  */
 #include "golike.h"
 
@@ -172,6 +173,50 @@ static void free_after_unlock(void *unused)
     goro_chan_release(done);
 }
 
+/* ---- waiters in arrival order (goro.h: "first come, first served") ------------------------- */
+
+enum { NQUEUE = 5 };
+
+struct queued {
+    goro_mutex *m;
+    goro_chan *order; /* each waiter sends its index once it holds the mutex */
+    int idx;
+};
+
+static void queue_for_lock(void *arg)
+{
+    struct queued *q = arg;
+    goro_mutex *m = q->m;
+    goro_chan *order = q->order;
+    int64_t idx = q->idx;
+    CHECK_OK(goro_mutex_lock(m));
+    send_i64(order, idx);
+    CHECK_OK(goro_mutex_unlock(m));
+}
+
+static void fcfs(void *unused)
+{
+    goro_mutex *m = goro_mutex_new();
+    CHECK(m != NULL);
+    goro_chan *order = make_chan(NQUEUE);
+    struct queued q[NQUEUE];
+    CHECK_OK(goro_mutex_lock(m));
+    for (int i = 0; i < NQUEUE; i++) {
+        q[i] = (struct queued){ m, order, i };
+        spawn_on(i % 2 ? ON_THREAD : ON_GOROUTINE, queue_for_lock, &q[i]);
+        goro_sleep(20 * MS); /* parked before the next one comes */
+    }
+    CHECK_OK(goro_mutex_unlock(m));
+    for (int64_t i = 0; i < NQUEUE; i++)
+        CHECK_MSG(recv_i64(order) == i, "mutex waiters not served in arrival order");
+    join_spawned_threads();
+    /* The last waiter's unlock may still be returning: take the mutex once more. */
+    CHECK_OK(goro_mutex_lock(m));
+    CHECK_OK(goro_mutex_unlock(m));
+    goro_mutex_free(m);
+    goro_chan_release(order);
+}
+
 int main(void)
 {
     STEP_GO(basics);
@@ -181,5 +226,7 @@ int main(void)
     STEP_GO(contention);
     STEP_THREAD(contention);
     STEP_GO(free_after_unlock);
+    STEP_GO(fcfs);
+    STEP_THREAD(fcfs);
     return 0;
 }

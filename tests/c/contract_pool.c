@@ -187,6 +187,31 @@ static void many_submitters(void *unused)
     goro_pool_free(p);
 }
 
+/* queue_cap 0 (goro.h): no queue at all; a submit waits until a worker takes the job. */
+static void no_queue(void *unused)
+{
+    struct gate g;
+    gate_init(&g);
+    goro_pool *p = goro_pool_new(1, 0);
+    CHECK(p != NULL);
+    CHECK_OK(goro_pool_submit(p, gated_job, &g)); /* taken by the one worker... */
+    recv_i64(g.started);
+    struct submitter s = { p, &g, 0 };
+    go(submit_one, &s); /* ...so this one must wait for it */
+    goro_sleep(30 * MS);
+    CHECK_MSG(!atomic_load(&s.returned), "submit with no queue and no free worker returned");
+    CHECK_OK(goro_chan_close(g.open));
+    CHECK_OK(goro_pool_wait(p));
+    int64_t deadline = now_ns() + 10 * SEC;
+    while (!atomic_load(&s.returned)) {
+        CHECK(now_ns() < deadline);
+        goro_sleep(MS);
+    }
+    CHECK_EQ(atomic_load(&g.finished), 2);
+    goro_pool_free(p);
+    gate_destroy(&g);
+}
+
 static void bad_input(void *unused)
 {
     CHECK_EQ(goro_pool_submit(NULL, short_job, NULL), GORO_EINVAL);
@@ -207,6 +232,7 @@ int main(void)
     STEP_GO(waits);
     STEP_THREAD(waits);
     STEP_GO(many_submitters);
+    STEP_GO(no_queue);
     STEP_THREAD(bad_input);
     return 0;
 }

@@ -9,6 +9,8 @@
  *   goro_ticker_stop stops the ticks and drops the ticker's reference, leaving a channel the
  *   caller retained open (never closed, no more ticks).
  *
+ * - durations near INT64_MAX never fire (a deadline that wrapped would fire at once).
+ *
  * Upper bounds are loose ("at once" = well under a second): the machine may be busy.
  */
 #include "golike.h"
@@ -155,6 +157,35 @@ static void tickers(void *unused)
     goro_ticker_stop(NULL);
 }
 
+/* Durations near INT64_MAX are "never" in practice; now + d must not wrap into the past. */
+static atomic_int huge_sleep_returned;
+
+static void huge_sleeper(void *arg)
+{
+    goro_sleep((int64_t)(intptr_t)arg);
+    atomic_store(&huge_sleep_returned, 1);
+}
+
+static void huge_durations(void *unused)
+{
+    goro_chan *t = goro_after(INT64_MAX);
+    CHECK(t != NULL);
+    goro_chan *t2 = goro_after(INT64_MAX / 2);
+    CHECK(t2 != NULL);
+    goro_ticker *tk = goro_ticker_new(INT64_MAX);
+    CHECK(tk != NULL);
+    go(huge_sleeper, (void *)(intptr_t)INT64_MAX);
+    go(huge_sleeper, (void *)(intptr_t)(INT64_MAX - 1));
+    CHECK_EQ(goro_chan_recv_timeout(t, NULL, NULL, 30 * MS), GORO_ETIMEDOUT);
+    CHECK_EQ(goro_chan_recv_timeout(t2, NULL, NULL, MS), GORO_ETIMEDOUT);
+    CHECK_EQ(goro_chan_recv_timeout(goro_ticker_chan(tk), NULL, NULL, MS), GORO_ETIMEDOUT);
+    CHECK_MSG(!atomic_load(&huge_sleep_returned), "goro_sleep(~INT64_MAX) returned");
+    goro_ticker_stop(tk);
+    goro_chan_release(t);
+    goro_chan_release(t2);
+    /* The sleepers stay parked; they are abandoned at exit. */
+}
+
 int main(void)
 {
     STEP_GO(sleeps);
@@ -163,5 +194,6 @@ int main(void)
     STEP_THREAD(afters);
     STEP_GO(tickers);
     STEP_THREAD(tickers);
+    STEP_GO(huge_durations);
     return 0;
 }

@@ -122,13 +122,11 @@ static void test_chan_cap(size_t chan_cap)
         CHECK_MSG(!atomic_load(&recv1) && !atomic_load(&recv2),
                   "chan[%zu]: receive from empty chan", chan_cap);
         /* Ensure that non-blocking receive does not block. */
-        goro_case rc = { c, GORO_RECV, NULL, false };
+        goro_case rc = { c, GORO_RECV, NULL, false }; /* _ = <-c */
         CHECK_EQ(goro_select(&rc, 1, 0), GORO_EAGAIN);
-        bool ok;
         int64_t v;
-        goro_case rc2 = { c, GORO_RECV, &v, false };
+        goro_case rc2 = { c, GORO_RECV, &v, false }; /* _, _ = <-c */
         CHECK_EQ(goro_select(&rc2, 1, 0), GORO_EAGAIN);
-        (void)ok;
         send_i64(c, 0);
         send_i64(c, 0);
         /* recv1 and recv2 live on this stack: wait for both receivers to be done. */
@@ -750,6 +748,9 @@ static void TestSelectDuplicateChannel(void *unused)
     send_i64(dup_d, 7); /* wake up A, it dequeues itself from c */
     CHECK_EQ(recv_i64(dup_e), 9); /* A tells us it's done */
     send_i64(dup_c, 8); /* wake up B: must find B, not A's stale entries */
+    goro_chan_release(dup_c);
+    goro_chan_release(dup_d);
+    goro_chan_release(dup_e);
 }
 
 /* ---- select with timeouts (goro's own: Go spells it with time.After) --------------------- */

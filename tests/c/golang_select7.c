@@ -36,6 +36,7 @@ static void send1(goro_fn recv)
     go(recv, c);
     goro_yield();
     send_i64(c, 1);
+    goro_chan_release(c); /* the receiver's operation holds its own reference */
 }
 
 static void send2(goro_fn recv)
@@ -47,6 +48,7 @@ static void send2(goro_fn recv)
     goro_case cs[1] = { { c, GORO_SEND, &one, false } };
     CHECK_EQ(goro_select(cs, 1, -1), 0);
     CHECK(cs[0].ok);
+    goro_chan_release(c);
 }
 
 static void send3(goro_fn recv)
@@ -60,11 +62,11 @@ static void send3(goro_fn recv)
     CHECK_EQ(goro_select(cs, 2, -1), 0);
     CHECK(cs[0].ok);
     goro_chan_release(c2);
+    goro_chan_release(c);
 }
 
 static void go_main(void *unused)
 {
-    /* The channels stay with the receivers, which may still be returning: not released. */
     send1(recv1);
     send2(recv1);
     send3(recv1);

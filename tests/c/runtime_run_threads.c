@@ -4,7 +4,9 @@
  *   over that root's own channels, and every sum comes out right; each goro_run returns
  *   only after its own root returned;
  * - goro_run called many times in a row from the main thread;
- * - roots blocking on each other's channels across goro_run calls (one runtime, shared).
+ * - roots blocking on each other's channels across goro_run calls (one runtime, shared);
+ * - goro_run called from inside a goroutine parks that goroutine (goro.h), even with
+ *   GOMAXPROCS 1, where blocking its thread would deadlock.
  */
 #include "golike.h"
 
@@ -143,11 +145,30 @@ static void roots_meet(void *unused)
     goro_chan_release(meeting);
 }
 
+static void inner_root(void *arg)
+{
+    struct root_args *r = arg;
+    root(r);
+}
+
+static void outer_root(void *unused)
+{
+    int old = goro_maxprocs(1);
+    for (int i = 0; i < 20; i++) {
+        struct root_args r = { 0, 50, 0, 0 };
+        CHECK_OK(goro_run(inner_root, &r));
+        CHECK(atomic_load(&r.root_returned));
+        CHECK_EQ(r.sum, sum_of_squares(50));
+    }
+    goro_maxprocs(old);
+}
+
 int main(void)
 {
     STEP_THREAD(four_at_once);
     STEP_THREAD(many_in_a_row);
     STEP_THREAD(roots_meet);
     STEP_THREAD(four_at_once);
+    STEP_GO(outer_root);
     return 0;
 }

@@ -30,6 +30,7 @@
 //! its stack).
 
 mod overflow;
+mod valgrind;
 
 pub use overflow::install_overflow_handler;
 
@@ -367,7 +368,9 @@ impl SizeClass {
         }
         let base = base as usize;
         for i in 0..self.slots_per_slab {
-            if let Err(e) = install_guard(base + i * self.slot_size) {
+            let start = base + i * self.slot_size;
+            valgrind::register_stack(start + GUARD, start + self.slot_size);
+            if let Err(e) = install_guard(start) {
                 // SAFETY: unmapping the slab we just mapped; nothing refers to it yet.
                 unsafe { libc::munmap(base as *mut libc::c_void, len) };
                 return Err(e);

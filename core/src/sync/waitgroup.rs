@@ -74,11 +74,11 @@ impl WaitGroup {
 
     /// Waits until the counter is zero or the deadline passes (Err(TimedOut)).
     pub fn wait_deadline(&self, deadline: Deadline) -> Result<(), Error> {
-        self.wait_reason(
-            WaitReason::WaitGroup,
-            deadline.wait_until().map_or(Some(0), |d| d),
-        )
-        .map(|_| ())
+        match deadline.wait_until() {
+            None if self.count() == 0 => Ok(()),
+            None => Err(Error::WouldBlock),
+            Some(at) => self.wait_reason(WaitReason::WaitGroup, at),
+        }
     }
 
     /// Waits with a given reason (for dumps), until `deadline` (None: forever).
