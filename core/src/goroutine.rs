@@ -152,6 +152,12 @@ pub fn num_goroutine() -> i64 {
 /// Starts a goroutine.
 #[track_caller]
 pub fn spawn(body: Body, opts: &SpawnOpts) -> Result<u64, Error> {
+    spawn_inner(body, opts, None)
+}
+
+/// `spawn`, with a first cleanup already registered.
+#[track_caller]
+fn spawn_inner(body: Body, opts: &SpawnOpts, first_defer: Option<Defer>) -> Result<u64, Error> {
     sched::init();
     let header = std::mem::size_of::<G>();
     let slot = stack::alloc(opts.stack_size, header).map_err(|e| match e {
@@ -167,7 +173,7 @@ pub fn spawn(body: Body, opts: &SpawnOpts) -> Result<u64, Error> {
             status: AtomicU32::new(RUNNABLE),
             coro: UnsafeCell::new(MaybeUninit::uninit()),
             yielder: Cell::new(std::ptr::null()),
-            defers: UnsafeCell::new(Vec::new()),
+            defers: UnsafeCell::new(first_defer.into_iter().collect()),
             waiter: UnsafeCell::new(None),
             name: opts.name.as_deref().map(Into::into),
             pinned_m: AtomicPtr::new(std::ptr::null_mut()),
@@ -451,18 +457,11 @@ pub fn run(body: Body, opts: &SpawnOpts) -> Result<(), Error> {
     let wg = Arc::new(crate::sync::WaitGroup::new());
     wg.add(1)?;
     let done = wg.clone();
-    let wrapped = Body::Rust(Box::new(move || {
-        // The first cleanup runs last: after the body and its own cleanups, even on exit.
-        let d = done.clone();
-        let _ = defer(move || {
-            let _ = d.done();
-        });
-        // SAFETY: as in run_body.
-        match body {
-            Body::C(f, arg) => unsafe { f(arg) },
-            Body::Rust(f) => f(),
-        }
+    // The first cleanup runs last: after the body and its own cleanups, even on exit. Nothing
+    // wraps the body, so an exit abandons no frame of ours that owns anything.
+    let on_exit = Defer::Rust(Box::new(move || {
+        let _ = done.done();
     }));
-    spawn(wrapped, opts)?;
+    spawn_inner(body, opts, Some(on_exit))?;
     wg.wait_reason(WaitReason::Run, None).map(|_| ())
 }
