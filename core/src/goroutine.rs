@@ -4,23 +4,16 @@
 //! frames share the page a goroutine touches first, so a parked goroutine usually costs one
 //! page, and spawning needs no allocation beyond the slot.
 //!
-//! Park and ready meet through `status` without a lock (the "permit" handshake):
-//!
-//! 1. A goroutine publishes a Waiter somewhere (a channel queue, a timer), then calls `park`.
-//! 2. `park` moves RUNNING -> PARKING and switches to its worker; the worker then moves
-//!    PARKING -> PARKED. Only now may another worker resume the goroutine.
-//! 3. `ready` (called once per Waiter, by whoever won the Waiter's claim) moves
-//!    PARKED -> RUNNABLE and queues the G; if it finds RUNNING or PARKING instead (the wake
-//!    came before the switch finished), it leaves WAKEUP, and whoever next tries to move on
-//!    (park in step 2, or the worker) sees it and keeps the goroutine running.
-//!
-//! So no channel lock is ever held across a switch, and a wake is never lost.
+//! Park and ready meet through `status` without a lock: see `handshake.rs`. No channel lock
+//! is ever held across a switch, and a wake is never lost.
 
 use std::cell::{Cell, UnsafeCell};
 use std::ffi::c_void;
 use std::mem::MaybeUninit;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU64, AtomicU8, Ordering};
+
+use crate::loom::AtomicU32;
 use std::sync::Arc;
 
 use corosensei::{Coroutine, CoroutineResult, Yielder};
@@ -85,11 +78,7 @@ pub enum WaitReason {
     Run,
 }
 
-pub(crate) const RUNNABLE: u32 = 0;
-pub(crate) const RUNNING: u32 = 1;
-pub(crate) const PARKING: u32 = 2;
-pub(crate) const PARKED: u32 = 3;
-pub(crate) const WAKEUP: u32 = 4;
+use crate::handshake::{self, RUNNABLE, RUNNING};
 
 /// What a goroutine tells its worker when it switches out.
 pub(crate) enum Switch {
@@ -288,14 +277,8 @@ pub fn yield_now() {
 pub(crate) fn park(g: GPtr, reason: WaitReason) {
     let gr = g.get();
     gr.wait_reason.store(reason as u8, Ordering::Relaxed);
-    if gr
-        .status
-        .compare_exchange(RUNNING, PARKING, Ordering::AcqRel, Ordering::Acquire)
-        .is_err()
-    {
-        // WAKEUP: the wake came first. Consume it and go on.
-        gr.status.store(RUNNING, Ordering::Relaxed);
-    } else {
+    // False: the wake came first and was consumed; go on without switching.
+    if handshake::begin_park(&gr.status) {
         switch_out(g, Switch::Park);
     }
     gr.wait_reason
@@ -311,27 +294,8 @@ fn switch_out(g: GPtr, why: Switch) {
 
 /// Makes a parked goroutine runnable (see the module doc). Called once per claimed Waiter.
 pub(crate) fn ready(g: GPtr) {
-    let st = &g.get().status;
-    let mut s = st.load(Ordering::Acquire);
-    loop {
-        match s {
-            PARKED => {
-                match st.compare_exchange(PARKED, RUNNABLE, Ordering::AcqRel, Ordering::Acquire) {
-                    Ok(_) => return sched::ready_parked(g),
-                    Err(now) => s = now,
-                }
-            }
-            RUNNING | PARKING => {
-                match st.compare_exchange(s, WAKEUP, Ordering::AcqRel, Ordering::Acquire) {
-                    Ok(_) => return,
-                    Err(now) => s = now,
-                }
-            }
-            _ => {
-                debug_assert!(false, "ready of goroutine {} in status {s}", g.get().id);
-                return;
-            }
-        }
+    if handshake::ready(&g.get().status) {
+        sched::ready_parked(g);
     }
 }
 
@@ -354,16 +318,10 @@ pub(crate) fn resume(g: GPtr) -> Ran {
     let coro = unsafe { (*gr.coro.get()).assume_init_mut() };
     match coro.resume(()) {
         CoroutineResult::Yield(Switch::Park) => {
-            match gr
-                .status
-                .compare_exchange(PARKING, PARKED, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) => Ran::Parked,
-                Err(_) => {
-                    // WAKEUP arrived during the switch.
-                    gr.status.store(RUNNABLE, Ordering::Release);
-                    Ran::Requeue
-                }
+            if handshake::finish_park(&gr.status) {
+                Ran::Parked
+            } else {
+                Ran::Requeue // the wake arrived during the switch
             }
         }
         CoroutineResult::Yield(Switch::Yield) => {

@@ -24,6 +24,8 @@
 
 pub mod chan;
 pub mod goroutine;
+pub mod handshake;
+mod loom;
 pub mod maxprocs;
 pub mod park;
 pub mod pool;

@@ -13,7 +13,9 @@
 //! - a plain OS thread is unparked;
 //! - an event loop (the Python and Node layers) gets a callback, which must not block.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::loom::AtomicUsize;
 use std::sync::Arc;
 use std::thread::Thread;
 
@@ -77,7 +79,7 @@ impl Waiter {
 
     /// Makes a used waiter fresh again; only its sole owner may (see `G::cached_waiter`).
     pub(crate) fn reset(&mut self) {
-        *self.sel.get_mut() = WAITING;
+        self.sel.store(WAITING, Ordering::Relaxed);
     }
 
     /// A waiter that calls `f` when claimed (event loops). `f` runs on the waker's thread.
