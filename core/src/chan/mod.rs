@@ -17,6 +17,7 @@
 //! over this byte-level `RawChan` (which the C API uses directly).
 
 mod buffer;
+mod lock;
 mod typed;
 mod waitq;
 
@@ -25,14 +26,12 @@ pub use typed::Chan;
 use std::cell::UnsafeCell;
 use std::sync::Arc;
 
-use parking_lot::lock_api::RawMutex as _;
-use parking_lot::RawMutex;
-
 use crate::goroutine::WaitReason;
 use crate::park::{Outcome, Waiter};
 use crate::time::Deadline;
 use crate::Error;
 use buffer::{copy_elem, zero_elem, Ring};
+use lock::ChanLock;
 use waitq::{Entry, WaitQ};
 
 pub(crate) use buffer::ALIGN;
@@ -44,7 +43,7 @@ pub(crate) fn waitq_entry(waiter: Arc<Waiter>, case: usize, elem: *mut u8) -> En
 
 /// A channel of `elem_size`-byte values (see the module doc).
 pub struct RawChan {
-    lock: RawMutex,
+    lock: ChanLock,
     inner: UnsafeCell<Inner>,
     elem_size: usize,
     cap: usize,
@@ -94,7 +93,7 @@ impl RawChan {
         drop_elem: Option<unsafe fn(*mut u8)>,
     ) -> Option<RawChan> {
         Some(RawChan {
-            lock: RawMutex::INIT,
+            lock: ChanLock::new(),
             inner: UnsafeCell::new(Inner {
                 buf: Ring::new(elem_size, cap)?,
                 closed: false,
