@@ -26,6 +26,9 @@ pub(crate) fn wakep() {
         return;
     }
     if s.active.load(Ordering::SeqCst) >= s.maxprocs.load(Ordering::Relaxed) {
+        // Every token is held: if one is held by a worker blocked in a foreign call, sysmon
+        // should hand it off soon.
+        super::sysmon::poke();
         return;
     }
     if s.nmspinning

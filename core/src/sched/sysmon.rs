@@ -17,6 +17,8 @@
 //! figures: they bound hand-off latency without burning a CPU on an idle process).
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::OnceLock;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -60,12 +62,30 @@ const SCAVENGE_NS: i64 = 1_000_000_000;
 const MIN_DELAY: Duration = Duration::from_micros(20);
 const MAX_DELAY: Duration = Duration::from_millis(10);
 
+static THREAD: OnceLock<std::thread::Thread> = OnceLock::new();
+/// Set while sysmon sleeps long (backed off): a waker with no token to give may then `poke` it.
+static DEEP_SLEEP: AtomicBool = AtomicBool::new(false);
+/// Sleeps at least this long count as deep.
+const DEEP: Duration = Duration::from_millis(1);
+
 pub(crate) fn start() {
-    std::thread::Builder::new()
+    let t = std::thread::Builder::new()
         .name("goro-sysmon".into())
         .stack_size(256 * 1024)
         .spawn(run)
         .expect("goro: cannot start the sysmon thread");
+    let _ = THREAD.set(t.thread().clone());
+}
+
+/// A goroutine became runnable but every token is held: if sysmon is backed off, have it look
+/// now, so a worker blocked in a foreign call is handed off in microseconds, not after its
+/// 10 ms sleep. At most one wake per deep sleep, so busy programs pay nothing measurable.
+pub(crate) fn poke() {
+    if DEEP_SLEEP.load(Ordering::Relaxed) && DEEP_SLEEP.swap(false, Ordering::AcqRel) {
+        if let Some(t) = THREAD.get() {
+            t.unpark();
+        }
+    }
 }
 
 fn run() {
@@ -76,7 +96,17 @@ fn run() {
     let mut seen: HashMap<usize, Seen> = HashMap::new();
     let mut last_scavenge = now_ns();
     loop {
-        std::thread::sleep(delay);
+        if delay >= DEEP {
+            DEEP_SLEEP.store(true, Ordering::Release);
+            std::thread::park_timeout(delay);
+            if !DEEP_SLEEP.swap(false, Ordering::AcqRel) {
+                // Poked (or a spurious wake): look closely for a while.
+                delay = MIN_DELAY;
+                quiet = 0;
+            }
+        } else {
+            std::thread::sleep(delay);
+        }
         let now = now_ns();
         if now - last_scavenge > SCAVENGE_NS {
             crate::stack::scavenge();
