@@ -32,7 +32,7 @@ pub enum Op {
 #[derive(Clone, Copy)]
 pub struct Case<'a> {
     /// The channel, or None.
-    pub chan: Option<&'a RawChan>,
+    pub chan: Option<&'a Arc<RawChan>>,
     /// Send or receive.
     pub op: Op,
 }
@@ -73,7 +73,7 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline) -> Result<(usize, b
             &mut locks_vec
         };
         for c in cases.iter().filter_map(|c| c.chan) {
-            locks[nlocks] = c;
+            locks[nlocks] = Arc::as_ptr(c);
             nlocks += 1;
         }
         locks[..nlocks].sort_unstable();
@@ -133,7 +133,9 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline) -> Result<(usize, b
         return Err(Error::WouldBlock);
     };
 
-    // Step 2: queue on every channel, in a fresh random order.
+    // Step 2: queue on every channel, in a fresh random order. Waiting keeps a reference to
+    // every channel (taken under their locks), so their last handles may be released meanwhile.
+    let _keep: Vec<Arc<RawChan>> = cases.iter().filter_map(|c| c.chan.cloned()).collect();
     let w = deadline.waiter();
     shuffle(order);
     for &i in order.iter() {

@@ -122,8 +122,8 @@ fn select_stress_no_loss() {
     let mut seen = vec![false; 4 * per as usize];
     let mut open = 4;
     let mut slots = [0u64; 4];
-    let mut live: Vec<Option<&goro_core::RawChan>> =
-        chans.iter().map(|c| Some(&**c.raw())).collect();
+    let mut live: Vec<Option<&std::sync::Arc<goro_core::RawChan>>> =
+        chans.iter().map(|c| Some(c.raw())).collect();
     while open > 0 {
         let ptrs: Vec<*mut u8> = slots.iter_mut().map(|s| s as *mut u64 as *mut u8).collect();
         let cases: Vec<Case> = (0..4)

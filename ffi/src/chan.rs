@@ -1,6 +1,7 @@
 //! Channels.
 
 use std::ffi::{c_int, c_void};
+use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
 use goro_core::{Deadline, RawChan};
@@ -16,24 +17,6 @@ pub struct goro_chan(RawChan);
 /// Hands a new reference to C.
 pub(crate) fn into_handle(c: Arc<RawChan>) -> *mut goro_chan {
     Arc::into_raw(c).cast_mut().cast()
-}
-
-/// Runs `f` with a reference of its own to the channel (an operation in progress keeps the
-/// channel alive even if every handle is released meanwhile). None for NULL.
-///
-/// # Safety
-/// `c` is NULL or a live handle.
-pub(crate) unsafe fn with_chan<R>(c: *const goro_chan, f: impl FnOnce(&RawChan) -> R) -> Option<R> {
-    if c.is_null() {
-        return None;
-    }
-    let p = c.cast::<RawChan>();
-    // SAFETY: a live handle came from Arc::into_raw; the count goes up for our own reference.
-    let own = unsafe {
-        Arc::increment_strong_count(p);
-        Arc::from_raw(p)
-    };
-    Some(f(&own))
 }
 
 /// A new channel of `cap` values of `elem_size` bytes each (cap 0: unbuffered; elem_size 0 is
@@ -75,34 +58,42 @@ pub unsafe extern "C" fn goro_chan_release(c: *mut goro_chan) {
     }
 }
 
+/// Borrows the Arc behind a handle without touching its count: the caller's handle keeps it
+/// alive for the call, and a blocking operation takes its own reference before it waits
+/// (see RawChan::send). None for NULL.
+///
+/// # Safety
+/// `c` is NULL or a live handle, live for as long as the result is used.
+pub(crate) unsafe fn borrow(c: *const goro_chan) -> Option<ManuallyDrop<Arc<RawChan>>> {
+    // SAFETY: a live handle came from Arc::into_raw; ManuallyDrop keeps the count unchanged.
+    (!c.is_null()).then(|| ManuallyDrop::new(unsafe { Arc::from_raw(c.cast::<RawChan>()) }))
+}
+
 unsafe fn send(c: *mut goro_chan, elem: *const c_void, d: Deadline) -> c_int {
     ffi_boundary!(GORO_EINTERNAL, {
         // SAFETY: the caller vouches for the handle.
-        unsafe {
-            with_chan(c, |ch| {
-                if elem.is_null() && ch.elem_size() != 0 {
-                    return GORO_EINVAL;
-                }
-                // SAFETY: `elem` holds elem_size bytes (the caller's contract).
-                status(ch.send(elem.cast(), d))
-            })
+        let Some(ch) = (unsafe { borrow(c) }) else {
+            return GORO_EINVAL;
+        };
+        if elem.is_null() && ch.elem_size() != 0 {
+            return GORO_EINVAL;
         }
-        .unwrap_or(GORO_EINVAL)
+        // SAFETY: `elem` holds elem_size bytes (the caller's contract).
+        status(unsafe { ch.send(elem.cast(), d) })
     })
 }
 
 unsafe fn recv(c: *mut goro_chan, out: *mut c_void, ok: *mut bool, d: Deadline) -> c_int {
     ffi_boundary!(GORO_EINTERNAL, {
         // SAFETY: the caller vouches for the handle.
-        let r = unsafe {
-            // SAFETY: `out` is NULL or holds elem_size bytes (the caller's contract).
-            with_chan(c, |ch| ch.recv(out.cast(), d))
+        let Some(ch) = (unsafe { borrow(c) }) else {
+            return GORO_EINVAL;
         };
-        let (st, got) = match r {
-            None => return GORO_EINVAL,
-            Some(Ok(true)) => (GORO_OK, true),
-            Some(Ok(false)) => (GORO_ECLOSED, false),
-            Some(Err(e)) => return code(e),
+        // SAFETY: `out` is NULL or holds elem_size bytes (the caller's contract).
+        let (st, got) = match unsafe { ch.recv(out.cast(), d) } {
+            Ok(true) => (GORO_OK, true),
+            Ok(false) => (GORO_ECLOSED, false),
+            Err(e) => return code(e),
         };
         if !ok.is_null() {
             // SAFETY: the caller passes NULL or a writable bool.
@@ -209,7 +200,7 @@ pub unsafe extern "C" fn goro_chan_recv_timeout(
 pub unsafe extern "C" fn goro_chan_close(c: *mut goro_chan) -> c_int {
     ffi_boundary!(GORO_EINTERNAL, {
         // SAFETY: the caller vouches for the handle.
-        unsafe { with_chan(c, |ch| status(ch.close())) }.unwrap_or(GORO_EINVAL)
+        unsafe { borrow(c) }.map_or(GORO_EINVAL, |ch| status(ch.close()))
     })
 }
 

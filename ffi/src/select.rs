@@ -1,12 +1,16 @@
 //! Select.
 
 use std::ffi::{c_int, c_void};
+use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
 use goro_core::{Case, Op, RawChan};
 
-use crate::chan::goro_chan;
+use crate::chan::{borrow, goro_chan};
 use crate::{code, deadline, ffi_boundary, GORO_EINTERNAL, GORO_EINVAL};
+
+/// Cases kept on the stack; more take an allocation.
+const INLINE: usize = 8;
 
 /// goro_case.op: send `elem`.
 pub const GORO_SEND: c_int = 1;
@@ -50,42 +54,51 @@ pub unsafe extern "C" fn goro_select(cases: *mut goro_case, n: usize, timeout_ns
             // SAFETY: the caller's contract.
             unsafe { std::slice::from_raw_parts_mut(cases, n) }
         };
-        // Our own reference to every channel for the duration.
-        let mut own: Vec<Option<Arc<RawChan>>> = Vec::with_capacity(n);
-        for c in cs.iter() {
+        // Borrowed references (no count change): a select that waits takes its own.
+        let mut own_buf: [Option<ManuallyDrop<Arc<RawChan>>>; INLINE] = [const { None }; INLINE];
+        let mut own_vec = Vec::new();
+        let own: &mut [Option<ManuallyDrop<Arc<RawChan>>>] = if n <= INLINE {
+            &mut own_buf[..n]
+        } else {
+            own_vec.resize_with(n, || None);
+            &mut own_vec
+        };
+        for (c, o) in cs.iter().zip(own.iter_mut()) {
             if c.op != GORO_SEND && c.op != GORO_RECV {
                 return GORO_EINVAL;
             }
-            if c.chan.is_null() {
-                own.push(None);
-                continue;
+            // SAFETY: the caller vouches for every non-NULL handle.
+            *o = unsafe { borrow(c.chan) };
+            if let Some(ch) = o {
+                if c.op == GORO_SEND && c.elem.is_null() && ch.elem_size() != 0 {
+                    return GORO_EINVAL;
+                }
             }
-            // SAFETY: a live handle; we take a counted reference of our own.
-            let ch = unsafe {
-                let p = c.chan.cast::<RawChan>();
-                Arc::increment_strong_count(p);
-                Arc::from_raw(p)
-            };
-            if c.op == GORO_SEND && c.elem.is_null() && ch.elem_size() != 0 {
-                return GORO_EINVAL;
-            }
-            own.push(Some(ch));
         }
-        let core_cases: Vec<Case<'_>> = cs
-            .iter()
-            .zip(own.iter())
-            .map(|(c, o)| Case {
+        let placeholder = Case {
+            chan: None,
+            op: Op::Recv(std::ptr::null_mut()),
+        };
+        let mut cases_buf = [placeholder; INLINE];
+        let mut cases_vec = Vec::new();
+        let core_cases: &mut [Case<'_>] = if n <= INLINE {
+            &mut cases_buf[..n]
+        } else {
+            cases_vec.resize(n, placeholder);
+            &mut cases_vec
+        };
+        for ((c, o), k) in cs.iter().zip(own.iter()).zip(core_cases.iter_mut()) {
+            *k = Case {
                 chan: o.as_deref(),
                 op: if c.op == GORO_SEND {
                     Op::Send(c.elem.cast_const().cast())
                 } else {
                     Op::Recv(c.elem.cast())
                 },
-            })
-            .collect();
+            };
+        }
         // SAFETY: the caller vouches for every elem.
-        let r = unsafe { goro_core::select(&core_cases, deadline(timeout_ns)) };
-        drop(core_cases);
+        let r = unsafe { goro_core::select(core_cases, deadline(timeout_ns)) };
         match r {
             Ok((i, ok)) => {
                 cs[i].ok = ok;

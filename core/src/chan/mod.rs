@@ -245,7 +245,10 @@ impl RawChan {
     /// # Safety
     /// `elem` points at `elem_size` readable bytes (may be null when the size is 0), valid
     /// until this returns.
-    pub unsafe fn send(&self, elem: *const u8, deadline: Deadline) -> Result<(), Error> {
+    /// An operation that waits keeps its own reference to the channel (taken under the lock,
+    /// before it queues), so the last handle may be released while it waits; one that
+    /// completes at once touches no reference count.
+    pub unsafe fn send(self: &Arc<Self>, elem: *const u8, deadline: Deadline) -> Result<(), Error> {
         self.lock();
         // SAFETY: locked; `inner` is not used after unlock.
         let poll = unsafe { self.poll_send(self.inner(), elem) };
@@ -297,7 +300,8 @@ impl RawChan {
     ///
     /// # Safety
     /// `out` is null or points at `elem_size` writable bytes, valid until this returns.
-    pub unsafe fn recv(&self, out: *mut u8, deadline: Deadline) -> Result<bool, Error> {
+    /// Waiting keeps a reference of its own, as `send` does.
+    pub unsafe fn recv(self: &Arc<Self>, out: *mut u8, deadline: Deadline) -> Result<bool, Error> {
         self.lock();
         // SAFETY: locked; `inner` is not used after unlock.
         let poll = unsafe { self.poll_recv(self.inner(), out) };

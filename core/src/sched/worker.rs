@@ -17,7 +17,7 @@ use crate::time::now_ns;
 const SPIN_NS: i64 = 50_000;
 /// How long a goroutine may sit in another worker's run-next slot before a spinning worker
 /// takes it (see `spin`).
-const RUNNEXT_GRACE_NS: i64 = 5_000;
+const RUNNEXT_GRACE_NS: i64 = 1_000;
 
 /// A worker (Go's M): an OS thread that runs goroutines. Owner thread only, except `shared`.
 pub(crate) struct Worker {
