@@ -11,8 +11,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 pub(crate) struct ChanLock(AtomicBool);
 
-/// Rounds of backoff before a waiter starts yielding its CPU (2^6 pauses at most per round).
-const SPIN_ROUNDS: u32 = 12;
+/// Rounds of backoff before a waiter starts yielding its CPU.
+const SPIN_ROUNDS: u32 = 200;
+/// At most 2^MAX_SHIFT pauses between looks: a section lasts tens of nanoseconds, and a long
+/// pause (~40 cycles each on these CPUs) would let the lock sit free (W3 in benches/).
+const MAX_SHIFT: u32 = 3;
 
 impl ChanLock {
     pub(crate) const fn new() -> ChanLock {
@@ -37,7 +40,7 @@ impl ChanLock {
             // Wait until it looks free without writing (the line stays shared meanwhile).
             while self.0.load(Ordering::Relaxed) {
                 if round < SPIN_ROUNDS {
-                    for _ in 0..(1u32 << round.min(6)) {
+                    for _ in 0..(1u32 << round.min(MAX_SHIFT)) {
                         std::hint::spin_loop();
                     }
                     round += 1;
