@@ -7,7 +7,7 @@
 //! goroutine before anyone needs to pay for another wake (Go's wakep/nmspinning design).
 //!
 //! The race that must not lose a goroutine, as numbered steps (both sides use SeqCst):
-//! 1. The sleeper gives up its token and its spinning count, puts itself on the idle list,
+//! 1. The sleeper puts itself on the idle list, gives up its token and its spinning count,
 //!    then re-checks every queue (and the timers).
 //! 2. The waker queues its goroutine, then reads the spinning count and the free tokens.
 //! Either the sleeper's re-check sees the goroutine, or the waker sees the sleeper's freed
@@ -110,13 +110,15 @@ pub(crate) fn sleep(w: &M) {
     let me: &Arc<MShared> = &w.shared;
     me.wake.store(0, Ordering::SeqCst);
     let was_spinning = w.spinning.replace(false);
+    super::runq::drain_to_global(w);
+    w.mark_idle();
+    // On the idle list before the token is free: a waker that finds a free token must also
+    // find a sleeper to give it to, or it would start a new thread for nothing.
+    s.idle.lock().push(me.clone());
     if w.has_token() {
         w.set_token(false);
         s.release_token();
     }
-    super::runq::drain_to_global(w);
-    w.mark_idle();
-    s.idle.lock().push(me.clone());
     if was_spinning {
         s.nmspinning.fetch_sub(1, Ordering::SeqCst);
     }

@@ -64,9 +64,14 @@ pub struct MShared {
     /// Set by sysmon when the current goroutine has run for long: it yields at its next goro
     /// call (cooperative preemption, as Go's stack-check preemption).
     pub(crate) preempt: std::sync::atomic::AtomicBool,
+    /// Goro calls made by the goroutine running here (bumped at preemption points; owner
+    /// only): sysmon's sign that the goroutine is busy with the runtime, not blocked.
+    pub(crate) calls: AtomicU64,
     /// This thread's CPU-time clock, so sysmon can tell a goroutine blocked in a foreign call
     /// (no CPU used) from one computing. i64::MIN until known (thread clock ids are negative).
     pub(crate) cpu_clock: std::sync::atomic::AtomicI64,
+    /// The thread's kernel id (for its state in /proc), 0 until known.
+    pub(crate) tid: std::sync::atomic::AtomicI32,
     /// WAKE_* bits; set by wakers, swapped to 0 by the worker.
     pub(crate) wake: AtomicU32,
     /// Pinned goroutines made ready, to be run by this worker only.
@@ -248,6 +253,8 @@ pub fn blocking_end() {
 #[inline]
 pub(crate) fn preempt_point() {
     if let Some(m) = current_m() {
+        let c = m.shared.calls.load(Ordering::Relaxed);
+        m.shared.calls.store(c.wrapping_add(1), Ordering::Relaxed);
         if m.shared.preempt.load(Ordering::Relaxed) {
             m.shared.preempt.store(false, Ordering::Relaxed);
             crate::goroutine::yield_now();

@@ -36,6 +36,7 @@ const PREEMPT_NS: i64 = 10_000_000;
 const COMPUTE_HANDOFF_NS: i64 = 50_000_000;
 
 /// What sysmon last saw of a worker.
+#[derive(Clone, Copy)]
 struct Seen {
     /// Its schedule count.
     tick: u64,
@@ -45,6 +46,23 @@ struct Seen {
     cpu: i64,
     /// When that last look was.
     at: i64,
+    /// Its goro-call count at the last look.
+    calls: u64,
+}
+
+/// Whether the thread is running or runnable ('R' in /proc), as opposed to sleeping in the
+/// kernel (a blocking call). Read only for a worker that already looks blocked.
+fn thread_runnable(tid: i32) -> bool {
+    if tid <= 0 {
+        return false;
+    }
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")) else {
+        return false;
+    };
+    // "tid (comm) S ...": the state follows the last ')' (comm may hold spaces or parens).
+    stat.rfind(')')
+        .and_then(|i| stat[i + 1..].trim_start().chars().next())
+        == Some('R')
 }
 
 fn thread_cpu_ns(clock: i64) -> Option<i64> {
@@ -120,36 +138,46 @@ fn run() {
         for id in 0..s.nworkers() {
             let Some(m) = s.worker(id) else { continue };
             let tick = m.tick.load(Ordering::Acquire);
-            let e = seen.entry(id).or_insert(Seen {
+            let calls = m.calls.load(Ordering::Relaxed);
+            let fresh = Seen {
                 tick,
                 since: now,
                 cpu: -1,
                 at: now,
-            });
+                calls,
+            };
+            let e = seen.entry(id).or_insert(fresh);
             if e.tick != tick {
-                *e = Seen {
-                    tick,
-                    since: now,
-                    cpu: -1,
-                    at: now,
-                };
+                *e = fresh;
                 continue;
             }
             if m.phase.load(Ordering::Acquire) != PH_RUNNING || now - e.since < BLOCKED_NS {
                 continue;
             }
-            // Blocked or computing? Compare the thread's CPU time with the wall time since the
-            // last look: a thread in a blocking call uses (almost) none.
+            // Blocked in a foreign call, or computing? A goroutine that made goro calls since
+            // the last look is busy with us; otherwise compare its thread's CPU time with the
+            // wall time since the last look: a thread in a blocking call uses (almost) none,
+            // while a computing one that the OS preempted now and then still uses plenty.
             let cpu = thread_cpu_ns(m.cpu_clock.load(Ordering::Acquire));
-            let computing = match (cpu, e.cpu) {
-                (Some(c), p) if p >= 0 => (c - p) * 2 > now - e.at,
-                _ => {
-                    // First look: decide next time.
-                    e.cpu = cpu.unwrap_or(-1);
-                    e.at = now;
-                    continue;
+            let computing = if e.calls != calls {
+                true
+            } else {
+                match (cpu, e.cpu) {
+                    // Little CPU used: blocked, unless the thread is runnable and merely waiting
+                    // for a CPU (preempted by the OS, or its virtual CPU by the host).
+                    (Some(c), p) if p >= 0 && now - e.at >= BLOCKED_NS => {
+                        (c - p) * 4 > now - e.at || thread_runnable(m.tid.load(Ordering::Relaxed))
+                    }
+                    (Some(_), p) if p >= 0 => continue, // too short a window to judge yet
+                    _ => {
+                        // First look: decide next time.
+                        e.cpu = cpu.unwrap_or(-1);
+                        e.at = now;
+                        continue;
+                    }
                 }
             };
+            e.calls = calls;
             e.cpu = cpu.unwrap_or(-1);
             e.at = now;
             let ran = now - e.since;

@@ -45,6 +45,8 @@ impl Worker {
                 runnext: AtomicPtr::new(std::ptr::null_mut()),
                 tick: AtomicU64::new(0),
                 preempt: std::sync::atomic::AtomicBool::new(false),
+                calls: AtomicU64::new(0),
+                tid: std::sync::atomic::AtomicI32::new(0),
                 cpu_clock: std::sync::atomic::AtomicI64::new(i64::MIN),
                 phase: AtomicU32::new(PH_SCHED),
                 wake: AtomicU32::new(0),
@@ -74,6 +76,10 @@ impl Worker {
                 // 'static references.
                 let w: &'static Worker = Box::leak(Box::new(w));
                 let _ = w.shared.thread.set(std::thread::current());
+                // SAFETY: gettid has no preconditions.
+                w.shared
+                    .tid
+                    .store(unsafe { libc::gettid() }, Ordering::Relaxed);
                 let mut clock: libc::clockid_t = 0;
                 // SAFETY: asks for the calling thread's own CPU-time clock id.
                 if unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) } == 0 {
