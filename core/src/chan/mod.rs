@@ -273,6 +273,8 @@ impl RawChan {
                     unsafe { self.unlock() };
                     return Err(Error::WouldBlock);
                 };
+                // Our own reference while we wait (see the doc above).
+                let _keep = Arc::clone(self);
                 let w = deadline.waiter();
                 let e = Entry {
                     waiter: w.clone(),
@@ -321,6 +323,8 @@ impl RawChan {
                     unsafe { self.unlock() };
                     return Err(Error::WouldBlock);
                 };
+                // Our own reference while we wait (see the doc above).
+                let _keep = Arc::clone(self);
                 let w = deadline.waiter();
                 let e = Entry {
                     waiter: w.clone(),
