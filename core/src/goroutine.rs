@@ -303,8 +303,11 @@ pub(crate) fn ready(g: GPtr) {
 pub(crate) enum Ran {
     /// It parked for good (a waker will queue it).
     Parked,
-    /// It must go back on a run queue (yield, or a wake that beat its park).
+    /// It must go back on a run queue (a wake that beat its park).
     Requeue,
+    /// It yielded: it goes to the back of the global queue (Go's Gosched), so that whatever
+    /// waits anywhere runs before it again.
+    Yielded,
     /// It finished; its record and stack are gone.
     Finished,
 }
@@ -326,7 +329,7 @@ pub(crate) fn resume(g: GPtr) -> Ran {
         }
         CoroutineResult::Yield(Switch::Yield) => {
             gr.status.store(RUNNABLE, Ordering::Release);
-            Ran::Requeue
+            Ran::Yielded
         }
         CoroutineResult::Yield(Switch::Exit) => {
             // SAFETY: goro_exit ran the cleanups; what remains on the stack are frames of

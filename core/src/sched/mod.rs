@@ -64,9 +64,6 @@ pub struct MShared {
     /// Set by sysmon when the current goroutine has run for long: it yields at its next goro
     /// call (cooperative preemption, as Go's stack-check preemption).
     pub(crate) preempt: std::sync::atomic::AtomicBool,
-    /// Goro calls made by the goroutine running here (bumped at preemption points; owner
-    /// only): sysmon's sign that the goroutine is busy with the runtime, not blocked.
-    pub(crate) calls: AtomicU64,
     /// This thread's CPU-time clock, so sysmon can tell a goroutine blocked in a foreign call
     /// (no CPU used) from one computing. i64::MIN until known (thread clock ids are negative).
     pub(crate) cpu_clock: std::sync::atomic::AtomicI64,
@@ -248,15 +245,42 @@ pub fn blocking_end() {
     }
 }
 
+/// Workers whose `preempt` flag is set. Preemption points read only this shared, rarely
+/// written word: the thread-local lookup of their own worker (a call through __tls_get_addr in
+/// a shared library) is paid only while some worker is asked to yield (W3 in benches/).
+static PREEMPT_PENDING: AtomicUsize = AtomicUsize::new(0);
+
+/// Asks the goroutine running on `m` to yield at its next goro call. Sysmon only.
+pub(crate) fn request_preempt(m: &MShared) -> bool {
+    let newly = !m.preempt.swap(true, Ordering::AcqRel);
+    if newly {
+        PREEMPT_PENDING.fetch_add(1, Ordering::Release);
+    }
+    newly
+}
+
+/// Clears `m`'s request; true if there was one.
+pub(crate) fn clear_preempt(m: &MShared) -> bool {
+    if m.preempt.load(Ordering::Relaxed) && m.preempt.swap(false, Ordering::AcqRel) {
+        PREEMPT_PENDING.fetch_sub(1, Ordering::Release);
+        return true;
+    }
+    false
+}
+
 /// Yields if sysmon asked the running goroutine to (it has run for long while others wait).
 /// Called by goro calls that do not otherwise switch.
 #[inline]
 pub(crate) fn preempt_point() {
+    if PREEMPT_PENDING.load(Ordering::Relaxed) != 0 {
+        preempt_slow();
+    }
+}
+
+#[cold]
+fn preempt_slow() {
     if let Some(m) = current_m() {
-        let c = m.shared.calls.load(Ordering::Relaxed);
-        m.shared.calls.store(c.wrapping_add(1), Ordering::Relaxed);
-        if m.shared.preempt.load(Ordering::Relaxed) {
-            m.shared.preempt.store(false, Ordering::Relaxed);
+        if clear_preempt(&m.shared) {
             crate::goroutine::yield_now();
         }
     }

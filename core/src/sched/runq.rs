@@ -43,6 +43,15 @@ pub(crate) fn put(g: GPtr, next: bool) {
     idle::wakep();
 }
 
+/// Queues a goroutine at the back of the global queue (after a yield); pinned ones go home.
+pub(crate) fn put_global(g: GPtr) {
+    if g.get().pinned_to().is_some() {
+        return put(g, false);
+    }
+    sched().injector.push(g);
+    idle::wakep();
+}
+
 /// Takes a pinned goroutine from the worker's inbox.
 pub(crate) fn pop_inbox(sh: &MShared) -> Option<GPtr> {
     if sh.inbox_len.load(Ordering::Acquire) == 0 {

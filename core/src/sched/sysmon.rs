@@ -46,8 +46,6 @@ struct Seen {
     cpu: i64,
     /// When that last look was.
     at: i64,
-    /// Its goro-call count at the last look.
-    calls: u64,
 }
 
 /// Whether the thread is running or runnable ('R' in /proc), as opposed to sleeping in the
@@ -138,13 +136,11 @@ fn run() {
         for id in 0..s.nworkers() {
             let Some(m) = s.worker(id) else { continue };
             let tick = m.tick.load(Ordering::Acquire);
-            let calls = m.calls.load(Ordering::Relaxed);
             let fresh = Seen {
                 tick,
                 since: now,
                 cpu: -1,
                 at: now,
-                calls,
             };
             let e = seen.entry(id).or_insert(fresh);
             if e.tick != tick {
@@ -154,14 +150,11 @@ fn run() {
             if m.phase.load(Ordering::Acquire) != PH_RUNNING || now - e.since < BLOCKED_NS {
                 continue;
             }
-            // Blocked in a foreign call, or computing? A goroutine that made goro calls since
-            // the last look is busy with us; otherwise compare its thread's CPU time with the
+            // Blocked in a foreign call, or computing? Compare its thread's CPU time with the
             // wall time since the last look: a thread in a blocking call uses (almost) none,
             // while a computing one that the OS preempted now and then still uses plenty.
             let cpu = thread_cpu_ns(m.cpu_clock.load(Ordering::Acquire));
-            let computing = if e.calls != calls {
-                true
-            } else {
+            let computing = {
                 match (cpu, e.cpu) {
                     // Little CPU used: blocked, unless the thread is runnable and merely waiting
                     // for a CPU (preempted by the OS, or its virtual CPU by the host).
@@ -177,11 +170,10 @@ fn run() {
                     }
                 }
             };
-            e.calls = calls;
             e.cpu = cpu.unwrap_or(-1);
             e.at = now;
             let ran = now - e.since;
-            if computing && ran >= PREEMPT_NS && !m.preempt.swap(true, Ordering::Relaxed) {
+            if computing && ran >= PREEMPT_NS && super::request_preempt(m) {
                 acted = true;
             }
             let hand_off = if computing {

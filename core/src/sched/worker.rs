@@ -45,7 +45,6 @@ impl Worker {
                 runnext: AtomicPtr::new(std::ptr::null_mut()),
                 tick: AtomicU64::new(0),
                 preempt: std::sync::atomic::AtomicBool::new(false),
-                calls: AtomicU64::new(0),
                 tid: std::sync::atomic::AtomicI32::new(0),
                 cpu_clock: std::sync::atomic::AtomicI64::new(i64::MIN),
                 phase: AtomicU32::new(PH_SCHED),
@@ -133,7 +132,7 @@ impl Worker {
                 .store(Arc::as_ptr(&self.shared).cast_mut(), Ordering::Release);
         }
         self.curg.set(Some(g));
-        self.shared.preempt.store(false, Ordering::Relaxed);
+        super::clear_preempt(&self.shared);
         // Only this worker writes its tick: a load and a store, no read-modify-write.
         let t = self.shared.tick.load(Ordering::Relaxed);
         self.shared.tick.store(t.wrapping_add(1), Ordering::Release);
@@ -153,8 +152,10 @@ impl Worker {
             self.has_token.set(false);
         }
         self.shared.phase.store(PH_SCHED, Ordering::Release);
-        if let Ran::Requeue = ran {
-            runq::put(g, false);
+        match ran {
+            Ran::Requeue => runq::put(g, false),
+            Ran::Yielded => runq::put_global(g),
+            Ran::Parked | Ran::Finished => {}
         }
         if !self.has_token.get() {
             runq::drain_to_global(self);
