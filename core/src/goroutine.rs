@@ -305,8 +305,7 @@ pub(crate) enum Ran {
     Parked,
     /// It must go back on a run queue (a wake that beat its park).
     Requeue,
-    /// It yielded: it goes to the back of the global queue (Go's Gosched), so that whatever
-    /// waits anywhere runs before it again.
+    /// It yielded: it goes behind everything queued (see `runq::put_yielded`).
     Yielded,
     /// It finished; its record and stack are gone.
     Finished,

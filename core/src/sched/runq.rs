@@ -43,12 +43,18 @@ pub(crate) fn put(g: GPtr, next: bool) {
     idle::wakep();
 }
 
-/// Queues a goroutine at the back of the global queue (after a yield); pinned ones go home.
-pub(crate) fn put_global(g: GPtr) {
+/// Queues a goroutine that yielded, behind everything that waits: at the back of this worker's
+/// queue when that holds anything (it then runs after all of it), else at the back of the
+/// global queue (Go's Gosched), so goroutines queued elsewhere get their turn first.
+pub(crate) fn put_yielded(m: &M, g: GPtr) {
     if g.get().pinned_to().is_some() {
         return put(g, false);
     }
-    sched().injector.push(g);
+    if m.has_token() && !m.runq.is_empty() {
+        m.runq.push(g);
+    } else {
+        sched().injector.push(g);
+    }
     idle::wakep();
 }
 

@@ -154,7 +154,7 @@ impl Worker {
         self.shared.phase.store(PH_SCHED, Ordering::Release);
         match ran {
             Ran::Requeue => runq::put(g, false),
-            Ran::Yielded => runq::put_global(g),
+            Ran::Yielded => runq::put_yielded(self, g),
             Ran::Parked | Ran::Finished => {}
         }
         if !self.has_token.get() {
