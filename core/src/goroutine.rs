@@ -201,12 +201,15 @@ fn run_body(g: GPtr, y: &Yielder<(), Switch>, body: Body) {
 
 /// Prints a panic that escaped a goroutine; the runtime goes on.
 pub(crate) fn report_panic(id: u64, p: &Box<dyn std::any::Any + Send>) {
-    let msg = p
-        .downcast_ref::<&str>()
+    eprintln!("goro: goroutine {id} panicked: {}", panic_message(p));
+}
+
+/// The message of a panic payload (a `&str` or `String`), for reports.
+pub fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| p.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "(non-string panic payload)".into());
-    eprintln!("goro: goroutine {id} panicked: {msg}");
+        .unwrap_or_else(|| "(non-string panic payload)".into())
 }
 
 fn run_defers(g: GPtr) {

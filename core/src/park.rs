@@ -105,11 +105,6 @@ impl Waiter {
             .is_ok()
     }
 
-    /// Whether someone has claimed it.
-    pub fn is_claimed(&self) -> bool {
-        self.sel.load(Ordering::Acquire) != WAITING
-    }
-
     /// The outcome, once claimed.
     pub fn outcome(&self) -> Option<Outcome> {
         match self.sel.load(Ordering::Acquire) {
@@ -237,10 +232,5 @@ impl Waiter {
                 return self.wait(WaitReason::None, None);
             }
         }
-    }
-
-    /// True if this waiter belongs to the same goroutine or thread as `other`.
-    pub fn is(&self, other: &Arc<Waiter>) -> bool {
-        std::ptr::eq(self, Arc::as_ptr(other))
     }
 }

@@ -136,7 +136,7 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline) -> Result<(usize, b
     // Step 2: queue on every channel, in a fresh random order. Waiting keeps a reference to
     // every channel (taken under their locks), so their last handles may be released meanwhile.
     let _keep: Vec<Arc<RawChan>> = cases.iter().filter_map(|c| c.chan.cloned()).collect();
-    let w = deadline.waiter();
+    let w = Waiter::current();
     shuffle(order);
     for &i in order.iter() {
         let case = &cases[i as usize];
@@ -150,7 +150,7 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline) -> Result<(usize, b
         RawChan::enqueue(unsafe { ch.inner() }, send, e);
     }
     unlock_all();
-    let out = deadline.wait(&w, WaitReason::Select, at);
+    let out = w.wait(WaitReason::Select, at);
 
     // Step 3: leave no entry behind.
     for &c in locks {

@@ -84,11 +84,7 @@ macro_rules! ffi_boundary {
 pub(crate) use ffi_boundary;
 
 pub(crate) fn report_internal_panic(p: &Box<dyn std::any::Any + Send>) {
-    let msg = p
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| p.downcast_ref::<String>().cloned())
-        .unwrap_or_default();
+    let msg = goro_core::goroutine::panic_message(p);
     eprintln!("goro: internal error (please report): {msg}");
 }
 

@@ -275,7 +275,7 @@ impl RawChan {
                 };
                 // Our own reference while we wait (see the doc above).
                 let _keep = Arc::clone(self);
-                let w = deadline.waiter();
+                let w = Waiter::current();
                 let e = Entry {
                     waiter: w.clone(),
                     case: 0,
@@ -285,7 +285,7 @@ impl RawChan {
                 Self::enqueue(unsafe { self.inner() }, true, e);
                 // SAFETY: locked above.
                 unsafe { self.unlock() };
-                match deadline.wait(&w, WaitReason::ChanSend, at) {
+                match w.wait(WaitReason::ChanSend, at) {
                     Outcome::Case { ok: true, .. } => Ok(()),
                     Outcome::Case { ok: false, .. } => Err(Error::Closed),
                     other => {
@@ -325,7 +325,7 @@ impl RawChan {
                 };
                 // Our own reference while we wait (see the doc above).
                 let _keep = Arc::clone(self);
-                let w = deadline.waiter();
+                let w = Waiter::current();
                 let e = Entry {
                     waiter: w.clone(),
                     case: 0,
@@ -335,7 +335,7 @@ impl RawChan {
                 Self::enqueue(unsafe { self.inner() }, false, e);
                 // SAFETY: locked above.
                 unsafe { self.unlock() };
-                match deadline.wait(&w, WaitReason::ChanRecv, at) {
+                match w.wait(WaitReason::ChanRecv, at) {
                     Outcome::Case { ok, .. } => Ok(ok),
                     other => {
                         self.dequeue(&w);

@@ -570,11 +570,6 @@ pub fn scavenge() -> usize {
     released
 }
 
-/// Whether guards cost no map on this kernel (MADV_GUARD_INSTALL worked).
-pub fn guards_are_free() -> bool {
-    GUARD_MODE.load(Ordering::Relaxed) == 1
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -58,7 +58,7 @@ impl Mutex {
         let Some(at) = deadline.wait_until() else {
             return Err(Error::WouldBlock);
         };
-        let w = deadline.waiter();
+        let w = Waiter::current();
         {
             let mut q = self.queue.lock();
             // Under the queue lock: either take it now, or mark it contended and queue.
@@ -80,7 +80,7 @@ impl Mutex {
             }
             q.push_back(w.clone());
         }
-        match deadline.wait(&w, WaitReason::Mutex, at) {
+        match w.wait(WaitReason::Mutex, at) {
             // The unlocker handed the mutex to us: it stayed locked throughout.
             Outcome::Case { .. } => Ok(()),
             other => {

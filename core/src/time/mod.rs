@@ -10,7 +10,7 @@ pub use timers::{TimerKey, TimerTask};
 
 use crate::chan::Chan;
 use crate::goroutine::WaitReason;
-use crate::park::{Outcome, Waiter};
+use crate::park::Waiter;
 use crate::sched;
 
 /// CLOCK_MONOTONIC in nanoseconds (what timers deliver, as the C contract says).
@@ -63,14 +63,6 @@ impl Deadline {
             Deadline::Forever => Some(None),
             Deadline::At(t) => Some(Some(t)),
         }
-    }
-
-    pub(crate) fn waiter(self) -> Arc<Waiter> {
-        Waiter::current()
-    }
-
-    pub(crate) fn wait(self, w: &Arc<Waiter>, reason: WaitReason, at: Option<i64>) -> Outcome {
-        w.wait(reason, at)
     }
 }
 
