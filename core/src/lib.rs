@@ -38,7 +38,7 @@ pub mod time;
 pub use chan::{Chan, RawChan};
 pub use goroutine::{current_id, defer, exit, num_goroutine, yield_now, Body, SpawnOpts};
 pub use park::{Outcome, Waiter};
-pub use select::{select, Case, Op};
+pub use select::{select, select_async, Case, Op, Pending, Started};
 pub use time::{now_ns, sleep, Deadline, Ticker};
 
 /// Errors of blocking operations, as the C status codes.

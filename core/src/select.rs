@@ -10,13 +10,18 @@
 //!
 //! Locking every channel in step 1 makes "nothing is ready" and "we are queued" one atomic
 //! step, so a value that arrives in between cannot be missed.
+//!
+//! `select_async` is the same first two steps for an event loop (Python's asyncio, Node):
+//! it never blocks; a callback Waiter takes the place of the parked goroutine, and the
+//! returned `Pending` does step 3 when dropped. Single sends and receives are one-case
+//! selects.
 
 use std::sync::Arc;
 
 use crate::chan::{RawChan, RecvPoll, SendPoll};
 use crate::goroutine::WaitReason;
-use crate::park::{Outcome, Waiter};
-use crate::time::Deadline;
+use crate::park::{Outcome, Waiter, INTERRUPTED};
+use crate::time::{self, Deadline, TimerKey, TimerTask};
 use crate::Error;
 
 /// What a case does.
@@ -40,18 +45,82 @@ pub struct Case<'a> {
 /// Small arrays stay on the stack: most selects have a handful of cases.
 const INLINE: usize = 8;
 
-/// Runs a select. Ok((index, ok)) for the case that completed (`ok` false when it completed
-/// because its channel was closed); Err(WouldBlock) when `deadline` is NoWait and nothing is
-/// ready; Err(TimedOut) when the deadline passed.
+/// The distinct channels of a select, in address order: the order they are locked in, the one
+/// place two channel locks are held at once.
+struct LockSet {
+    inline: [*const RawChan; INLINE],
+    heap: Vec<*const RawChan>,
+    n: usize,
+}
+
+impl LockSet {
+    fn new(cases: &[Case<'_>]) -> LockSet {
+        let mut set = LockSet {
+            inline: [std::ptr::null(); INLINE],
+            heap: Vec::new(),
+            n: 0,
+        };
+        let all: &mut [*const RawChan] = if cases.len() <= INLINE {
+            &mut set.inline[..]
+        } else {
+            set.heap.resize(cases.len(), std::ptr::null());
+            &mut set.heap
+        };
+        let mut n = 0;
+        for c in cases.iter().filter_map(|c| c.chan) {
+            all[n] = Arc::as_ptr(c);
+            n += 1;
+        }
+        all[..n].sort_unstable();
+        set.n = dedup(&mut all[..n]);
+        set
+    }
+
+    fn chans(&self) -> &[*const RawChan] {
+        if self.heap.is_empty() {
+            &self.inline[..self.n]
+        } else {
+            &self.heap[..self.n]
+        }
+    }
+
+    fn lock_all(&self) {
+        for &c in self.chans() {
+            // SAFETY: the pointers come from live `&Arc<RawChan>`s the caller lent us.
+            unsafe { (*c).lock() };
+        }
+    }
+
+    fn unlock_all(&self) {
+        for &c in self.chans().iter().rev() {
+            // SAFETY: locked by `lock_all`, in the same call.
+            unsafe { (*c).unlock() };
+        }
+    }
+}
+
+/// What the first step of a select found.
+enum Start {
+    /// Case `.0` completed at once, `.1` false when because its channel is closed.
+    Done(usize, bool),
+    /// Nothing was ready and the caller may not wait.
+    WouldBlock,
+    /// Queued on every channel with this waiter; each channel is held by a reference.
+    Queued(Arc<Waiter>, Vec<Arc<RawChan>>),
+}
+
+/// Steps 1 and 2 of the module doc: poll every case at random under all the locks; if none is
+/// ready and `may_wait`, queue `waiter()` on every channel before the locks are released.
 ///
 /// # Safety
-/// Each case's pointer is valid for its channel's elem_size bytes (readable for a send,
-/// writable for a receive, or null to drop a received value) until this returns.
-pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline) -> Result<(usize, bool), Error> {
+/// As `select`; `set` holds the channels of `cases` and is not empty.
+unsafe fn start(
+    cases: &[Case<'_>],
+    set: &LockSet,
+    may_wait: bool,
+    waiter: impl FnOnce() -> Arc<Waiter>,
+) -> Start {
     let n = cases.len();
-    if n > u32::MAX as usize {
-        return Err(Error::Invalid);
-    }
     let mut order_buf = [0u32; INLINE];
     let mut order_vec = Vec::new();
     let order: &mut [u32] = if n <= INLINE {
@@ -61,45 +130,8 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline) -> Result<(usize, b
         &mut order_vec
     };
     shuffle(order);
+    set.lock_all();
 
-    let mut locks_buf: [*const RawChan; INLINE] = [std::ptr::null(); INLINE];
-    let mut locks_vec = Vec::new();
-    let mut nlocks = 0;
-    {
-        let locks: &mut [*const RawChan] = if n <= INLINE {
-            &mut locks_buf[..]
-        } else {
-            locks_vec.resize(n, std::ptr::null());
-            &mut locks_vec
-        };
-        for c in cases.iter().filter_map(|c| c.chan) {
-            locks[nlocks] = Arc::as_ptr(c);
-            nlocks += 1;
-        }
-        locks[..nlocks].sort_unstable();
-        nlocks = dedup(&mut locks[..nlocks]);
-    }
-    let locks: &[*const RawChan] = if n <= INLINE {
-        &locks_buf[..nlocks]
-    } else {
-        &locks_vec[..nlocks]
-    };
-
-    if locks.is_empty() {
-        return wait_no_cases(deadline);
-    }
-    for &c in locks {
-        // SAFETY: the pointers come from live `&RawChan`s in `cases`.
-        unsafe { (*c).lock() };
-    }
-    let unlock_all = || {
-        for &c in locks.iter().rev() {
-            // SAFETY: locked above, in this function.
-            unsafe { (*c).unlock() };
-        }
-    };
-
-    // Step 1: poll in random order.
     for &i in order.iter() {
         let case = &cases[i as usize];
         let Some(ch) = case.chan else { continue };
@@ -119,24 +151,32 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline) -> Result<(usize, b
             },
         };
         if let Some((ok, w)) = done {
-            unlock_all();
+            set.unlock_all();
             if let Some(w) = w {
                 w.wake();
             }
-            crate::sched::preempt_point();
-            return Ok((i as usize, ok));
+            return Start::Done(i as usize, ok);
         }
     }
+    if !may_wait {
+        set.unlock_all();
+        return Start::WouldBlock;
+    }
 
-    let Some(at) = deadline.wait_until() else {
-        unlock_all();
-        return Err(Error::WouldBlock);
-    };
-
-    // Step 2: queue on every channel, in a fresh random order. Waiting keeps a reference to
-    // every channel (taken under their locks), so their last handles may be released meanwhile.
-    let _keep: Vec<Arc<RawChan>> = cases.iter().filter_map(|c| c.chan.cloned()).collect();
-    let w = Waiter::current();
+    // Queue on every channel, in a fresh random order. The wait keeps a reference to every
+    // channel, so their last handles may be released meanwhile.
+    let keep: Vec<Arc<RawChan>> = set
+        .chans()
+        .iter()
+        .map(|&c| {
+            // SAFETY: `c` came from a live `&Arc<RawChan>`: add a count to that Arc.
+            unsafe {
+                Arc::increment_strong_count(c);
+                Arc::from_raw(c)
+            }
+        })
+        .collect();
+    let w = waiter();
     shuffle(order);
     for &i in order.iter() {
         let case = &cases[i as usize];
@@ -149,18 +189,136 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline) -> Result<(usize, b
         // SAFETY: locked.
         RawChan::enqueue(unsafe { ch.inner() }, send, e);
     }
-    unlock_all();
-    let out = w.wait(WaitReason::Select, at);
+    set.unlock_all();
+    Start::Queued(w, keep)
+}
 
-    // Step 3: leave no entry behind.
-    for &c in locks {
-        // SAFETY: as above.
-        unsafe { (*c).dequeue(&w) };
+/// Runs a select. Ok((index, ok)) for the case that completed (`ok` false when it completed
+/// because its channel was closed); Err(WouldBlock) when `deadline` is NoWait and nothing is
+/// ready; Err(TimedOut) when the deadline passed.
+///
+/// # Safety
+/// Each case's pointer is valid for its channel's elem_size bytes (readable for a send,
+/// writable for a receive, or null to drop a received value) until this returns.
+pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline) -> Result<(usize, bool), Error> {
+    if cases.len() > u32::MAX as usize {
+        return Err(Error::Invalid);
     }
-    match out {
-        Outcome::Case { index, ok } => Ok((index, ok)),
-        other => Err(Error::from_outcome(other)),
+    let set = LockSet::new(cases);
+    if set.n == 0 {
+        return wait_no_cases(deadline);
     }
+    let at = deadline.wait_until();
+    // SAFETY: the caller's contract; `set` is not empty.
+    match unsafe { start(cases, &set, at.is_some(), Waiter::current) } {
+        Start::Done(i, ok) => {
+            crate::sched::preempt_point();
+            Ok((i, ok))
+        }
+        Start::WouldBlock => Err(Error::WouldBlock),
+        Start::Queued(w, _keep) => {
+            let out = w.wait(WaitReason::Select, at.flatten());
+            // Step 3: leave no entry behind.
+            for &c in set.chans() {
+                // SAFETY: `_keep` holds every channel of the set.
+                unsafe { (*c).dequeue(&w) };
+            }
+            match out {
+                Outcome::Case { index, ok } => Ok((index, ok)),
+                other => Err(Error::from_outcome(other)),
+            }
+        }
+    }
+}
+
+/// How `select_async` began.
+pub enum Started {
+    /// Case `.0` completed at once (`.1` false when because its channel is closed). The
+    /// waiter was not used.
+    Done(usize, bool),
+    /// Queued: the waiter's callback will run once, on whichever thread completes a case or
+    /// fires the deadline, unless `Pending::cancel` wins first.
+    Pending(Pending),
+}
+
+/// A select waiting for an event loop (see `select_async`). Dropping it cancels the wait if
+/// nothing completed yet, and takes its entries off the channels.
+pub struct Pending {
+    waiter: Arc<Waiter>,
+    chans: Vec<Arc<RawChan>>,
+    timer: Option<TimerKey>,
+}
+
+impl Pending {
+    /// Gives up the wait. True: nothing happened and nothing will (no value consumed or
+    /// delivered, the callback will not run). False: a case completed or the deadline fired
+    /// first; `outcome()` says which, and the callback has run or is running.
+    pub fn cancel(&self) -> bool {
+        self.waiter.claim(INTERRUPTED)
+    }
+
+    /// How the wait ended, once it has.
+    pub fn outcome(&self) -> Option<Outcome> {
+        self.waiter.outcome()
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.cancel();
+        if let Some(k) = self.timer.take() {
+            time::cancel_timer(k);
+        }
+        for c in &self.chans {
+            c.dequeue(&self.waiter);
+        }
+    }
+}
+
+/// Starts a select for an event loop, which must not block: completes at once when a case is
+/// ready, else queues `waiter` (made by `Waiter::callback`, used for this one select) on every
+/// channel and returns. Err(WouldBlock) when `deadline` is NoWait and nothing is ready. With
+/// `Deadline::At`, the callback gets `Outcome::TimedOut` when it passes first. A select with
+/// no channels can only time out or be cancelled.
+///
+/// The callback may run before this returns (on another thread): look the result up from
+/// the callback's own state, not from the `Pending`.
+///
+/// # Safety
+/// Each case's pointer stays valid (as for `select`) until the wait ends: until the
+/// callback has run, or `Pending::cancel` returned true, or the `Pending` was dropped.
+pub unsafe fn select_async(
+    cases: &[Case<'_>],
+    waiter: &Arc<Waiter>,
+    deadline: Deadline,
+) -> Result<Started, Error> {
+    if cases.len() > u32::MAX as usize {
+        return Err(Error::Invalid);
+    }
+    let Some(at) = deadline.wait_until() else {
+        // SAFETY: the caller's contract.
+        return match unsafe { select(cases, Deadline::NoWait) } {
+            Ok((i, ok)) => Ok(Started::Done(i, ok)),
+            Err(e) => Err(e),
+        };
+    };
+    let set = LockSet::new(cases);
+    let chans = if set.n == 0 {
+        Vec::new()
+    } else {
+        // SAFETY: the caller's contract; `set` is not empty.
+        match unsafe { start(cases, &set, true, || waiter.clone()) } {
+            Start::Done(i, ok) => return Ok(Started::Done(i, ok)),
+            Start::WouldBlock => unreachable!("may wait"),
+            Start::Queued(_, keep) => keep,
+        }
+    };
+    let timer = at.map(|t| time::add_timer(t, TimerTask::Wake(waiter.clone())));
+    Ok(Started::Pending(Pending {
+        waiter: waiter.clone(),
+        chans,
+        timer,
+    }))
 }
 
 /// `select {}` and friends: nothing can ever be ready.
