@@ -1,0 +1,312 @@
+'use strict';
+// Chan: Go's channel for JS.
+//
+// Two modes, one surface:
+// - local (the default): used inside one JS thread, the channel lives entirely in JS: a
+//   buffer and FIFO queues of waiting receivers and senders, with Go's rules (unbuffered
+//   hand-off, senders served in order, close wakes all). A native call costs about as much as
+//   a whole JS round trip (DESIGN.md), so none is made, and values pass as they are.
+// - native: after share() (or when opened from a token or a C handle) the channel is a core
+//   channel; waits go through this thread's Loop (lib/native.js, src/wake.rs) and values are
+//   structured-cloned as they cross threads.
+// The switch (share) moves the buffered values into the native channel and restarts every
+// waiting receiver, sender and select natively: nothing was consumed by them yet, so
+// restarting changes nothing they can observe.
+
+const { ClosedError, typeError } = require('./errors');
+const { Queue } = require('./queue');
+const { Waiter, claim, checkOpts, abortError, RECV, ITER, SEND } = require('./wait');
+const { native, status, pending, getLoop, newId, encode, decode } = require('./native');
+
+const RESOLVED = Promise.resolve();
+const MAX_CAP = 0x7fffffff;
+
+class Chan {
+  constructor(cap = 0) {
+    if (!Number.isInteger(cap) || cap < 0 || cap > MAX_CAP) {
+      throw typeError(`Chan capacity must be an integer >= 0, got ${String(cap)}`);
+    }
+    this._cap = cap;
+    this._buf = new Queue();
+    this._recvq = new Queue();
+    this._sendq = new Queue();
+    this._closed = false;
+    this._nc = null; // the NativeChan once shared
+    this._bytes = false; // a C channel of bytes: values are Buffers
+  }
+
+  get capacity() {
+    return this._nc !== null ? this._nc.capacity : this._cap;
+  }
+
+  get length() {
+    return this._nc !== null ? this._nc.length : this._buf.length;
+  }
+
+  // ---- local mode: the mechanics (also used by select) ----
+
+  // Sends without waiting: 0 sent, 1 would block, 2 closed.
+  _trySendLocal(v) {
+    if (this._closed) return 2;
+    const rq = this._recvq;
+    while (rq.length > 0) {
+      const w = rq.shift();
+      if (claim(w)) {
+        w.complete(v, true);
+        return 0;
+      }
+    }
+    if (this._buf.length < this._cap) {
+      this._buf.push(v);
+      return 0;
+    }
+    return 1;
+  }
+
+  // Receives without waiting: true with the value in this._got, or false.
+  // Once closed and drained: true with this._gotOk false.
+  _tryRecvLocal() {
+    const sq = this._sendq;
+    if (this._buf.length > 0) {
+      this._got = this._buf.shift();
+      this._gotOk = true;
+      // A slot is free: the first waiting sender's value moves into it (senders in order).
+      while (sq.length > 0) {
+        const w = sq.shift();
+        if (claim(w)) {
+          this._buf.push(w.value);
+          w.complete(undefined, true);
+          break;
+        }
+      }
+      return true;
+    }
+    while (sq.length > 0) {
+      const w = sq.shift();
+      if (claim(w)) {
+        this._got = w.value;
+        this._gotOk = true;
+        w.complete(undefined, true);
+        return true;
+      }
+    }
+    if (this._closed) {
+      this._got = undefined;
+      this._gotOk = false;
+      return true;
+    }
+    return false;
+  }
+
+  // Whether a local op would complete now (select polls with it before it commits).
+  _readyLocal(send) {
+    if (this._closed) return true;
+    if (send) return this._buf.length < this._cap || hasLive(this._recvq);
+    return this._buf.length > 0 || hasLive(this._sendq);
+  }
+
+  // ---- the surface ----
+
+  send(v, opts) {
+    const o = opts === undefined ? null : checkOpts(opts);
+    if (this._nc !== null) return this._sendNative(v, o);
+    if (o !== null && o.signal && o.signal.aborted) return Promise.reject(abortError(o.signal));
+    const r = this._trySendLocal(v);
+    if (r === 0) return RESOLVED;
+    if (r === 2) return Promise.reject(new ClosedError());
+    return new Promise((resolve, reject) => {
+      const w = new Waiter(SEND, this._sendq, v);
+      w.resolve = resolve;
+      w.reject = reject;
+      this._sendq.push(w);
+      w.arm(o);
+    });
+  }
+
+  recv(opts) {
+    return this._recv(opts === undefined ? null : checkOpts(opts), RECV);
+  }
+
+  _recv(o, mode) {
+    if (this._nc !== null) return this._recvNative(o, mode);
+    if (o !== null && o.signal && o.signal.aborted) return Promise.reject(abortError(o.signal));
+    if (this._tryRecvLocal()) {
+      const v = this._got;
+      this._got = undefined;
+      if (mode === RECV) return Promise.resolve({ value: v, ok: this._gotOk });
+      return Promise.resolve(this._gotOk ? { value: v, done: false } : { value: undefined, done: true });
+    }
+    return new Promise((resolve, reject) => {
+      const w = new Waiter(mode, this._recvq, undefined);
+      w.resolve = resolve;
+      w.reject = reject;
+      this._recvq.push(w);
+      w.arm(o);
+    });
+  }
+
+  trySend(v) {
+    const r = this._nc !== null ? this._nc.trySend(this._enc(v)) : this._trySendLocal(v);
+    if (r === 2) throw new ClosedError();
+    return r === 0;
+  }
+
+  tryRecv() {
+    if (this._nc !== null) {
+      const v = this._nc.tryRecv();
+      const s = status[0];
+      if (s === 1) return null;
+      return s === 0 ? { value: this._dec(v), ok: true } : { value: undefined, ok: false };
+    }
+    if (!this._tryRecvLocal()) return null;
+    const v = this._got;
+    this._got = undefined;
+    return { value: v, ok: this._gotOk };
+  }
+
+  close() {
+    if (this._nc !== null) {
+      if (this._nc.close() === 2) throw new ClosedError('goro: close of closed channel');
+      return;
+    }
+    if (this._closed) throw new ClosedError('goro: close of closed channel');
+    this._closed = true;
+    // Every waiter wakes: receivers with ok = false, senders with ClosedError.
+    for (const w of this._recvq.clear()) if (claim(w)) w.complete(undefined, false);
+    for (const w of this._sendq.clear()) if (claim(w)) w.complete(undefined, false);
+  }
+
+  [Symbol.asyncIterator]() {
+    return {
+      next: () => this._recv(null, ITER),
+      return: () => Promise.resolve({ value: undefined, done: true }),
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  // ---- crossing threads ----
+
+  // A one-use token to postMessage to a Worker, which opens it with Chan.open(token). From
+  // now on this channel is native (see the top of the file).
+  share() {
+    if (this._nc === null) this._toNative(new native.NativeChan(this._cap));
+    return this._nc.share();
+  }
+
+  static open(token) {
+    if (typeof token !== 'string') throw typeError('Chan.open needs a token made by ch.share()');
+    let nc;
+    try {
+      nc = native.NativeChan.open(token);
+    } catch (e) {
+      throw typeError('Chan.open: unknown or already used token');
+    }
+    return Chan._wrap(nc);
+  }
+
+  // Adopts a C goro_chan* of this runtime (its address as a BigInt); values are Buffers of
+  // the channel's element size, both ways.
+  static fromNative(address) {
+    if (typeof address !== 'bigint') throw typeError('Chan.fromNative needs a BigInt address');
+    const c = Chan._wrap(native.NativeChan.fromAddress(address));
+    c._bytes = true;
+    return c;
+  }
+
+  static _wrap(nc) {
+    const c = new Chan(0);
+    c._nc = nc;
+    c._bytes = nc.elemSize >= 0;
+    return c;
+  }
+
+  _enc(v) {
+    if (!this._bytes) return encode(v);
+    if (Buffer.isBuffer(v)) return v;
+    if (ArrayBuffer.isView(v)) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+    throw typeError(`this channel carries Buffers of ${this._nc.elemSize} bytes`);
+  }
+
+  _dec(v) {
+    return this._bytes ? v : decode(v);
+  }
+
+  _sendNative(v, o) {
+    if (o !== null && o.signal && o.signal.aborted) return Promise.reject(abortError(o.signal));
+    const id = newId();
+    const loop = getLoop();
+    loop.send(id, this._nc, this._enc(v));
+    const s = status[0];
+    if (s >= 0) return (s & 1) === 1 ? RESOLVED : Promise.reject(new ClosedError());
+    return this._pendingNative(id, SEND, o);
+  }
+
+  _recvNative(o, mode) {
+    if (o !== null && o.signal && o.signal.aborted) return Promise.reject(abortError(o.signal));
+    const id = newId();
+    const v = getLoop().recv(id, this._nc);
+    const s = status[0];
+    if (s >= 0) {
+      const ok = (s & 1) === 1;
+      const value = ok ? this._dec(v) : undefined;
+      if (mode === RECV) return Promise.resolve({ value, ok });
+      return Promise.resolve(ok ? { value, done: false } : { value: undefined, done: true });
+    }
+    return this._pendingNative(id, mode, o);
+  }
+
+  _pendingNative(id, mode, o) {
+    return new Promise((resolve, reject) => {
+      const w = new Waiter(mode, null, undefined);
+      w.resolve = resolve;
+      w.reject = reject;
+      w.nativeId = id;
+      w.bytes = this._bytes;
+      pending.set(id, w);
+      w.arm(o);
+    });
+  }
+
+  // local -> native; see the top of the file.
+  _toNative(nc) {
+    while (this._buf.length > 0) nc.trySend(encode(this._buf.shift()));
+    if (this._closed) nc.close();
+    const waiting = this._recvq.clear().concat(this._sendq.clear());
+    this._nc = nc;
+    const sels = new Set();
+    for (const w of waiting) {
+      if (w.done) continue;
+      if (w.sel !== null) {
+        sels.add(w.sel);
+        continue;
+      }
+      // Restart the single wait natively, keeping its promise, timer and signal.
+      const id = newId();
+      const loop = getLoop();
+      const v = w.mode === SEND ? loop.send(id, nc, encode(w.value)) : loop.recv(id, nc);
+      const s = status[0];
+      w.queue = null;
+      if (s >= 0) {
+        w.done = true;
+        w.complete((s & 1) === 1 ? decode(v) : undefined, (s & 1) === 1);
+      } else {
+        w.nativeId = id;
+        pending.set(id, w);
+      }
+    }
+    for (const s of sels) s.restart();
+  }
+}
+
+function hasLive(q) {
+  const items = q.items;
+  for (let i = q.head; i < items.length; i++) {
+    const w = items[i];
+    if (w.sel !== null ? !w.sel.done : !w.done) return true;
+  }
+  return false;
+}
+
+module.exports = { Chan };

@@ -1,0 +1,69 @@
+'use strict';
+// Loads the addon and keeps this JS thread's wake path (one Loop, made on first need).
+// Native completions arrive through Loop's dispatch as [id, code, value, ...]; each id maps
+// to the waiter that started it (lib/chan.js, lib/select.js).
+
+const path = require('node:path');
+const fs = require('node:fs');
+const v8 = require('node:v8');
+
+function load() {
+  const root = path.join(__dirname, '..');
+  const names = fs.readdirSync(root).filter((f) => /^goro\..*\.node$/.test(f));
+  const arch = `${process.platform}-${process.arch}`;
+  const pick = names.find((n) => n.includes(arch)) || names[0];
+  if (!pick) {
+    throw new Error(`goro: the native addon is not built (no goro.*.node in ${root}); run npm install`);
+  }
+  return require(path.join(root, pick));
+}
+
+const native = load();
+
+// The status cell (src/status.rs): native calls that return a value leave a code here.
+const status = new Int32Array(1);
+native.setStatusCell(status);
+
+const pending = new Map(); // id -> waiter with .nativeDone(code, value)
+let nextId = 1;
+let loop = null;
+
+function dispatch(flat) {
+  for (let i = 0; i < flat.length; i += 3) {
+    const id = flat[i];
+    const w = pending.get(id);
+    if (w === undefined) continue;
+    pending.delete(id);
+    w.nativeDone(flat[i + 1], flat[i + 2]);
+  }
+}
+
+function getLoop() {
+  if (loop === null) loop = new native.Loop(dispatch);
+  return loop;
+}
+
+function newId() {
+  const id = nextId;
+  nextId = nextId >= 0x7fffffff ? 1 : nextId + 1;
+  return id;
+}
+
+// Values crossing threads: primitives as they are, the rest structured-cloned.
+function encode(v) {
+  switch (typeof v) {
+    case 'number':
+    case 'string':
+    case 'boolean':
+    case 'undefined':
+      return v;
+    default:
+      return v === null ? null : v8.serialize(v);
+  }
+}
+
+function decode(v) {
+  return typeof v === 'object' && v !== null ? v8.deserialize(v) : v;
+}
+
+module.exports = { native, status, pending, getLoop, newId, encode, decode };

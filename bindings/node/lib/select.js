@@ -1,0 +1,244 @@
+'use strict';
+// select over receive and send cases, as Go's select:
+// 1. poll the JS-local cases in a random order: the first ready one completes;
+// 2. then the native cases, in one native select (it polls them in random order itself);
+// 3. if none was ready: with `default` resolve index -1; else queue an entry on every local
+//    channel and one native select_async for the native ones, all sharing one Select, and wait
+//    for the first to claim it (lib/wait.js). A local partner that claims it cancels the
+//    native part first; if that cancel loses, the native case won and the partner moves on.
+// A ready local case is preferred to a ready native one at the same moment (step 1 before
+// step 2); among local cases, and among native cases, the choice is uniformly random.
+
+const { typeError, TimeoutError } = require('./errors');
+const { Waiter, checkOpts, abortError } = require('./wait');
+const { status, pending, getLoop, newId } = require('./native');
+const { Chan } = require('./chan');
+
+class Case {
+  constructor(chan, send, value) {
+    this.chan = chan;
+    this.send = send;
+    this.value = value;
+  }
+}
+
+function checkChan(ch, what) {
+  if (ch !== null && !(ch instanceof Chan)) {
+    throw typeError(`${what}(ch): ch must be a Chan or null, got ${describe(ch)}`);
+  }
+}
+
+function describe(x) {
+  return x === undefined ? 'undefined' : typeof x === 'object' ? (x.constructor ? x.constructor.name : 'object') : typeof x;
+}
+
+// A receive case; its result value is the received value.
+function recv(ch) {
+  checkChan(ch, 'recv');
+  return new Case(ch, false, undefined);
+}
+
+// A send case of v.
+function send(ch, v) {
+  checkChan(ch, 'send');
+  return new Case(ch, true, v);
+}
+
+class Select extends Waiter {
+  constructor(cases, resolve, reject) {
+    super(0, null, undefined);
+    this.cases = cases;
+    this.resolve = resolve;
+    this.reject = reject;
+    this.entries = [];
+    this.nativeIdx = null; // native case k -> index in cases
+  }
+
+  // A local partner found entry w: true if it won the whole select.
+  claim(w) {
+    if (this.done) return false;
+    if (this.nativeId >= 0) {
+      if (!getLoop().cancel(this.nativeId)) return false;
+      pending.delete(this.nativeId);
+      this.nativeId = -1;
+    }
+    this.done = true;
+    this.leave(w);
+    this.disarm();
+    return true;
+  }
+
+  finish(index, value, ok) {
+    this.resolve({ index, value, ok });
+  }
+
+  nativeDone(code, value) {
+    this.done = true;
+    this.nativeId = -1;
+    this.leave(null);
+    this.disarm();
+    const index = this.nativeIdx[code >> 1];
+    const ok = (code & 1) === 1;
+    const c = this.cases[index];
+    this.resolve({ index, value: ok && !c.send ? c.chan._dec(value) : undefined, ok });
+  }
+
+  giveUp(err) {
+    if (this.done) return;
+    if (this.nativeId >= 0) {
+      if (!getLoop().cancel(this.nativeId)) return;
+      pending.delete(this.nativeId);
+      this.nativeId = -1;
+    }
+    this.done = true;
+    this.leave(null);
+    this.disarm();
+    this.reject(err);
+  }
+
+  // Takes our entries off every local queue (but `except`, already taken off by its partner).
+  leave(except) {
+    for (const e of this.entries) if (e !== except) e.queue.remove(e);
+    this.entries.length = 0;
+  }
+
+  // One of our channels went native while we waited: start over (nothing was consumed).
+  restart() {
+    if (this.done) return;
+    if (this.nativeId >= 0) {
+      if (!getLoop().cancel(this.nativeId)) return;
+      pending.delete(this.nativeId);
+      this.nativeId = -1;
+    }
+    this.leave(null);
+    const r = poll(this.cases, false);
+    if (r !== null) {
+      this.done = true;
+      this.disarm();
+      this.resolve(r);
+    } else {
+      enqueue(this);
+    }
+  }
+}
+
+// Steps 1 and 2. Returns a result, or null (nothing ready), or for `wait` the Select's
+// native part already started (PENDING) as this.nativeId by enqueue.
+function poll(cases, dflt) {
+  const n = cases.length;
+  const order = new Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    const t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  let natives = 0;
+  for (let k = 0; k < n; k++) {
+    const i = order[k];
+    const c = cases[i];
+    const ch = c.chan;
+    if (ch === null) continue;
+    if (ch._nc !== null) {
+      natives++;
+      continue;
+    }
+    if (c.send) {
+      const r = ch._trySendLocal(c.value);
+      if (r !== 1) return { index: i, value: undefined, ok: r === 0 };
+    } else if (ch._tryRecvLocal()) {
+      const v = ch._got;
+      ch._got = undefined;
+      return { index: i, value: v, ok: ch._gotOk };
+    }
+  }
+  if (natives > 0) {
+    const r = nativeSelect(null, cases, false);
+    if (r !== null) return r;
+  }
+  return null;
+}
+
+// A native select over the native cases; with `sel`, one that may wait (registered as
+// sel's native part), else a non-blocking one. Returns a result if it completed at once.
+function nativeSelect(sel, cases, wait) {
+  const chans = [];
+  const sends = [];
+  const values = [];
+  const idx = [];
+  for (let i = 0; i < cases.length; i++) {
+    const c = cases[i];
+    if (c.chan === null || c.chan._nc === null) continue;
+    chans.push(c.chan._nc);
+    sends.push(c.send);
+    values.push(c.send ? c.chan._enc(c.value) : undefined);
+    idx.push(i);
+  }
+  const id = newId();
+  const v = getLoop().select(id, chans, sends, values, wait);
+  const s = status[0];
+  if (s >= 0) {
+    const index = idx[s >> 1];
+    const ok = (s & 1) === 1;
+    const c = cases[index];
+    return { index, value: ok && !c.send ? c.chan._dec(v) : undefined, ok };
+  }
+  if (s === -1 && sel !== null) {
+    sel.nativeId = id;
+    sel.nativeIdx = idx;
+    pending.set(id, sel);
+  }
+  return null;
+}
+
+// Step 3: queue the select everywhere.
+function enqueue(sel) {
+  const cases = sel.cases;
+  let natives = 0;
+  for (const c of cases) if (c.chan !== null && c.chan._nc !== null) natives++;
+  if (natives > 0) {
+    const r = nativeSelect(sel, cases, true);
+    if (r !== null) {
+      sel.done = true;
+      sel.disarm();
+      sel.resolve(r);
+      return;
+    }
+  }
+  for (let i = 0; i < cases.length; i++) {
+    const c = cases[i];
+    const ch = c.chan;
+    if (ch === null || ch._nc !== null) continue;
+    const q = c.send ? ch._sendq : ch._recvq;
+    const e = new Waiter(0, q, c.value);
+    e.sel = sel;
+    e.index = i;
+    q.push(e);
+    sel.entries.push(e);
+  }
+}
+
+function select(cases, opts) {
+  if (!Array.isArray(cases)) throw typeError('select(cases, opts): cases must be an array of recv(ch) / send(ch, v)');
+  for (const c of cases) {
+    if (!(c instanceof Case)) throw typeError(`select: each case must be made by recv(ch) or send(ch, v), got ${describe(c)}`);
+  }
+  const o = checkOpts(opts);
+  const dflt = o !== null && o.default === true;
+  if (o !== null && o.default !== undefined && typeof o.default !== 'boolean') {
+    throw typeError('select: options.default must be a boolean');
+  }
+  if (o !== null && o.signal && o.signal.aborted) return Promise.reject(abortError(o.signal));
+  const r = poll(cases, dflt);
+  if (r !== null) return Promise.resolve(r);
+  if (dflt) return Promise.resolve({ index: -1, value: undefined, ok: false });
+  if (o !== null && o.timeout === 0) return Promise.reject(new TimeoutError());
+  return new Promise((resolve, reject) => {
+    const sel = new Select(cases, resolve, reject);
+    enqueue(sel);
+    if (!sel.done) sel.arm(o);
+  });
+}
+
+module.exports = { select, recv, send, Case };

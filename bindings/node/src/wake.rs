@@ -1,0 +1,258 @@
+//! `Loop`: how native waits reach one JS thread.
+//!
+//! A wait that cannot complete at once is a core `select_async` with a callback Waiter. The
+//! callback runs on whichever thread completes it (a goroutine, another JS thread's send); it
+//! must not touch JS, so it only pushes `(id, outcome)` on this loop's queue and, if no wake
+//! is pending, calls the loop's one thread-safe function (non-blocking). On the JS thread that
+//! function drains the whole queue and hands JS one flat array `[id, code, value, ...]`: one
+//! cross-thread wake settles as many waits as have completed (DESIGN.md: a tsfn per promise
+//! is the expensive path).
+//!
+//! No lost wake-up: the callback pushes, then sets `wake_pending` (swap); the JS side clears
+//! `wake_pending`, then drains. A push the drain misses comes with a swap that saw false, so
+//! it calls again.
+//!
+//! Keep-alive: the thread-safe function is ref'd only while this thread has native waits in
+//! flight; with none, an idle shared channel never holds the process open.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+use goro_core::select::{select_async, Case, Op, Pending, Started};
+use goro_core::{Deadline, Error, Outcome, Waiter};
+use napi::threadsafe_function::{
+    ErrorStrategy, ThreadSafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode,
+};
+use napi::bindgen_prelude::ClassInstance;
+use napi::{Env, JsFunction, JsObject, JsUnknown, Result};
+
+use crate::chan::{NativeChan, Shared, Slot};
+use crate::status::set_status;
+
+type Tsfn = ThreadsafeFunction<(), ErrorStrategy::Fatal>;
+
+/// Status codes of `Loop::select` (in the status cell); >= 0 is `index * 2 + ok`.
+const PENDING: i32 = -1;
+const WOULD_BLOCK: i32 = -2;
+
+/// A wait in flight. `pending` must go before `slots`: dropping it takes our entries off the
+/// channels, after which nobody can write into the slots.
+struct Op_ {
+    pending: Option<Pending>,
+    cases: Vec<(Arc<Shared>, bool, Slot)>,
+}
+
+impl Drop for Op_ {
+    fn drop(&mut self) {
+        self.pending.take();
+    }
+}
+
+struct LoopShared {
+    queue: Mutex<Vec<(u32, Outcome)>>,
+    wake_pending: AtomicBool,
+    tsfn: OnceLock<Tsfn>,
+    /// Waits in flight, by the JS layer's id. Touched by the JS thread only, but kept under a
+    /// mutex so this struct is Sync for the callbacks.
+    ops: Mutex<HashMap<u32, Op_>>,
+}
+
+impl LoopShared {
+    /// The Waiter callback: any thread.
+    fn completed(&self, id: u32, out: Outcome) {
+        self.queue.lock().unwrap().push((id, out));
+        // SeqCst pairs with the store(false) in `drain`: see the module doc.
+        if !self.wake_pending.swap(true, Ordering::SeqCst) {
+            if let Some(t) = self.tsfn.get() {
+                t.call((), ThreadsafeFunctionCallMode::NonBlocking);
+            }
+        }
+    }
+
+    /// JS thread: turns completed waits into `[id, code, value, ...]`.
+    fn drain(&self, env: &Env) -> Result<JsObject> {
+        self.wake_pending.store(false, Ordering::SeqCst);
+        let done = std::mem::take(&mut *self.queue.lock().unwrap());
+        let mut arr = env.create_array_with_length(done.len() * 3)?;
+        let mut ops = self.ops.lock().unwrap();
+        let mut k = 0;
+        for (id, out) in done {
+            let Some(mut op) = ops.remove(&id) else { continue };
+            let (code, value) = finish(env, &mut op, out)?;
+            drop(op);
+            arr.set_element(k, env.create_uint32(id)?)?;
+            arr.set_element(k + 1, env.create_int32(code)?)?;
+            arr.set_element(k + 2, value)?;
+            k += 3;
+        }
+        if ops.is_empty() {
+            if let Some(t) = self.tsfn.get() {
+                let mut t = t.clone();
+                t.unref(env)?;
+            }
+        }
+        Ok(arr)
+    }
+}
+
+/// Settles the slots of a completed wait; returns the code and the received value.
+fn finish(env: &Env, op: &mut Op_, out: Outcome) -> Result<(i32, JsUnknown)> {
+    match out {
+        Outcome::Case { index, ok } => {
+            let (sh, send, slot) = &mut op.cases[index];
+            let value = if *send {
+                if ok {
+                    slot.consumed();
+                }
+                env.get_undefined()?.into_unknown()
+            } else if ok {
+                slot.filled();
+                slot.take_js(env, sh.elem)?
+            } else {
+                env.get_undefined()?.into_unknown()
+            };
+            Ok(((index as i32) * 2 + ok as i32, value))
+        }
+        Outcome::TimedOut | Outcome::Interrupted => Ok((-1, env.get_undefined()?.into_unknown())),
+    }
+}
+
+#[napi]
+pub struct Loop {
+    shared: Arc<LoopShared>,
+    tsfn: Tsfn,
+}
+
+#[napi]
+impl Loop {
+    /// `dispatch` receives `[id, code, value, ...]` for waits that completed.
+    #[napi(constructor)]
+    pub fn new(env: Env, dispatch: JsFunction) -> Result<Loop> {
+        let shared = Arc::new(LoopShared {
+            queue: Mutex::new(Vec::new()),
+            wake_pending: AtomicBool::new(false),
+            tsfn: OnceLock::new(),
+            ops: Mutex::new(HashMap::new()),
+        });
+        let weak: Weak<LoopShared> = Arc::downgrade(&shared);
+        let mut tsfn: Tsfn =
+            dispatch.create_threadsafe_function(0, move |ctx: ThreadSafeCallContext<()>| {
+                match weak.upgrade() {
+                    Some(s) => Ok(vec![s.drain(&ctx.env)?]),
+                    None => Ok(vec![ctx.env.create_array_with_length(0)?]),
+                }
+            })?;
+        tsfn.unref(&env)?;
+        let _ = shared.tsfn.set(tsfn.clone());
+        Ok(Loop { shared, tsfn })
+    }
+
+    /// Starts a one-case receive. See `select`.
+    #[napi]
+    pub fn recv(&mut self, env: Env, id: u32, ch: &NativeChan) -> Result<JsUnknown> {
+        let sh = ch.shared.clone();
+        let slot = Slot::empty(sh.elem);
+        self.start(env, id, vec![(sh, false, slot)], true)
+    }
+
+    /// Starts a one-case send. See `select`.
+    #[napi]
+    pub fn send(&mut self, env: Env, id: u32, ch: &NativeChan, v: JsUnknown) -> Result<JsUnknown> {
+        let sh = ch.shared.clone();
+        let slot = Slot::from_js(sh.elem, v)?;
+        self.start(env, id, vec![(sh, true, slot)], true)
+    }
+
+    /// Starts a select over native channels: `chans[i]` with `sends[i]` (and `values[i]` to
+    /// send). Completes at once (status `index * 2 + ok`, returns a received value), or with
+    /// `wait` false gives WOULD_BLOCK, or queues (PENDING) and later reports through dispatch.
+    #[napi]
+    pub fn select(
+        &mut self,
+        env: Env,
+        id: u32,
+        chans: Vec<ClassInstance<NativeChan>>,
+        sends: Vec<bool>,
+        values: Vec<JsUnknown>,
+        wait: bool,
+    ) -> Result<JsUnknown> {
+        let mut cases = Vec::with_capacity(chans.len());
+        // One value per case (undefined for receives).
+        for ((o, send), v) in chans.iter().zip(sends).zip(values) {
+            let sh = o.shared.clone();
+            let slot = if send { Slot::from_js(sh.elem, v)? } else { Slot::empty(sh.elem) };
+            cases.push((sh, send, slot));
+        }
+        self.start(env, id, cases, wait)
+    }
+
+    /// Gives up a wait in flight. True: nothing was consumed or delivered (and dispatch will
+    /// not report it). False: it completed first; dispatch reports it soon.
+    #[napi]
+    pub fn cancel(&mut self, env: Env, id: u32) -> Result<bool> {
+        let mut ops = self.shared.ops.lock().unwrap();
+        let cancelled = match ops.get(&id) {
+            Some(op) => op.pending.as_ref().is_some_and(|p| p.cancel()),
+            None => false,
+        };
+        if cancelled {
+            ops.remove(&id);
+            if ops.is_empty() {
+                self.tsfn.unref(&env)?;
+            }
+        }
+        Ok(cancelled)
+    }
+
+    fn start(
+        &mut self,
+        env: Env,
+        id: u32,
+        mut cases: Vec<(Arc<Shared>, bool, Slot)>,
+        wait: bool,
+    ) -> Result<JsUnknown> {
+        let ptrs: Vec<(bool, *mut u8)> = cases.iter_mut().map(|(_, s, sl)| (*s, sl.ptr())).collect();
+        let core_cases: Vec<Case<'_>> = cases
+            .iter()
+            .zip(&ptrs)
+            .map(|((sh, _, _), &(send, p))| Case {
+                chan: Some(&sh.raw),
+                op: if send { Op::Send(p) } else { Op::Recv(p) },
+            })
+            .collect();
+        let weak = Arc::downgrade(&self.shared);
+        let waiter = Waiter::callback(move |out| {
+            if let Some(s) = weak.upgrade() {
+                s.completed(id, out);
+            }
+        });
+        let deadline = if wait { Deadline::Forever } else { Deadline::NoWait };
+        // SAFETY: every slot is boxed and lives in `cases`, which stays in the op map (or
+        // here) until the wait has ended: completed (drain), cancelled, or dropped.
+        let started = unsafe { select_async(&core_cases, &waiter, deadline) };
+        drop(core_cases);
+        match started {
+            Ok(Started::Done(i, ok)) => {
+                let mut op = Op_ { pending: None, cases };
+                let (code, v) = finish(&env, &mut op, Outcome::Case { index: i, ok })?;
+                set_status(code);
+                Ok(v)
+            }
+            Ok(Started::Pending(p)) => {
+                let mut ops = self.shared.ops.lock().unwrap();
+                ops.insert(id, Op_ { pending: Some(p), cases });
+                if ops.len() == 1 {
+                    self.tsfn.refer(&env)?;
+                }
+                set_status(PENDING);
+                Ok(env.get_undefined()?.into_unknown())
+            }
+            Err(Error::WouldBlock) => {
+                set_status(WOULD_BLOCK);
+                Ok(env.get_undefined()?.into_unknown())
+            }
+            Err(e) => Err(napi::Error::new(napi::Status::GenericFailure, format!("goro: {e}"))),
+        }
+    }
+}
