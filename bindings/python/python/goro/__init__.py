@@ -1,0 +1,90 @@
+"""goro: goroutines, channels and select for Python, on the goro runtime.
+
+    import goro
+
+    def worker(n, out):
+        out.send(n * n)
+
+    out = goro.Chan()
+    for i in range(3):
+        goro.go(worker, i, out)
+    print(sorted(out.recv() for _ in range(3)))   # [0, 1, 4]
+
+Goroutines are real goroutines: thousands park on channels without an OS thread each, and
+every blocking call releases the GIL. See CONTRACT.md (Python) for the full surface.
+"""
+
+import atexit as _atexit
+import threading as _threading
+
+from ._goro import (
+    Chan,
+    Closed,
+    GoroutineExit,
+    Mutex,
+    Pool,
+    RecvCase,
+    SendCase,
+    Ticker,
+    WaitGroup,
+    after,
+    defer,
+    exit,
+    go,
+    gomaxprocs,
+    goroutine_id,
+    num_cpu,
+    num_goroutine,
+    recv,
+    run,
+    select,
+    send,
+    set_excepthook,
+    sleep,
+    yield_,
+)
+from . import _goro
+
+TimeoutError = TimeoutError  # the builtin: what every timeout= raises
+
+__all__ = [
+    "Chan", "Closed", "GoroutineExit", "Mutex", "Pool", "RecvCase", "SendCase", "Ticker",
+    "TimeoutError", "WaitGroup", "after", "defer", "exit", "go", "gomaxprocs",
+    "goroutine_id", "num_cpu", "num_goroutine", "recv", "run", "select", "send",
+    "set_excepthook", "sleep", "yield_",
+]
+
+
+def _pool_map(pool, fn, iterables, timeout):
+    """Pool.map: results in order, as concurrent.futures.Executor.map; an exception is
+    raised when its result is reached. Submission runs ahead of the consumer by a bounded
+    window, so an endless iterable works."""
+    import collections
+
+    window = collections.deque()
+    ahead = max(2, pool.workers * 4)
+    items = zip(*iterables)
+
+    def gen():
+        try:
+            for args in items:
+                window.append(pool._submit_slot(fn, args))
+                if len(window) >= ahead:
+                    yield window.popleft().result(timeout)
+            while window:
+                yield window.popleft().result(timeout)
+        finally:
+            window.clear()
+
+    return gen()
+
+
+_goro._set_main_thread(_threading.main_thread().ident)
+
+
+def _at_exit():
+    # Before finalization: stop goroutines from re-entering Python (see rt.rs).
+    _goro._shutdown(2.0)
+
+
+_atexit.register(_at_exit)

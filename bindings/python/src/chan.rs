@@ -1,0 +1,209 @@
+//! `goro.Chan`: a channel of Python objects over the core's `Chan<Py<PyAny>>`.
+//!
+//! A value in flight is an owned reference that moves, never a copy: the sender's reference
+//! becomes the receiver's, so no reference count changes on the way and no GIL is needed to
+//! move it. A value that nobody receives is dropped with the channel (`Py::drop`: decref at
+//! once when this thread is attached, else queued in PyO3's pool until one is).
+
+use goro_core::{Deadline, Error};
+use pyo3::exceptions::{PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyType;
+
+use crate::{closed, deadline, err, rt};
+
+/// Chan(cap=0)
+///
+/// A channel of any Python objects, usable from goroutines, threads and asyncio at once.
+/// `cap` 0 is unbuffered: a send completes only when a receiver takes the value.
+#[pyclass(frozen, module = "goro", name = "Chan")]
+pub struct Chan {
+    pub(crate) ch: goro_core::Chan<Py<PyAny>>,
+}
+
+impl Chan {
+    pub(crate) fn send_inner(
+        &self,
+        py: Python<'_>,
+        value: Py<PyAny>,
+        d: Deadline,
+    ) -> PyResult<Result<(), Error>> {
+        let ch = &self.ch;
+        let mut slot = Some(value);
+        let r = rt::wait(py, d, |d| {
+            let v = slot.take().expect("value present between attempts");
+            match ch.send_deadline(v, d) {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    slot = Some(e.value);
+                    Err(e.error)
+                }
+            }
+        });
+        drop(slot); // attached again: decref at once
+        r
+    }
+
+    pub(crate) fn recv_inner(
+        &self,
+        py: Python<'_>,
+        d: Deadline,
+    ) -> PyResult<Result<Option<Py<PyAny>>, Error>> {
+        let ch = &self.ch;
+        rt::wait(py, d, |d| ch.recv_deadline(d))
+    }
+}
+
+#[pymethods]
+impl Chan {
+    #[new]
+    #[pyo3(signature = (cap=0))]
+    fn new(cap: i64) -> PyResult<Chan> {
+        if cap < 0 {
+            return Err(PyValueError::new_err("Chan: cap must be >= 0"));
+        }
+        let ch = goro_core::Chan::new(cap as usize)
+            .ok_or_else(|| pyo3::exceptions::PyMemoryError::new_err("Chan: cap too large"))?;
+        Ok(Chan { ch })
+    }
+
+    /// send(value, timeout=None)
+    ///
+    /// Sends, waiting while the channel is full (or, unbuffered, until a receiver takes it).
+    /// Raises Closed on a closed channel, TimeoutError when `timeout` seconds pass first
+    /// (nothing delivered).
+    #[pyo3(signature = (value, timeout=None))]
+    fn send(&self, py: Python<'_>, value: Py<PyAny>, timeout: Option<f64>) -> PyResult<()> {
+        self.send_inner(py, value, deadline(timeout)?)?.map_err(err)
+    }
+
+    /// recv(timeout=None) -> value
+    ///
+    /// Receives, waiting for a value. Raises Closed once the channel is closed and drained,
+    /// TimeoutError when `timeout` seconds pass first (nothing consumed).
+    #[pyo3(signature = (timeout=None))]
+    fn recv(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
+        match self.recv_inner(py, deadline(timeout)?)?.map_err(err)? {
+            Some(v) => Ok(v),
+            None => Err(closed()),
+        }
+    }
+
+    /// recv_ok(timeout=None) -> (value, ok)
+    ///
+    /// As Go's `v, ok := <-ch`: (value, True), or (None, False) once closed and drained.
+    #[pyo3(signature = (timeout=None))]
+    fn recv_ok(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<(Py<PyAny>, bool)> {
+        match self.recv_inner(py, deadline(timeout)?)?.map_err(err)? {
+            Some(v) => Ok((v, true)),
+            None => Ok((py.None(), false)),
+        }
+    }
+
+    /// try_send(value) -> bool
+    ///
+    /// Sends if it can without waiting: True if sent, False if it would block. Raises Closed
+    /// on a closed channel.
+    fn try_send(&self, value: Py<PyAny>) -> PyResult<bool> {
+        match self.ch.try_send(value) {
+            Ok(()) => Ok(true),
+            Err(e) if e.error == Error::WouldBlock => Ok(false),
+            Err(e) => Err(err(e.error)),
+        }
+    }
+
+    /// try_recv() -> (value, ok)
+    ///
+    /// Receives if it can without waiting: (value, True), or (None, False) if it would block.
+    /// Raises Closed once the channel is closed and drained.
+    fn try_recv(&self, py: Python<'_>) -> PyResult<(Py<PyAny>, bool)> {
+        match self.ch.try_recv() {
+            Ok(Some(v)) => Ok((v, true)),
+            Ok(None) => Err(closed()),
+            Err(Error::WouldBlock) => Ok((py.None(), false)),
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    /// close()
+    ///
+    /// Closes the channel: waiting receivers get Closed (after the buffer drains), waiting
+    /// senders get Closed. Raises Closed the second time.
+    fn close(&self) -> PyResult<()> {
+        self.ch.close().map_err(err)
+    }
+
+    /// The capacity.
+    #[getter]
+    fn cap(&self) -> usize {
+        self.ch.cap()
+    }
+
+    /// Whether close() has been called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.ch.raw().is_closed()
+    }
+
+    fn __len__(&self) -> usize {
+        self.ch.len()
+    }
+
+    fn __bool__(&self) -> bool {
+        true // a channel is truthy even when empty (unlike a container)
+    }
+
+    fn __iter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    /// Receives until the channel is closed and drained.
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.recv_inner(py, Deadline::Forever)?.map_err(err)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<goro.Chan cap={} len={}{}>",
+            self.ch.cap(),
+            self.ch.len(),
+            if self.ch.raw().is_closed() { " closed" } else { "" }
+        )
+    }
+
+    /// `Chan[int]` in annotations.
+    #[classmethod]
+    fn __class_getitem__(cls: &Bound<'_, PyType>, _item: &Bound<'_, PyAny>) -> Py<PyType> {
+        cls.clone().unbind()
+    }
+
+    /// send_async(value, timeout=None) (a coroutine)
+    ///
+    /// Sends without blocking the event loop. A cancelled await delivers nothing.
+    #[pyo3(signature = (value, timeout=None))]
+    fn send_async(
+        slf: Bound<'_, Self>,
+        value: Py<PyAny>,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'_, PyAny>> {
+        crate::aio::chan_op(slf.py(), slf.as_any(), Some(value), deadline(timeout)?, false)
+    }
+
+    /// recv_async(timeout=None) -> value (a coroutine)
+    ///
+    /// Receives without blocking the event loop; raises Closed once closed and drained. A
+    /// cancelled await consumes nothing.
+    #[pyo3(signature = (timeout=None))]
+    fn recv_async(slf: Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Bound<'_, PyAny>> {
+        crate::aio::chan_op(slf.py(), slf.as_any(), None, deadline(timeout)?, false)
+    }
+
+    fn __aiter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    /// `async for v in ch`: receives until closed and drained.
+    fn __anext__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, PyAny>> {
+        crate::aio::chan_op(slf.py(), slf.as_any(), None, Deadline::Forever, true)
+    }
+}

@@ -1,0 +1,132 @@
+//! goro for Python: goroutines, channels and select on the goro runtime (CONTRACT.md, Python).
+//!
+//! Files: `rt` how Python waits and how thread states follow goroutines (read it first);
+//! `goroutine` go/run/defer/exit and exception reports; `chan` the channel; `select`;
+//! `sync` WaitGroup and Mutex; `time` sleep/after/Ticker; `pool`; `aio` asyncio.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod aio;
+mod chan;
+mod goroutine;
+mod pool;
+mod rt;
+mod select;
+mod sync;
+mod time;
+
+use goro_core::{Deadline, Error};
+use pyo3::create_exception;
+use pyo3::exceptions::{
+    PyBaseException, PyException, PyKeyboardInterrupt, PyMemoryError, PyRuntimeError,
+    PyTimeoutError, PyValueError,
+};
+use pyo3::prelude::*;
+
+create_exception!(
+    goro,
+    Closed,
+    PyException,
+    "The channel is closed (send, close), or closed and drained (recv)."
+);
+create_exception!(
+    goro,
+    GoroutineExit,
+    PyBaseException,
+    "Raised by goro.exit() to end the calling goroutine; taken silently at its top."
+);
+
+/// goro.Closed, for a closed channel.
+pub(crate) fn closed() -> PyErr {
+    Closed::new_err("channel closed")
+}
+
+/// Maps a core error to the Python exception CONTRACT.md names.
+pub(crate) fn err(e: Error) -> PyErr {
+    match e {
+        Error::Closed => closed(),
+        Error::TimedOut | Error::WouldBlock => PyTimeoutError::new_err("timed out"),
+        Error::Invalid => PyRuntimeError::new_err("goro: invalid operation"),
+        Error::NoMemory => PyMemoryError::new_err("goro: out of memory"),
+        Error::Shutdown => rt::shutdown_error(),
+        Error::Interrupted => PyKeyboardInterrupt::new_err("interrupted"),
+    }
+}
+
+/// `timeout=` seconds to a deadline: None waits forever, 0 does not wait.
+pub(crate) fn deadline(timeout: Option<f64>) -> PyResult<Deadline> {
+    match timeout {
+        None => Ok(Deadline::Forever),
+        Some(t) if t.is_nan() || t < 0.0 => Err(PyValueError::new_err(
+            "timeout must be None or a number of seconds >= 0",
+        )),
+        Some(t) if t == 0.0 => Ok(Deadline::NoWait),
+        Some(t) => {
+            let ns = (t * 1e9).min(i64::MAX as f64 / 2.0) as i64;
+            Ok(Deadline::At(goro_core::now_ns().saturating_add(ns.max(1))))
+        }
+    }
+}
+
+/// _shutdown(max_seconds): the atexit hook (see rt.rs).
+#[pyfunction]
+fn _shutdown(py: Python<'_>, max_seconds: f64) {
+    rt::shutdown(py, (max_seconds.max(0.0) * 1000.0) as u64);
+}
+
+/// _set_main_thread(ident): the thread whose waits check for signals (threading.main_thread).
+#[pyfunction]
+fn _set_main_thread(ident: u64) {
+    rt::set_main_thread(ident);
+}
+
+/// _gilstate_managed() -> bool: whether this CPython needs and got the GIL-state key fix.
+#[pyfunction]
+fn _gilstate_managed() -> bool {
+    rt::gilstate_managed()
+}
+
+/// _live() -> int: goroutines holding a Python thread state now.
+#[pyfunction]
+fn _live() -> isize {
+    rt::live()
+}
+
+#[pymodule]
+fn _goro(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    rt::init(py);
+    m.add("Closed", py.get_type::<Closed>())?;
+    m.add("GoroutineExit", py.get_type::<GoroutineExit>())?;
+    m.add_class::<chan::Chan>()?;
+    m.add_class::<select::RecvCase>()?;
+    m.add_class::<select::SendCase>()?;
+    m.add_class::<sync::WaitGroup>()?;
+    m.add_class::<sync::Mutex>()?;
+    m.add_class::<time::Ticker>()?;
+    m.add_class::<pool::Pool>()?;
+    m.add_class::<pool::PoolResult>()?;
+    m.add_class::<aio::Bridge>()?;
+    m.add_class::<aio::AsyncOp>()?;
+    m.add_function(wrap_pyfunction!(goroutine::go, m)?)?;
+    m.add_function(wrap_pyfunction!(goroutine::run, m)?)?;
+    m.add_function(wrap_pyfunction!(goroutine::defer, m)?)?;
+    m.add_function(wrap_pyfunction!(goroutine::exit, m)?)?;
+    m.add_function(wrap_pyfunction!(goroutine::set_excepthook, m)?)?;
+    m.add_function(wrap_pyfunction!(goroutine::yield_now, m)?)?;
+    m.add_function(wrap_pyfunction!(goroutine::gomaxprocs, m)?)?;
+    m.add_function(wrap_pyfunction!(goroutine::num_cpu, m)?)?;
+    m.add_function(wrap_pyfunction!(goroutine::num_goroutine, m)?)?;
+    m.add_function(wrap_pyfunction!(goroutine::goroutine_id, m)?)?;
+    m.add_function(wrap_pyfunction!(select::select, m)?)?;
+    m.add_function(wrap_pyfunction!(select::recv, m)?)?;
+    m.add_function(wrap_pyfunction!(select::send, m)?)?;
+    m.add_function(wrap_pyfunction!(time::sleep, m)?)?;
+    m.add_function(wrap_pyfunction!(time::after, m)?)?;
+    m.add_function(wrap_pyfunction!(aio::_async_start, m)?)?;
+    m.add_function(wrap_pyfunction!(_shutdown, m)?)?;
+    m.add_function(wrap_pyfunction!(_set_main_thread, m)?)?;
+    m.add_function(wrap_pyfunction!(_gilstate_managed, m)?)?;
+    m.add_function(wrap_pyfunction!(_live, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,281 @@
+//! `goro.Pool`: N Python goroutines draining a bounded queue of calls.
+//!
+//! The queue is a core channel of jobs, so a full queue makes `submit` wait (back-pressure,
+//! with the GIL released); a WaitGroup counts jobs submitted and not finished, for `wait`. A
+//! job's exception is reported as a goroutine's (the hook), unless the job belongs to `map`,
+//! whose caller gets it back from its result slot.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use goro_core::sync::WaitGroup as CoreWaitGroup;
+use goro_core::{Deadline, Error};
+use parking_lot::Mutex;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+
+use crate::{closed, deadline, err, goroutine, rt};
+
+/// Where a `map` job leaves its result.
+pub struct Slot {
+    value: Mutex<Option<PyResult<Py<PyAny>>>>,
+    done: CoreWaitGroup,
+}
+
+struct Job {
+    f: Py<PyAny>,
+    args: Py<PyTuple>,
+    kwargs: Option<Py<PyDict>>,
+    slot: Option<Arc<Slot>>,
+}
+
+/// Pool(workers=None, queue=None)
+///
+/// `workers` goroutines (default GOMAXPROCS) running submitted calls from a queue of `queue`
+/// jobs (default 2 x workers). A context manager: leaving it closes the pool and waits.
+#[pyclass(frozen, module = "goro", name = "Pool")]
+pub struct Pool {
+    jobs: goro_core::Chan<Job>,
+    pending: Arc<CoreWaitGroup>,
+    workers: usize,
+    closed: AtomicBool,
+}
+
+fn worker_body(jobs: goro_core::Chan<Job>, pending: Arc<CoreWaitGroup>) -> rt::PyBody {
+    Box::new(move |py| {
+        let gid = goro_core::current_id();
+        loop {
+            let job = match rt::wait(py, Deadline::Forever, |d| jobs.recv_deadline(d)) {
+                Ok(Ok(Some(job))) => job,
+                _ => break, // closed and drained
+            };
+            let Job {
+                f,
+                args,
+                kwargs,
+                slot,
+            } = job;
+            let r = f
+                .bind(py)
+                .call(args.bind(py), kwargs.as_ref().map(|k| k.bind(py)));
+            drop((f, args, kwargs));
+            match slot {
+                Some(s) => {
+                    *s.value.lock() = Some(r.map(Bound::unbind));
+                    let _ = s.done.done();
+                }
+                None => {
+                    if let Err(e) = r {
+                        goroutine::report(py, gid, e);
+                    }
+                }
+            }
+            let _ = pending.done();
+        }
+    })
+}
+
+impl Pool {
+    fn submit_job(&self, py: Python<'_>, job: Job) -> PyResult<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(closed());
+        }
+        self.pending.add(1).map_err(err)?;
+        let jobs = &self.jobs;
+        let mut job = Some(job);
+        let r = rt::wait(py, Deadline::Forever, |d| {
+            match jobs.send_deadline(job.take().expect("job"), d) {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    job = Some(e.value);
+                    Err(e.error)
+                }
+            }
+        });
+        drop(job);
+        match r {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => {
+                let _ = self.pending.done();
+                Err(err(e))
+            }
+            Err(e) => {
+                let _ = self.pending.done();
+                Err(e)
+            }
+        }
+    }
+}
+
+#[pymethods]
+impl Pool {
+    #[new]
+    #[pyo3(signature = (workers=None, queue=None))]
+    fn new(workers: Option<i64>, queue: Option<i64>) -> PyResult<Pool> {
+        let workers = match workers {
+            None => goro_core::sched::maxprocs(0),
+            Some(w) if w < 1 => return Err(PyValueError::new_err("Pool: workers must be >= 1")),
+            Some(w) => w as usize,
+        };
+        let queue = match queue {
+            None => 2 * workers,
+            Some(q) if q < 0 => return Err(PyValueError::new_err("Pool: queue must be >= 0")),
+            Some(q) => q as usize,
+        };
+        let jobs: goro_core::Chan<Job> = goro_core::Chan::new(queue)
+            .ok_or_else(|| pyo3::exceptions::PyMemoryError::new_err("Pool: queue too large"))?;
+        let pending = Arc::new(CoreWaitGroup::new());
+        for i in 0..workers {
+            rt::spawn(
+                Some(format!("pool worker {i}")),
+                worker_body(jobs.clone(), pending.clone()),
+            )
+            .map_err(err)?;
+        }
+        Ok(Pool {
+            jobs,
+            pending,
+            workers,
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    /// submit(fn, *args, **kwargs)
+    ///
+    /// Queues `fn(*args, **kwargs)`, waiting while the queue is full. Returns nothing; an
+    /// exception in the call is reported as a goroutine's. Raises Closed after close().
+    #[pyo3(signature = (fn_, /, *args, **kwargs))]
+    fn submit(
+        &self,
+        py: Python<'_>,
+        fn_: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+        kwargs: Option<Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        if !fn_.is_callable() {
+            return Err(PyTypeError::new_err("Pool.submit: fn must be callable"));
+        }
+        let job = Job {
+            f: fn_.unbind(),
+            args: args.unbind(),
+            kwargs: kwargs.map(Bound::unbind),
+            slot: None,
+        };
+        self.submit_job(py, job)
+    }
+
+    /// _submit_slot(fn, args) -> PoolResult: for map(); the result waits in the slot.
+    fn _submit_slot(
+        &self,
+        py: Python<'_>,
+        fn_: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+    ) -> PyResult<PoolResult> {
+        let slot = Arc::new(Slot {
+            value: Mutex::new(None),
+            done: CoreWaitGroup::new(),
+        });
+        slot.done.add(1).map_err(err)?;
+        let job = Job {
+            f: fn_.unbind(),
+            args: args.unbind(),
+            kwargs: None,
+            slot: Some(slot.clone()),
+        };
+        self.submit_job(py, job)?;
+        Ok(PoolResult { slot })
+    }
+
+    /// map(fn, *iterables, timeout=None) -> iterator
+    ///
+    /// Yields fn(*items) for the items of the iterables, in order, as Executor.map; a call's
+    /// exception is raised when its result is reached.
+    #[pyo3(signature = (fn_, /, *iterables, timeout=None))]
+    fn map<'py>(
+        slf: Bound<'py, Self>,
+        fn_: Bound<'py, PyAny>,
+        iterables: Bound<'py, PyTuple>,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if !fn_.is_callable() {
+            return Err(PyTypeError::new_err("Pool.map: fn must be callable"));
+        }
+        deadline(timeout)?;
+        let py = slf.py();
+        py.import("goro")?
+            .getattr("_pool_map")?
+            .call1((slf, fn_, iterables, timeout))
+    }
+
+    /// wait(timeout=None): waits until every job submitted so far has finished. May be
+    /// called any number of times.
+    #[pyo3(signature = (timeout=None))]
+    fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
+        let p = &self.pending;
+        rt::wait(py, deadline(timeout)?, |d| p.wait_deadline(d))?.map_err(err)
+    }
+
+    /// close(): takes no more jobs; the workers end once the queue is drained. Calling it
+    /// again does nothing.
+    fn close(&self) {
+        if !self.closed.swap(true, Ordering::AcqRel) {
+            let _ = self.jobs.close();
+        }
+    }
+
+    /// The number of workers.
+    #[getter]
+    fn workers(&self) -> usize {
+        self.workers
+    }
+
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyAny>) -> PyResult<bool> {
+        self.close();
+        self.wait(py, None)?;
+        Ok(false)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<goro.Pool workers={} pending={}{}>",
+            self.workers,
+            self.pending.count(),
+            if self.closed.load(Ordering::Relaxed) { " closed" } else { "" }
+        )
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        let _ = self.jobs.close();
+    }
+}
+
+/// The pending result of one `map` job.
+#[pyclass(frozen, module = "goro")]
+pub struct PoolResult {
+    slot: Arc<Slot>,
+}
+
+#[pymethods]
+impl PoolResult {
+    /// result(timeout=None): waits for the call and returns its value or raises its
+    /// exception.
+    #[pyo3(signature = (timeout=None))]
+    fn result(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
+        let s = &self.slot;
+        rt::wait(py, deadline(timeout)?, |d| s.done.wait_deadline(d))?.map_err(err)?;
+        match self.slot.value.lock().take() {
+            Some(r) => r,
+            None => Err(pyo3::exceptions::PyRuntimeError::new_err(
+                "PoolResult: result already taken",
+            )),
+        }
+    }
+}

@@ -1,0 +1,344 @@
+//! How Python code waits on goro, and how the interpreter's thread states follow goroutines.
+//!
+//! Three kinds of caller reach a blocking call (channel, select, WaitGroup, Mutex, sleep):
+//! - a Python goroutine: it holds its own PyThreadState on its (pinned) worker thread. It
+//!   detaches (PyEval_SaveThread) before it parks, so the GIL is never held while parked and
+//!   no `Python<'py>` token lives across a switch; its worker meanwhile runs other goroutines,
+//!   each with its own thread state;
+//! - the main thread: it blocks with the GIL released, in slices of `NAP`, and checks for
+//!   signals between slices, so Ctrl-C raises KeyboardInterrupt promptly. A slice that runs
+//!   out consumes and delivers nothing (every goro wait is all-or-nothing), so retrying is safe;
+//! - any other Python thread: it blocks with the GIL released.
+//!
+//! Every call tries first without waiting and without releasing the GIL: an operation that can
+//! complete at once costs no GIL hand-off (what makes a busy channel fast).
+//!
+//! The GIL-state key (DESIGN.md, pitfall 1). CPython 3.9-3.11 remember "this OS thread's thread
+//! state" in a TSS key that only PyGILState_* read. Many goroutines share one worker thread, so
+//! the key must name the goroutine that runs now, or PyGILState_Ensure (ctypes callbacks,
+//! Cython `with gil`) would attach another goroutine's state, and `-X dev` (PyGILState_Check in
+//! the debug allocator) aborts. There is no API to set it, so at start-up we find the pthread
+//! key whose value on the main thread is the main thread state, check that writing it is what
+//! PyGILState_GetThisThreadState reads back, and from then on point it at a goroutine's state
+//! when it attaches and clear it when it detaches. CPython 3.12+ binds the key itself whenever a
+//! thread state attaches (tstate_activate), so there we leave it alone.
+//!
+//! Shutdown. `shutdown()` runs from an atexit hook, before finalization: it raises `SHUTDOWN`
+//! and waits (GIL released, bounded) until no goroutine holds or is acquiring a thread state
+//! (`LIVE`). A goroutine that wants to attach increments `LIVE`, then reads `SHUTDOWN` (both
+//! SeqCst, a Dekker pair with the hook's store-then-load): either it sees the flag and is
+//! abandoned (parked for good, its Python objects leaked, nothing touched), or the hook sees it
+//! and waits for it to detach. Abandoned goroutines are never resumed or dropped (pitfall 3).
+
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicPtr, AtomicU64, Ordering::SeqCst};
+use std::sync::OnceLock;
+
+use goro_core::{Deadline, Error};
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::ffi;
+use pyo3::prelude::*;
+
+/// How long the main thread blocks before it looks for signals (Ctrl-C).
+const NAP_NS: i64 = 20_000_000;
+
+static INTERP: AtomicPtr<ffi::PyInterpreterState> = AtomicPtr::new(std::ptr::null_mut());
+static MAIN_THREAD: AtomicU64 = AtomicU64::new(0);
+/// The pthread key behind CPython's GIL-state TSS key (3.9-3.11 only; see the module doc).
+static TSS_KEY: OnceLock<Option<libc::pthread_key_t>> = OnceLock::new();
+/// Set once by `shutdown`; never cleared.
+static SHUTDOWN: AtomicBool = AtomicBool::new(false);
+/// Goroutines holding, or about to take, their thread state.
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+/// PyUnstable_ThreadState_SetStackProtection (3.14+), looked up at run time.
+static SET_STACK: OnceLock<Option<SetStackFn>> = OnceLock::new();
+type SetStackFn = unsafe extern "C" fn(*mut ffi::PyThreadState, *mut c_void, usize) -> i32;
+
+extern "C" {
+    // Not in the limited API, but in every CPython since 3.9 with this signature.
+    fn PyThreadState_DeleteCurrent();
+}
+
+/// Called once at import, on the importing thread, holding the GIL.
+pub fn init(py: Python<'_>) {
+    // SAFETY: we hold the GIL.
+    unsafe { INTERP.store(ffi::PyInterpreterState_Get(), SeqCst) };
+    let v = py.version_info();
+    TSS_KEY.get_or_init(|| if (v.major, v.minor) < (3, 12) { find_tss_key() } else { None });
+    SET_STACK.get_or_init(|| {
+        // SAFETY: dlsym on the global namespace with a NUL-terminated name.
+        let p = unsafe {
+            libc::dlsym(
+                libc::RTLD_DEFAULT,
+                c"PyUnstable_ThreadState_SetStackProtection".as_ptr(),
+            )
+        };
+        // SAFETY: the symbol, when present, has this signature (CPython 3.14).
+        (!p.is_null()).then(|| unsafe { std::mem::transmute::<*mut c_void, SetStackFn>(p) })
+    });
+}
+
+/// Records the main thread (the one that imported us is not necessarily it).
+pub fn set_main_thread(ident: u64) {
+    MAIN_THREAD.store(ident, SeqCst);
+}
+
+fn this_thread() -> u64 {
+    // SAFETY: always safe.
+    unsafe { libc::pthread_self() as u64 }
+}
+
+/// Finds the pthread key whose value on this thread is this thread's state (see module doc).
+fn find_tss_key() -> Option<libc::pthread_key_t> {
+    // SAFETY: GIL held (init); pthread_getspecific of a key never created returns NULL in glibc.
+    unsafe {
+        let ts = ffi::PyGILState_GetThisThreadState();
+        if ts.is_null() || ts != ffi::PyThreadState_Get() {
+            return None;
+        }
+        let mut found = None;
+        for k in 0..1024 as libc::pthread_key_t {
+            if libc::pthread_getspecific(k) == ts.cast() {
+                if found.is_some() {
+                    return None; // ambiguous: do not guess
+                }
+                found = Some(k);
+            }
+        }
+        let k = found?;
+        // Check that writing it is what CPython reads back, then put it back.
+        let probe = std::ptr::NonNull::<ffi::PyThreadState>::dangling().as_ptr();
+        libc::pthread_setspecific(k, probe.cast());
+        let ok = ffi::PyGILState_GetThisThreadState() == probe;
+        libc::pthread_setspecific(k, ts.cast());
+        ok.then_some(k)
+    }
+}
+
+/// Points the GIL-state key of this thread at `ts` (null clears it).
+fn set_gilstate(ts: *mut ffi::PyThreadState) {
+    if let Some(Some(k)) = TSS_KEY.get() {
+        // SAFETY: a valid key; only this thread reads its own value.
+        unsafe { libc::pthread_setspecific(*k, ts.cast()) };
+    }
+}
+
+/// Whether the GIL-state key is managed here (for tests).
+pub fn gilstate_managed() -> bool {
+    matches!(TSS_KEY.get(), Some(Some(_)))
+}
+
+/// Whether the calling code runs in a goroutine.
+pub fn in_goroutine() -> bool {
+    goro_core::current_id() != 0
+}
+
+pub fn is_shutdown() -> bool {
+    SHUTDOWN.load(SeqCst)
+}
+
+/// Parks this goroutine for good: the interpreter is going away and it must not come back.
+fn abandon() -> ! {
+    loop {
+        // SAFETY: no cases, nothing to point at.
+        let _ = unsafe { goro_core::select(&[], Deadline::Forever) };
+    }
+}
+
+/// Blocks a plain thread for good (a daemon thread returning into a finalized interpreter).
+fn abandon_thread() -> ! {
+    loop {
+        std::thread::park();
+    }
+}
+
+/// Step 1 of attaching: counts us in, or abandons us if the interpreter is shutting down.
+fn enter_live() {
+    LIVE.fetch_add(1, SeqCst);
+    if SHUTDOWN.load(SeqCst) {
+        LIVE.fetch_sub(1, SeqCst);
+        abandon();
+    }
+}
+
+/// Runs `f` with the GIL released. In a goroutine, the GIL-state key and the shutdown gate
+/// follow the detach and the re-attach (see the module doc).
+pub fn detached<R: Send>(py: Python<'_>, f: impl FnOnce() -> R + Send) -> R {
+    if in_goroutine() {
+        // SAFETY: we hold the GIL, so there is a current thread state: this goroutine's.
+        let ts = unsafe { ffi::PyThreadState_Get() } as usize;
+        py.detach(move || {
+            set_gilstate(std::ptr::null_mut());
+            LIVE.fetch_sub(1, SeqCst);
+            let r = f();
+            // The switch back in: count us in again (or be abandoned) before
+            // PyEval_RestoreThread, which runs when `detach` returns.
+            enter_live();
+            set_gilstate(ts as *mut ffi::PyThreadState);
+            r
+        })
+    } else {
+        let main = this_thread() == MAIN_THREAD.load(SeqCst);
+        py.detach(move || {
+            let r = f();
+            // After the atexit hook only daemon threads are left (the others were joined):
+            // CPython would end them at their next GIL take; park them instead.
+            if !main && SHUTDOWN.load(SeqCst) {
+                abandon_thread();
+            }
+            r
+        })
+    }
+}
+
+/// Runs a blocking goro operation for Python: first without waiting and with the GIL held;
+/// then, if it must wait, as the module doc says for this kind of caller. `op` is called with
+/// the deadline to use and must be all-or-nothing (Err(TimedOut) and Err(WouldBlock) mean that
+/// nothing happened). Returns Err(PyErr) only for a signal handler's exception (Ctrl-C).
+pub fn wait<R: Send>(
+    py: Python<'_>,
+    deadline: Deadline,
+    mut op: impl FnMut(Deadline) -> Result<R, Error> + Send,
+) -> PyResult<Result<R, Error>> {
+    match op(Deadline::NoWait) {
+        Err(Error::WouldBlock) => {}
+        done => return Ok(done),
+    }
+    if deadline == Deadline::NoWait {
+        return Ok(Err(Error::TimedOut));
+    }
+    let main = !in_goroutine() && this_thread() == MAIN_THREAD.load(SeqCst);
+    if !main {
+        return Ok(detached(py, || op(deadline)));
+    }
+    loop {
+        let now = goro_core::now_ns();
+        let slice = match deadline {
+            Deadline::At(t) if t <= now + NAP_NS => deadline,
+            _ => Deadline::At(now + NAP_NS),
+        };
+        let r = detached(py, || op(slice));
+        match r {
+            Err(Error::TimedOut) if slice != deadline => {
+                // SAFETY: GIL held; the main thread runs the signal handlers.
+                if unsafe { ffi::PyErr_CheckSignals() } != 0 {
+                    return Err(PyErr::fetch(py));
+                }
+            }
+            done => return Ok(done),
+        }
+    }
+}
+
+/// Sleeps `ns` as goro does: parks a goroutine, blocks a thread (Ctrl-C-able on the main one).
+pub fn sleep(py: Python<'_>, ns: i64) -> PyResult<()> {
+    if ns <= 0 {
+        if in_goroutine() {
+            detached(py, goro_core::yield_now);
+        }
+        return Ok(());
+    }
+    let until = goro_core::now_ns().saturating_add(ns);
+    let r = wait(py, Deadline::At(until), |d| match d {
+        Deadline::NoWait => Err(Error::WouldBlock),
+        Deadline::At(t) => {
+            goro_core::time::sleep_ns(t - goro_core::now_ns());
+            if goro_core::now_ns() >= until {
+                Ok(())
+            } else {
+                Err(Error::TimedOut)
+            }
+        }
+        Deadline::Forever => unreachable!(),
+    })?;
+    let _ = r;
+    Ok(())
+}
+
+/// What a Python goroutine runs once its thread state is attached.
+pub type PyBody = Box<dyn for<'py> FnOnce(Python<'py>) + Send>;
+
+/// Default goroutine stack for Python goroutines: CPython frames are big (its own recursion
+/// checks assume a thread-sized stack; 3.14+ is told the real bounds).
+pub fn stack_size() -> usize {
+    std::env::var("GORO_STACK_SIZE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(256 * 1024)
+}
+
+/// Starts a Python goroutine running `body` with its own thread state, pinned to its worker.
+pub fn spawn(name: Option<String>, body: PyBody) -> Result<u64, Error> {
+    let stack = stack_size();
+    let opts = goro_core::SpawnOpts {
+        pinned: true,
+        name,
+        stack_size: stack,
+        ..Default::default()
+    };
+    goro_core::goroutine::spawn(
+        goro_core::Body::Rust(Box::new(move || run_body(body, stack))),
+        &opts,
+    )
+}
+
+fn run_body(body: PyBody, stack: usize) {
+    if SHUTDOWN.load(SeqCst) {
+        std::mem::forget(body); // holds Python objects: leak them, touch nothing
+        abandon();
+    }
+    enter_live();
+    let interp = INTERP.load(SeqCst);
+    // SAFETY: the interpreter is alive (not shut down: checked above under the LIVE gate);
+    // PyThreadState_New needs no GIL.
+    let ts = unsafe { ffi::PyThreadState_New(interp) };
+    set_gilstate(ts);
+    // SAFETY: a fresh thread state of ours, on this thread.
+    unsafe { ffi::PyEval_RestoreThread(ts) };
+    set_stack_bounds(ts, stack);
+    // SAFETY: attached just above; the token does not outlive this function, and every switch
+    // inside `body` goes through `detached`.
+    let py = unsafe { Python::assume_attached() };
+    body(py);
+    // SAFETY: our own state, current; DeleteCurrent releases the GIL.
+    unsafe {
+        ffi::PyThreadState_Clear(ts);
+        PyThreadState_DeleteCurrent();
+    }
+    set_gilstate(std::ptr::null_mut());
+    LIVE.fetch_sub(1, SeqCst);
+}
+
+/// CPython 3.14+ checks recursion against the thread's stack bounds: give it the goroutine's.
+fn set_stack_bounds(ts: *mut ffi::PyThreadState, stack: usize) {
+    if let Some(Some(f)) = SET_STACK.get() {
+        let here = &ts as *const _ as usize;
+        // The body starts near the top of the goroutine stack; leave 16 KiB below for the
+        // guard and slack.
+        let low = (here & !4095).saturating_sub(stack.saturating_sub(16 * 1024));
+        // SAFETY: the function's contract: our current thread state and a range inside our
+        // stack.
+        unsafe { f(ts, low as *mut c_void, here - low) };
+    }
+}
+
+/// The atexit hook: see the module doc. Waits at most `max_ms` for goroutines to detach.
+pub fn shutdown(py: Python<'_>, max_ms: u64) {
+    SHUTDOWN.store(true, SeqCst);
+    let start = std::time::Instant::now();
+    py.detach(|| {
+        while LIVE.load(SeqCst) > 0 && start.elapsed().as_millis() < max_ms as u128 {
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+    });
+}
+
+/// Goroutines holding or taking a thread state now (for tests).
+pub fn live() -> isize {
+    LIVE.load(SeqCst)
+}
+
+/// Raised for calls a finalizing interpreter cannot serve.
+pub fn shutdown_error() -> PyErr {
+    PyRuntimeError::new_err("goro: the interpreter is shutting down")
+}
