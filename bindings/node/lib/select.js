@@ -1,13 +1,12 @@
 'use strict';
 // select over receive and send cases, as Go's select:
-// 1. poll the JS-local cases in a random order: the first ready one completes;
-// 2. then the native cases, in one native select (it polls them in random order itself);
-// 3. if none was ready: with `default` resolve index -1; else queue an entry on every local
+// 1. poll the cases in a random order: the first ready one completes (a native case is polled
+//    by a non-blocking native select of that case alone; when every case is native, one
+//    native select polls them all in random order itself);
+// 2. if none was ready: with `default` resolve index -1; else queue an entry on every local
 //    channel and one native select_async for the native ones, all sharing one Select, and wait
 //    for the first to claim it (lib/wait.js). A local partner that claims it cancels the
 //    native part first; if that cancel loses, the native case won and the partner moves on.
-// A ready local case is preferred to a ready native one at the same moment (step 1 before
-// step 2); among local cases, and among native cases, the choice is uniformly random.
 
 const { typeError, TimeoutError } = require('./errors');
 const { Waiter, checkOpts, abortError } = require('./wait');
@@ -122,8 +121,7 @@ class Select extends Waiter {
   }
 }
 
-// Steps 1 and 2. Returns a result, or null (nothing ready), or for `wait` the Select's
-// native part already started (PENDING) as this.nativeId by enqueue.
+// Step 1. Returns a result, or null when nothing is ready.
 function poll(cases, dflt) {
   const n = cases.length;
   const order = new Array(n);
@@ -135,13 +133,25 @@ function poll(cases, dflt) {
     order[j] = t;
   }
   let natives = 0;
+  let locals = 0;
+  for (let i = 0; i < n; i++) {
+    const ch = cases[i].chan;
+    if (ch !== null) {
+      if (ch._nc !== null) natives++;
+      else locals++;
+    }
+  }
+  // All native: one native poll, which picks at random itself.
+  if (locals === 0) return natives > 0 ? nativeSelect(null, cases, false, -1) : null;
   for (let k = 0; k < n; k++) {
     const i = order[k];
     const c = cases[i];
     const ch = c.chan;
     if (ch === null) continue;
     if (ch._nc !== null) {
-      natives++;
+      // Mixed: poll this native case alone, in its random turn, so the choice stays uniform.
+      const r = nativeSelect(null, cases, false, i);
+      if (r !== null) return r;
       continue;
     }
     if (c.send) {
@@ -153,23 +163,20 @@ function poll(cases, dflt) {
       return { index: i, value: v, ok: ch._gotOk };
     }
   }
-  if (natives > 0) {
-    const r = nativeSelect(null, cases, false);
-    if (r !== null) return r;
-  }
   return null;
 }
 
 // A native select over the native cases; with `sel`, one that may wait (registered as
-// sel's native part), else a non-blocking one. Returns a result if it completed at once.
-function nativeSelect(sel, cases, wait) {
+// sel's native part), else a non-blocking one; `only` >= 0 limits it to that case. Returns a
+// result if it completed at once.
+function nativeSelect(sel, cases, wait, only) {
   const chans = [];
   const sends = [];
   const values = [];
   const idx = [];
   for (let i = 0; i < cases.length; i++) {
     const c = cases[i];
-    if (c.chan === null || c.chan._nc === null) continue;
+    if (c.chan === null || c.chan._nc === null || (only >= 0 && i !== only)) continue;
     chans.push(c.chan._nc);
     sends.push(c.send);
     values.push(c.send ? c.chan._enc(c.value) : undefined);
@@ -192,13 +199,13 @@ function nativeSelect(sel, cases, wait) {
   return null;
 }
 
-// Step 3: queue the select everywhere.
+// Step 2: queue the select everywhere.
 function enqueue(sel) {
   const cases = sel.cases;
   let natives = 0;
   for (const c of cases) if (c.chan !== null && c.chan._nc !== null) natives++;
   if (natives > 0) {
-    const r = nativeSelect(sel, cases, true);
+    const r = nativeSelect(sel, cases, true, -1);
     if (r !== null) {
       sel.done = true;
       sel.disarm();

@@ -7,8 +7,8 @@
 
 use std::collections::HashMap;
 use std::mem::MaybeUninit;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use goro_core::{Chan, Deadline, Error, RawChan};
 use napi::{Env, JsBigInt, JsBuffer, JsUnknown, Result};
@@ -32,6 +32,47 @@ pub enum Elem {
 pub struct Shared {
     pub raw: Arc<RawChan>,
     pub elem: Elem,
+    /// JS handles (in any thread) plus unopened tokens. A wait on a channel of JS values that
+    /// only its own handle can reach can never be settled: it must not keep Node alive.
+    holders: AtomicUsize,
+    /// Loops with waits on this channel, told when `holders` drops (wake.rs, keep-alive).
+    pub(crate) watchers: Mutex<Vec<Weak<dyn Watch>>>,
+}
+
+/// A loop that wants to hear when a channel loses holders.
+pub trait Watch: Send + Sync {
+    fn holders_dropped(&self);
+}
+
+impl Shared {
+    fn new(raw: Arc<RawChan>, elem: Elem) -> Arc<Shared> {
+        Arc::new(Shared {
+            raw,
+            elem,
+            holders: AtomicUsize::new(0),
+            watchers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Whether someone other than one handle may still use the channel: another handle or a
+    /// token; for a C channel, C code we cannot see, so always.
+    pub fn hopeful(&self) -> bool {
+        self.elem != Elem::Msg || self.holders.load(Ordering::Acquire) > 1
+    }
+
+    fn hold(self: &Arc<Self>) -> Arc<Self> {
+        self.holders.fetch_add(1, Ordering::AcqRel);
+        self.clone()
+    }
+
+    fn release(&self) {
+        if self.holders.fetch_sub(1, Ordering::AcqRel) <= 2 {
+            let ws: Vec<_> = self.watchers.lock().unwrap().drain(..).collect();
+            for w in ws.iter().filter_map(Weak::upgrade) {
+                w.holders_dropped();
+            }
+        }
+    }
 }
 
 /// A buffer for one value in flight: the source of a send, the target of a receive. Boxed, so
@@ -146,6 +187,12 @@ pub struct NativeChan {
     pub(crate) shared: Arc<Shared>,
 }
 
+impl Drop for NativeChan {
+    fn drop(&mut self) {
+        self.shared.release();
+    }
+}
+
 #[napi]
 impl NativeChan {
     /// A channel of JS values with room for `cap`.
@@ -155,10 +202,7 @@ impl NativeChan {
             napi::Error::new(napi::Status::GenericFailure, "goro: out of memory")
         })?;
         Ok(NativeChan {
-            shared: Arc::new(Shared {
-                raw: c.raw().clone(),
-                elem: Elem::Msg,
-            }),
+            shared: Shared::new(c.raw().clone(), Elem::Msg).hold(),
         })
     }
 
@@ -182,10 +226,7 @@ impl NativeChan {
         };
         let n = raw.elem_size();
         Ok(NativeChan {
-            shared: Arc::new(Shared {
-                raw,
-                elem: Elem::Bytes(n),
-            }),
+            shared: Shared::new(raw, Elem::Bytes(n)).hold(),
         })
     }
 
@@ -193,7 +234,7 @@ impl NativeChan {
     #[napi]
     pub fn share(&self) -> String {
         let id = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
-        tokens().lock().unwrap().insert(id, self.shared.clone());
+        tokens().lock().unwrap().insert(id, self.shared.hold());
         format!("goro-chan:{id}")
     }
 
@@ -205,6 +246,7 @@ impl NativeChan {
             .and_then(|s| s.parse::<u64>().ok());
         let shared = id.and_then(|id| tokens().lock().unwrap().remove(&id));
         match shared {
+            // The token's hold passes to the new handle.
             Some(shared) => Ok(NativeChan { shared }),
             None => Err(napi::Error::new(
                 napi::Status::InvalidArg,

@@ -12,8 +12,11 @@
 //! `wake_pending`, then drains. A push the drain misses comes with a swap that saw false, so
 //! it calls again.
 //!
-//! Keep-alive: the thread-safe function is ref'd only while this thread has native waits in
-//! flight; with none, an idle shared channel never holds the process open.
+//! Keep-alive: the thread-safe function is ref'd only while this thread has a native wait in
+//! flight that someone else could settle: its channel has another handle (in any thread) or
+//! an unopened token, or is a C channel. When a channel loses a holder (a Worker exits and
+//! its handles are finalized) the loops waiting on it recount. So an idle channel never holds
+//! the process open, and a wait a Worker will settle does.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,7 +30,7 @@ use napi::threadsafe_function::{
 use napi::bindgen_prelude::ClassInstance;
 use napi::{Env, JsFunction, JsObject, JsUnknown, Result};
 
-use crate::chan::{NativeChan, Shared, Slot};
+use crate::chan::{NativeChan, Shared, Slot, Watch};
 use crate::status::set_status;
 
 type Tsfn = ThreadsafeFunction<(), ErrorStrategy::Fatal>;
@@ -41,6 +44,8 @@ const WOULD_BLOCK: i32 = -2;
 struct Op_ {
     pending: Option<Pending>,
     cases: Vec<(Arc<Shared>, bool, Slot)>,
+    /// Whether something other than this wait can still settle it (see `Shared::hopeful`).
+    hopeful: bool,
 }
 
 impl Drop for Op_ {
@@ -50,6 +55,11 @@ impl Drop for Op_ {
 }
 
 struct LoopShared {
+    /// The JS thread this loop belongs to, and its env (valid on that thread only).
+    owner: std::thread::ThreadId,
+    env: usize,
+    /// Whether the thread-safe function is ref'd. Owner thread only.
+    refd: AtomicBool,
     queue: Mutex<Vec<(u32, Outcome)>>,
     wake_pending: AtomicBool,
     tsfn: OnceLock<Tsfn>,
@@ -58,16 +68,54 @@ struct LoopShared {
     ops: Mutex<HashMap<u32, Op_>>,
 }
 
+/// Queue entry id meaning "a channel lost holders: recount the hopeful waits".
+const RECHECK: u32 = 0;
+
+impl Watch for LoopShared {
+    fn holders_dropped(&self) {
+        self.completed(RECHECK, Outcome::Interrupted);
+    }
+}
+
 impl LoopShared {
     /// The Waiter callback: any thread.
     fn completed(&self, id: u32, out: Outcome) {
         self.queue.lock().unwrap().push((id, out));
+        // Completed by this very thread (a send to its own native wait): the wake must keep
+        // the loop alive until it is dispatched, whatever the keep-alive count said.
+        if std::thread::current().id() == self.owner {
+            self.set_ref(true);
+        }
         // SeqCst pairs with the store(false) in `drain`: see the module doc.
         if !self.wake_pending.swap(true, Ordering::SeqCst) {
             if let Some(t) = self.tsfn.get() {
                 t.call((), ThreadsafeFunctionCallMode::NonBlocking);
             }
         }
+    }
+
+    /// Refs or unrefs the thread-safe function. Owner thread only.
+    fn set_ref(&self, on: bool) {
+        if self.refd.swap(on, Ordering::Relaxed) == on {
+            return;
+        }
+        if let Some(t) = self.tsfn.get() {
+            let (env, raw) = (self.env as napi::sys::napi_env, t.raw());
+            // SAFETY: on the owner thread, with its env; the tsfn lives as long as the loop
+            // (an aborted one answers with an error status, which is harmless here).
+            unsafe {
+                if on {
+                    napi::sys::napi_ref_threadsafe_function(env, raw);
+                } else {
+                    napi::sys::napi_unref_threadsafe_function(env, raw);
+                }
+            }
+        }
+    }
+
+    /// Keep-alive: ref'd while some wait in flight could still be settled by someone else.
+    fn keep_alive(&self, ops: &HashMap<u32, Op_>) {
+        self.set_ref(ops.values().any(|o| o.hopeful));
     }
 
     /// JS thread: turns completed waits into `[id, code, value, ...]`.
@@ -78,6 +126,12 @@ impl LoopShared {
         let mut ops = self.ops.lock().unwrap();
         let mut k = 0;
         for (id, out) in done {
+            if id == RECHECK {
+                for op in ops.values_mut() {
+                    op.hopeful = op.cases.iter().any(|c| c.0.hopeful());
+                }
+                continue;
+            }
             let Some(mut op) = ops.remove(&id) else { continue };
             let (code, value) = finish(env, &mut op, out)?;
             drop(op);
@@ -86,12 +140,7 @@ impl LoopShared {
             arr.set_element(k + 2, value)?;
             k += 3;
         }
-        if ops.is_empty() {
-            if let Some(t) = self.tsfn.get() {
-                let mut t = t.clone();
-                t.unref(env)?;
-            }
-        }
+        self.keep_alive(&ops);
         Ok(arr)
     }
 }
@@ -121,7 +170,6 @@ fn finish(env: &Env, op: &mut Op_, out: Outcome) -> Result<(i32, JsUnknown)> {
 #[napi]
 pub struct Loop {
     shared: Arc<LoopShared>,
-    tsfn: Tsfn,
 }
 
 #[napi]
@@ -130,6 +178,9 @@ impl Loop {
     #[napi(constructor)]
     pub fn new(env: Env, dispatch: JsFunction) -> Result<Loop> {
         let shared = Arc::new(LoopShared {
+            owner: std::thread::current().id(),
+            env: env.raw() as usize,
+            refd: AtomicBool::new(false),
             queue: Mutex::new(Vec::new()),
             wake_pending: AtomicBool::new(false),
             tsfn: OnceLock::new(),
@@ -144,8 +195,8 @@ impl Loop {
                 }
             })?;
         tsfn.unref(&env)?;
-        let _ = shared.tsfn.set(tsfn.clone());
-        Ok(Loop { shared, tsfn })
+        let _ = shared.tsfn.set(tsfn);
+        Ok(Loop { shared })
     }
 
     /// Starts a one-case receive. See `select`.
@@ -190,16 +241,15 @@ impl Loop {
     /// Gives up a wait in flight. True: nothing was consumed or delivered (and dispatch will
     /// not report it). False: it completed first; dispatch reports it soon.
     #[napi]
-    pub fn cancel(&mut self, env: Env, id: u32) -> Result<bool> {
+    pub fn cancel(&mut self, id: u32) -> Result<bool> {
         let mut ops = self.shared.ops.lock().unwrap();
         let cancelled = match ops.get(&id) {
             Some(op) => op.pending.as_ref().is_some_and(|p| p.cancel()),
             None => false,
         };
         if cancelled {
-            ops.remove(&id);
-            if ops.is_empty() {
-                self.tsfn.unref(&env)?;
+            if ops.remove(&id).is_some_and(|o| o.hopeful) && !self.shared.wake_pending.load(Ordering::SeqCst) {
+                self.shared.keep_alive(&ops);
             }
         }
         Ok(cancelled)
@@ -234,16 +284,24 @@ impl Loop {
         drop(core_cases);
         match started {
             Ok(Started::Done(i, ok)) => {
-                let mut op = Op_ { pending: None, cases };
+                let mut op = Op_ { pending: None, cases, hopeful: false };
                 let (code, v) = finish(&env, &mut op, Outcome::Case { index: i, ok })?;
                 set_status(code);
                 Ok(v)
             }
             Ok(Started::Pending(p)) => {
+                let hopeful = cases.iter().any(|c| c.0.hopeful());
+                let me: Weak<dyn Watch> = Arc::downgrade(&self.shared) as Weak<dyn Watch>;
+                for c in &cases {
+                    let mut ws = c.0.watchers.lock().unwrap();
+                    if !ws.iter().any(|w| w.ptr_eq(&me)) {
+                        ws.push(me.clone());
+                    }
+                }
                 let mut ops = self.shared.ops.lock().unwrap();
-                ops.insert(id, Op_ { pending: Some(p), cases });
-                if ops.len() == 1 {
-                    self.tsfn.refer(&env)?;
+                ops.insert(id, Op_ { pending: Some(p), cases, hopeful });
+                if hopeful {
+                    self.shared.set_ref(true);
                 }
                 set_status(PENDING);
                 Ok(env.get_undefined()?.into_unknown())
