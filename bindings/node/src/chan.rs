@@ -268,6 +268,18 @@ impl NativeChan {
     #[napi]
     pub fn try_send(&self, v: JsUnknown) -> Result<i32> {
         let sh = &self.shared;
+        if sh.elem == Elem::Msg {
+            // The common case without a heap slot: the value lives on the stack meanwhile.
+            let m = std::mem::ManuallyDrop::new(Msg::from_js(v)?);
+            // SAFETY: `m` is one element of this channel; on success the channel owns it.
+            return match unsafe { sh.raw.send((&*m as *const Msg).cast(), Deadline::NoWait) } {
+                Ok(()) => Ok(OK),
+                Err(e) => {
+                    drop(std::mem::ManuallyDrop::into_inner(m));
+                    Ok(status_of(e))
+                }
+            };
+        }
         let mut slot = Slot::from_js(sh.elem, v)?;
         // SAFETY: the slot holds one element of this channel's size.
         match unsafe { sh.raw.send(slot.ptr(), Deadline::NoWait) } {
@@ -284,6 +296,25 @@ impl NativeChan {
     #[napi]
     pub fn try_recv(&self, env: Env) -> Result<JsUnknown> {
         let sh = &self.shared;
+        if sh.elem == Elem::Msg {
+            let mut m = MaybeUninit::<Msg>::uninit();
+            // SAFETY: room for one element; Ok(true) means it was written.
+            return match unsafe { sh.raw.recv(m.as_mut_ptr().cast(), Deadline::NoWait) } {
+                Ok(true) => {
+                    set_status(OK);
+                    // SAFETY: written by the channel.
+                    unsafe { m.assume_init() }.into_js(&env)
+                }
+                Ok(false) => {
+                    set_status(CLOSED);
+                    Ok(env.get_undefined()?.into_unknown())
+                }
+                Err(e) => {
+                    set_status(status_of(e));
+                    Ok(env.get_undefined()?.into_unknown())
+                }
+            };
+        }
         let mut slot = Slot::empty(sh.elem);
         // SAFETY: the slot has room for one element.
         match unsafe { sh.raw.recv(slot.ptr(), Deadline::NoWait) } {
