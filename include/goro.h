@@ -173,6 +173,44 @@ typedef struct {
   bool ok;
 } goro_case;
 
+/*
+ Runtime counters (goro_read_counters).
+ */
+typedef struct {
+  /*
+   Goroutines alive.
+   */
+  int64_t goroutines;
+  /*
+   Worker threads created so far.
+   */
+  uint64_t workers;
+  /*
+   Workers holding a GOMAXPROCS token now.
+   */
+  uint64_t active_workers;
+  /*
+   Spare threads lent by the monitor when a worker was stuck in a foreign call.
+   */
+  uint64_t handoffs;
+  /*
+   Goroutine switches (resumes by a worker).
+   */
+  uint64_t switches;
+  /*
+   Times a goroutine parked.
+   */
+  uint64_t parks;
+  /*
+   Address space reserved for goroutine stacks, in bytes (committed only as touched).
+   */
+  uint64_t stack_reserved_bytes;
+  /*
+   Pending timers.
+   */
+  uint64_t timers;
+} goro_counters;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -344,6 +382,20 @@ int64_t goro_num_goroutine(void);
  had. Safe to call from any thread.
  */
 int goro_go(goro_fn func, void *arg);
+
+/*
+ goro_go, recording where it was called (`file` a string literal, as `__FILE__`) for dumps,
+ profiles and leak reports. The goro_go macro calls it.
+ */
+int goro_go_at(goro_fn func, void *arg, const char *file, int line);
+
+/*
+ goro_go_ex, recording where it was called; the goro_go_ex macro calls it.
+
+ # Safety
+ As goro_go_ex; `file` is NULL or a string that lives as long as the process (a literal).
+ */
+int goro_go_ex_at(goro_fn func, void *arg, const goro_go_opts *opts, const char *file, int line);
 
 /*
  goro_go with options (opts may be NULL: the defaults). GORO_EINVAL for a NULL fn, a stack
@@ -525,8 +577,111 @@ goro_chan *goro_ticker_chan(goro_ticker *t);
  */
 void goro_ticker_stop(goro_ticker *t);
 
+/*
+ Writes every goroutine to `fd` as Go prints them on SIGQUIT: id, name, state, what it
+ waits on and for how long, its function, where it waits (when GORO_TRACEBACK=1 is set, or
+ goro_set_traceback(1) was called) and where it was started. GORO_EINVAL for a bad fd.
+ Also on a signal: set GORO_DUMP_SIGNAL=SIGUSR1 (or SIGQUIT, ...) before the runtime starts.
+ */
+int goro_dump(int fd);
+
+/*
+ Writes a profile to `fd` in pprof's format (gzipped protobuf; `go tool pprof` reads it):
+ "goroutine" (goroutines by stack), "block" (contentions and delay at channel, select,
+ WaitGroup, Mutex and pool waits, since goro_set_block_profile_rate), "mutex" (contended
+ goro_mutex waits, since goro_set_mutex_profile_fraction), "cpu" (the last CPU profile
+ stopped). GORO_EINVAL for an unknown kind or a bad fd; GORO_EAGAIN for "cpu" before any
+ CPU profile was stopped.
+
+ # Safety
+ `kind` is NULL or a C string.
+ */
+int goro_profile_write(const char *kind, int fd);
+
+/*
+ As Go's runtime.SetBlockProfileRate: sample about one blocking event per `ns` nanoseconds
+ spent blocked (1: every event); 0 or less turns the block profile off. Off, a wait costs
+ one load more.
+ */
+void goro_set_block_profile_rate(int64_t ns);
+
+/*
+ As Go's runtime.SetMutexProfileFraction: sample one in `n` contended goro_mutex waits;
+ 0 turns it off; n < 0 only reads. Returns the fraction before the call.
+ */
+int goro_set_mutex_profile_fraction(int n);
+
+/*
+ Records where each goroutine waits, for goro_dump (costs a stack walk at each wait);
+ GORO_TRACEBACK=1 turns it on from the start.
+ */
+void goro_set_traceback(bool on);
+
+/*
+ Starts the CPU profile: `hz` times a second (1-1000; 100 is usual), the CPU time each
+ worker thread used is charged to the goroutine it runs. No signals are used, so the
+ host's own SIGPROF handlers are untouched. GORO_EINVAL for a bad rate, GORO_EAGAIN when a
+ CPU profile is already running.
+ */
+int goro_cpu_profile_start(int hz);
+
+/*
+ Stops the CPU profile; goro_profile_write("cpu", fd) then writes it. GORO_EINVAL when none
+ is running.
+ */
+int goro_cpu_profile_stop(void);
+
+/*
+ Serves Go's /debug/pprof/ paths over HTTP on `addr` (for example "127.0.0.1:6060"; port 0
+ picks a free one): goroutine (?debug=1 and 2 give text), block, mutex,
+ profile?seconds=N, and /debug/goro/leaks. Meant for loopback: anyone who can connect can
+ read the dumps. Returns the port bound (> 0), or GORO_EINVAL for an address that cannot be
+ parsed or bound. A second call returns the first server's port.
+
+ # Safety
+ `addr` is NULL or a C string.
+ */
+int goro_debug_serve(const char *addr);
+
+/*
+ Reports leaked goroutines to `fd` (fd < 0: count only) and returns how many: those
+ blocked on channels that no handle reaches any more (every reference to the channel is
+ held by operations waiting on it), with where each was started; a select counts when all
+ its channels are so. GORO_EINVAL for a write error.
+
+ goro has no garbage collector to see who can still reach a channel, so it counts handles:
+ a handle that the blocked goroutine holds itself (to release after the wait) counts as
+ reachable, as does any retained handle. goro_leaks_ex also reports goroutines blocked
+ longer than a threshold, which catches those.
+ */
+int goro_leaks(int fd);
+
+/*
+ goro_leaks, also counting goroutines blocked for at least `blocked_ns` nanoseconds (0:
+ only unreachable ones).
+ */
+int goro_leaks_ex(int fd, int64_t blocked_ns);
+
+/*
+ Reads the runtime counters into `*out`. GORO_EINVAL if out is NULL.
+
+ # Safety
+ `out` is NULL or points at a goro_counters.
+ */
+int goro_read_counters(goro_counters *out);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus
 
 #endif  /* GORO_H */
+
+/*
+ * Call sites for dumps, profiles and leak reports: goro_go and goro_go_ex record the file and
+ * line they are called from. Define GORO_NO_SITE_MACROS before including goro.h to call the
+ * plain functions instead (their addresses can be taken either way).
+ */
+#ifndef GORO_NO_SITE_MACROS
+#define goro_go(fn, arg) goro_go_at((fn), (arg), __FILE__, __LINE__)
+#define goro_go_ex(fn, arg, opts) goro_go_ex_at((fn), (arg), (opts), __FILE__, __LINE__)
+#endif

@@ -20,6 +20,7 @@ use corosensei::{Coroutine, CoroutineResult, Yielder};
 
 use crate::sched::{self, MShared};
 use crate::stack::{self, SlotStack};
+use crate::trace::{self, Func, Site};
 use crate::Error;
 
 /// A C goroutine body or cleanup: `fn(arg)`.
@@ -50,6 +51,10 @@ pub struct SpawnOpts {
     pub name: Option<String>,
     /// Never move this goroutine to another OS thread.
     pub pinned: bool,
+    /// What it runs, for dumps and profiles (C bodies are named from their address).
+    pub func: Func,
+    /// Where it was started; `Unknown` takes the Rust caller of `spawn`.
+    pub site: Site,
 }
 
 /// Why a goroutine is parked (shown in dumps).
@@ -78,7 +83,45 @@ pub enum WaitReason {
     Run,
 }
 
-use crate::handshake::{self, RUNNABLE, RUNNING};
+impl WaitReason {
+    /// The reason stored as a byte in a record.
+    pub fn from_u8(v: u8) -> WaitReason {
+        use WaitReason::*;
+        [
+            None,
+            ChanRecv,
+            ChanSend,
+            Select,
+            SelectNoCases,
+            Sleep,
+            WaitGroup,
+            Mutex,
+            PoolSubmit,
+            Run,
+        ]
+        .get(v as usize)
+        .copied()
+        .unwrap_or(None)
+    }
+
+    /// As Go's dumps say it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaitReason::None => "running",
+            WaitReason::ChanRecv => "chan receive",
+            WaitReason::ChanSend => "chan send",
+            WaitReason::Select => "select",
+            WaitReason::SelectNoCases => "select (no cases)",
+            WaitReason::Sleep => "sleep",
+            WaitReason::WaitGroup => "sync.WaitGroup.Wait",
+            WaitReason::Mutex => "sync.Mutex.Lock",
+            WaitReason::PoolSubmit => "pool submit",
+            WaitReason::Run => "goro_run",
+        }
+    }
+}
+
+use crate::handshake::{self, PARKED, PARKING, RUNNABLE, RUNNING};
 
 /// What a goroutine tells its worker when it switches out.
 pub(crate) enum Switch {
@@ -112,6 +155,15 @@ pub struct G {
     /// For dumps: why and since when it waits.
     pub(crate) wait_reason: AtomicU8,
     pub(crate) wait_since: AtomicI64,
+    /// For dumps and profiles: what it runs and where it was started.
+    pub(crate) func: Func,
+    pub(crate) site: Site,
+    /// Where it waits (see `trace::block`): recorded only when tracebacks are on.
+    pub(crate) wait_stack: trace::block::WaitStack,
+    /// Links in the registry of live goroutines (`trace::registry`), under its shard lock.
+    pub(crate) reg: trace::registry::Links,
+    /// CPU time used while the CPU profile runs (`trace::cpu`).
+    pub(crate) cpu_ns: AtomicI64,
 }
 
 /// A pointer to a live goroutine record. Whoever holds one must know the G is alive: the G is
@@ -133,6 +185,11 @@ impl GPtr {
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 static LIVE: AtomicI64 = AtomicI64::new(0);
 
+/// A fresh goroutine id (JS tasks of the Node layer take theirs here too).
+pub(crate) fn next_id() -> u64 {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}
+
 /// Goroutines alive now.
 pub fn num_goroutine() -> i64 {
     LIVE.load(Ordering::Relaxed)
@@ -153,7 +210,7 @@ fn spawn_inner(body: Body, opts: &SpawnOpts, first_defer: Option<Defer>) -> Resu
         stack::StackError::BadSize => Error::Invalid,
         stack::StackError::NoMemory => Error::NoMemory,
     })?;
-    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let id = next_id();
     let gp = slot.header() as *mut G;
     // SAFETY: the slot header is at least size_of::<G>() bytes, 64-aligned, and unused.
     unsafe {
@@ -169,8 +226,20 @@ fn spawn_inner(body: Body, opts: &SpawnOpts, first_defer: Option<Defer>) -> Resu
             pinned: opts.pinned,
             wait_reason: AtomicU8::new(0),
             wait_since: AtomicI64::new(0),
+            func: match (&body, &opts.func) {
+                (Body::C(f, _), Func::Unknown) => Func::Addr(*f as usize),
+                (_, f) => f.clone(),
+            },
+            site: match &opts.site {
+                Site::Unknown => Site::Rust(std::panic::Location::caller()),
+                s => s.clone(),
+            },
+            wait_stack: trace::block::WaitStack::new(),
+            reg: trace::registry::Links::new(),
+            cpu_ns: AtomicI64::new(0),
         });
     }
+    trace::registry::insert(gp);
     // SAFETY: just written.
     let g = GPtr(unsafe { NonNull::new_unchecked(gp) });
     slot.set_owner(gp.cast());
@@ -321,7 +390,12 @@ pub(crate) fn resume(g: GPtr) -> Ran {
     debug_assert_eq!(prev, RUNNABLE, "goroutine {} resumed twice", gr.id);
     // SAFETY: owner only: a G is resumed by one worker at a time (it came off a run queue).
     let coro = unsafe { (*gr.coro.get()).assume_init_mut() };
-    match coro.resume(()) {
+    let slot = trace::registry::worker_slot();
+    slot.enter(g.0.as_ptr());
+    let r = coro.resume(());
+    // Before `finish` below takes the record out of the registry (see WorkerSlot::running).
+    slot.leave(gr, matches!(r, CoroutineResult::Yield(Switch::Park)));
+    match r {
         CoroutineResult::Yield(Switch::Park) => {
             if handshake::finish_park(&gr.status) {
                 Ran::Parked
@@ -352,6 +426,9 @@ fn finish(g: GPtr) {
     // SAFETY: the coroutine is done (returned or reset); we own the record from here on.
     let coro = unsafe { (*(*gp).coro.get()).assume_init_read() };
     let slot = coro.into_stack();
+    // SAFETY: the record is still alive (dropped just below).
+    trace::cpu::finished(unsafe { &*gp });
+    trace::registry::remove(gp);
     // SAFETY: drop the record's own fields (name, defers) before the slot is reused.
     unsafe { std::ptr::drop_in_place(gp) };
     slot.free();
@@ -387,6 +464,28 @@ impl std::fmt::Write for SliceWriter<'_> {
 }
 
 impl G {
+    /// What dumps and profiles show of this goroutine. Any thread, under its registry lock.
+    pub(crate) fn info(&self) -> trace::registry::GoroutineInfo {
+        use trace::registry::State;
+        let reason = WaitReason::from_u8(self.wait_reason.load(Ordering::Relaxed));
+        let state = match self.status.load(Ordering::Acquire) {
+            PARKED | PARKING if reason != WaitReason::None => {
+                State::Waiting(reason, self.wait_since.load(Ordering::Relaxed))
+            }
+            RUNNING | PARKING => State::Running,
+            _ => State::Runnable,
+        };
+        trace::registry::GoroutineInfo {
+            id: self.id,
+            name: self.name.as_deref().map(Into::into),
+            state,
+            func: self.func.clone(),
+            site: self.site.clone(),
+            stack: self.wait_stack.read(),
+            task: false,
+        }
+    }
+
     /// A fresh waiter for this goroutine: the cached one when nobody else still holds it (a
     /// waker finishing its wake, a stale select entry), else a new one. Owner only.
     pub(crate) fn cached_waiter(

@@ -34,6 +34,7 @@ pub mod select;
 pub mod stack;
 pub mod sync;
 pub mod time;
+pub mod trace;
 
 pub use chan::{Chan, RawChan};
 pub use goroutine::{current_id, defer, exit, num_goroutine, yield_now, Body, SpawnOpts};

@@ -105,6 +105,14 @@ impl Waiter {
             .is_ok()
     }
 
+    /// The goroutine waiting, if a goroutine waits (leak reports).
+    pub(crate) fn goroutine(&self) -> Option<GPtr> {
+        match &self.kind {
+            Kind::Goroutine(g) => Some(*g),
+            _ => None,
+        }
+    }
+
     /// The outcome, once claimed.
     pub fn outcome(&self) -> Option<Outcome> {
         match self.sel.load(Ordering::Acquire) {
@@ -136,6 +144,17 @@ impl Waiter {
     /// Waits until claimed, or until `deadline` (CLOCK_MONOTONIC ns) passes. For goroutine and
     /// thread waiters made by `current` on the calling goroutine or thread.
     pub fn wait(self: &Arc<Self>, reason: WaitReason, deadline: Option<i64>) -> Outcome {
+        if crate::trace::block::enabled() {
+            let start = time::now_ns();
+            crate::trace::block::before_wait();
+            let out = self.wait_inner(reason, deadline);
+            crate::trace::block::after_wait(reason, start);
+            return out;
+        }
+        self.wait_inner(reason, deadline)
+    }
+
+    fn wait_inner(self: &Arc<Self>, reason: WaitReason, deadline: Option<i64>) -> Outcome {
         match &self.kind {
             Kind::Goroutine(g) => {
                 let g = *g;

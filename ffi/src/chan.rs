@@ -25,8 +25,8 @@ pub(crate) fn into_handle(c: Arc<RawChan>) -> *mut goro_chan {
 #[no_mangle]
 pub extern "C" fn goro_chan_new(elem_size: usize, cap: usize) -> *mut goro_chan {
     ffi_boundary!(std::ptr::null_mut(), {
-        match RawChan::new(elem_size, cap, None) {
-            Some(c) => into_handle(Arc::new(c)),
+        match RawChan::new_shared(elem_size, cap, None) {
+            Some(c) => into_handle(c),
             None => std::ptr::null_mut(),
         }
     })

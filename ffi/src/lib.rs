@@ -19,6 +19,7 @@ mod runtime;
 mod select;
 mod sync;
 mod time;
+mod trace;
 
 pub use chan::*;
 pub use pool::*;

@@ -3,6 +3,7 @@
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
 
 use goro_core::goroutine::{self, Body, SpawnOpts};
+use goro_core::trace::Site;
 
 use crate::{code, ffi_boundary, status, GORO_EINTERNAL, GORO_EINVAL, GORO_OK};
 
@@ -60,6 +61,49 @@ pub extern "C" fn goro_go(func: goro_fn, arg: *mut c_void) -> c_int {
     unsafe { goro_go_ex(func, arg, std::ptr::null()) }
 }
 
+/// goro_go, recording where it was called (`file` a string literal, as `__FILE__`) for dumps,
+/// profiles and leak reports. The goro_go macro calls it.
+#[no_mangle]
+pub extern "C" fn goro_go_at(
+    func: goro_fn,
+    arg: *mut c_void,
+    file: *const c_char,
+    line: c_int,
+) -> c_int {
+    // SAFETY: NULL options are allowed.
+    unsafe { goro_go_ex_at(func, arg, std::ptr::null(), file, line) }
+}
+
+/// goro_go_ex, recording where it was called; the goro_go_ex macro calls it.
+///
+/// # Safety
+/// As goro_go_ex; `file` is NULL or a string that lives as long as the process (a literal).
+#[no_mangle]
+pub unsafe extern "C" fn goro_go_ex_at(
+    func: goro_fn,
+    arg: *mut c_void,
+    opts: *const goro_go_opts,
+    file: *const c_char,
+    line: c_int,
+) -> c_int {
+    ffi_boundary!(GORO_EINTERNAL, {
+        let Some(body) = c_body(func, arg) else {
+            return GORO_EINVAL;
+        };
+        // SAFETY: the caller passes NULL or a valid goro_go_opts.
+        match unsafe { spawn_opts(opts) } {
+            Some(mut o) => {
+                o.site = Site::C(file, line.max(0) as u32);
+                match goroutine::spawn(body, &o) {
+                    Ok(_) => GORO_OK,
+                    Err(e) => code(e),
+                }
+            }
+            None => GORO_EINVAL,
+        }
+    })
+}
+
 /// goro_go with options (opts may be NULL: the defaults). GORO_EINVAL for a NULL fn, a stack
 /// size out of range, or unknown flags.
 ///
@@ -71,19 +115,8 @@ pub unsafe extern "C" fn goro_go_ex(
     arg: *mut c_void,
     opts: *const goro_go_opts,
 ) -> c_int {
-    ffi_boundary!(GORO_EINTERNAL, {
-        let Some(body) = c_body(func, arg) else {
-            return GORO_EINVAL;
-        };
-        // SAFETY: the caller passes NULL or a valid goro_go_opts.
-        match unsafe { spawn_opts(opts) } {
-            Some(o) => match goroutine::spawn(body, &o) {
-                Ok(_) => GORO_OK,
-                Err(e) => code(e),
-            },
-            None => GORO_EINVAL,
-        }
-    })
+    // SAFETY: the caller's contract; no call site known.
+    unsafe { goro_go_ex_at(func, arg, opts, std::ptr::null(), 0) }
 }
 
 /// # Safety
@@ -110,6 +143,7 @@ unsafe fn spawn_opts(opts: *const goro_go_opts) -> Option<SpawnOpts> {
         stack_size: o.stack_size,
         name,
         pinned: o.flags & GORO_PINNED != 0,
+        ..SpawnOpts::default()
     })
 }
 

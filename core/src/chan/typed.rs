@@ -55,9 +55,9 @@ impl<T: Send> Chan<T> {
             "goro: channel values may be aligned to at most 16 bytes"
         );
         let drop = std::mem::needs_drop::<T>().then_some(drop_value::<T> as unsafe fn(*mut u8));
-        let raw = RawChan::new(std::mem::size_of::<T>(), cap, drop)?;
+        let raw = RawChan::new_shared(std::mem::size_of::<T>(), cap, drop)?;
         Some(Chan {
-            raw: Arc::new(raw),
+            raw,
             _t: PhantomData,
         })
     }

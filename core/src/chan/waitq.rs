@@ -56,6 +56,11 @@ impl WaitQ {
         self.q.drain(..)
     }
 
+    /// The entries, first first (stale ones included).
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Entry> {
+        self.q.iter()
+    }
+
     /// Entries waiting (stale ones included).
     pub(crate) fn len(&self) -> usize {
         self.q.len()

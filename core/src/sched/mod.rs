@@ -100,6 +100,7 @@ static SCHED: OnceLock<Sched> = OnceLock::new();
 pub(crate) fn sched() -> &'static Sched {
     SCHED.get_or_init(|| {
         crate::stack::install_overflow_handler(crate::goroutine::describe_for_signal);
+        crate::trace::init_from_env();
         let s = Sched {
             injector: Injector::new(),
             ms: (0..MAX_M).map(|_| OnceLock::new()).collect(),

@@ -555,6 +555,22 @@ fn install_guard(addr: usize) -> Result<(), StackError> {
     }
 }
 
+/// Address space reserved for stacks, in bytes (memory is committed only as stacks are
+/// touched, and given back by `scavenge`).
+pub fn reserved_bytes() -> usize {
+    let mut total = 0;
+    for c in &CLASS_LIST {
+        let c = c.load(Ordering::Acquire);
+        if c.is_null() {
+            break;
+        }
+        // SAFETY: classes are leaked and never freed.
+        let c = unsafe { &*c };
+        total += c.nslabs.load(Ordering::Relaxed) * c.slots_per_slab * c.slot_size;
+    }
+    total
+}
+
 /// Returns idle stack memory to the kernel (sysmon calls it about once a second, as Go's
 /// scavenger works in the background): wholly free slabs beyond a warm reserve of slots.
 pub fn scavenge() -> usize {

@@ -1,0 +1,123 @@
+//! Leak reports: goroutines blocked on channels that nothing else can reach any more, as Go's
+//! goroutine leak profile finds them, and goroutines blocked for longer than a threshold.
+//!
+//! goro has no garbage collector to ask who can reach a channel, so it counts handles: a
+//! channel whose every reference is held by operations waiting on it (each waiting send,
+//! receive or select holds one) can never be used by anyone else, so its waiters wait
+//! forever. Handles held by C code, Python or JS objects, timers and tickers all count as
+//! reachable. A select is leaked only if every channel it waits on is unreachable.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+
+use parking_lot::Mutex;
+
+use super::registry::{GoroutineInfo, State};
+use crate::chan::RawChan;
+
+const SHARDS: usize = 16;
+
+struct Shard {
+    chans: Vec<Weak<RawChan>>,
+    /// Live entries after the last sweep: sweep again when the list has doubled since.
+    swept: usize,
+}
+
+static CHANS: [Mutex<Shard>; SHARDS] = [const {
+    Mutex::new(Shard {
+        chans: Vec::new(),
+        swept: 0,
+    })
+}; SHARDS];
+
+/// Lists a new channel (weakly: the list never keeps one alive).
+pub(crate) fn register(c: &Arc<RawChan>) {
+    let ix = (Arc::as_ptr(c) as usize >> 6) % SHARDS;
+    let mut s = CHANS[ix].lock();
+    s.chans.push(Arc::downgrade(c));
+    if s.chans.len() > 2 * s.swept + 64 {
+        // Dropped channels leave a dead Weak (its allocation, not its buffer): sweep them
+        // out, amortized O(1) per channel.
+        s.chans.retain(|w| w.strong_count() > 0);
+        s.swept = s.chans.len();
+    }
+}
+
+/// One goroutine found leaked.
+#[derive(Clone, Debug)]
+pub struct Leak {
+    /// The goroutine, as a dump shows it.
+    pub goroutine: GoroutineInfo,
+    /// True: blocked on unreachable channels; false: blocked longer than the threshold.
+    pub unreachable: bool,
+}
+
+/// Finds leaked goroutines: those blocked on unreachable channels, and (when `threshold_ns`
+/// is positive) those blocked for at least that long.
+pub fn find(threshold_ns: i64) -> Vec<Leak> {
+    let mut live: Vec<Arc<RawChan>> = Vec::new();
+    for s in &CHANS {
+        live.extend(s.lock().chans.iter().filter_map(Weak::upgrade));
+    }
+    // Per waiter: its goroutine, how many of its entries sit on channels, and how many of
+    // those on unreachable ones.
+    struct Seen {
+        info: Option<GoroutineInfo>,
+        entries: usize,
+        unreachable: usize,
+    }
+    let mut waiters: HashMap<usize, Seen> = HashMap::new();
+    for c in &live {
+        let mut distinct: Vec<usize> = Vec::new();
+        let mut here: Vec<(usize, Option<GoroutineInfo>)> = Vec::new();
+        c.for_each_waiter(|w| {
+            let key = Arc::as_ptr(w) as usize;
+            if !distinct.contains(&key) {
+                distinct.push(key);
+            }
+            if w.outcome().is_none() {
+                // A goroutine with an unclaimed entry on a channel whose lock we hold cannot
+                // leave its wait (it must take that lock to dequeue): its record is alive.
+                here.push((key, w.goroutine().map(|g| g.get().info())));
+            }
+        });
+        // References: ours (`live`), one per waiting operation, and the rest: handles.
+        let unreachable = Arc::strong_count(c) <= 1 + distinct.len();
+        for (key, info) in here {
+            let e = waiters.entry(key).or_insert(Seen {
+                info: None,
+                entries: 0,
+                unreachable: 0,
+            });
+            e.entries += 1;
+            e.unreachable += unreachable as usize;
+            if e.info.is_none() {
+                e.info = info;
+            }
+        }
+    }
+    let mut out: Vec<Leak> = waiters
+        .into_values()
+        .filter(|s| s.entries > 0 && s.entries == s.unreachable)
+        .filter_map(|s| s.info)
+        .map(|g| Leak {
+            goroutine: g,
+            unreachable: true,
+        })
+        .collect();
+    if threshold_ns > 0 {
+        let now = crate::now_ns();
+        for g in super::registry::snapshot() {
+            if let State::Waiting(_, since) = g.state {
+                if now - since >= threshold_ns && !out.iter().any(|l| l.goroutine.id == g.id) {
+                    out.push(Leak {
+                        goroutine: g,
+                        unreachable: false,
+                    });
+                }
+            }
+        }
+    }
+    out.sort_by_key(|l| l.goroutine.id);
+    out
+}

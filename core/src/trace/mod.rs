@@ -1,0 +1,208 @@
+//! Seeing inside: goroutine dumps, pprof profiles (goroutine, block, mutex, CPU), leak reports
+//! and counters. Everything here is off the fast paths: with profiling off, a wait pays one
+//! relaxed load (`block::enabled`), and a spawn and an exit one uncontended lock of a registry
+//! shard.
+//!
+//! Files: `registry.rs` every live goroutine (and Node's JS tasks), `symbol.rs` addresses to
+//! names, `cpu.rs` the CPU profile, `block.rs` the block and mutex profiles, `pprof.rs` the
+//! protobuf encoding, `dump.rs` the text dump, `leak.rs` the leak report, `http.rs` the debug
+//! endpoint.
+
+pub mod block;
+pub mod cpu;
+pub mod dump;
+pub mod http;
+pub mod leak;
+pub mod pprof;
+pub mod registry;
+pub mod symbol;
+
+use std::ffi::{c_char, CStr};
+use std::sync::Arc;
+
+/// One frame of a stack as profiles show it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Frame {
+    /// Function name (a C symbol, a Python qualified name, a JS function name).
+    pub function: Arc<str>,
+    /// Source file, or "" when unknown.
+    pub file: Arc<str>,
+    /// Line, or 0 when unknown.
+    pub line: u32,
+}
+
+impl Frame {
+    /// A frame from its parts.
+    pub fn new(function: &str, file: &str, line: u32) -> Frame {
+        Frame {
+            function: function.into(),
+            file: file.into(),
+            line,
+        }
+    }
+}
+
+/// A frame not yet resolved: native return addresses are named only when a report is made.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum RawFrame {
+    /// A code address in this process.
+    Addr(usize),
+    /// Already named (host-language frames).
+    Named(Frame),
+}
+
+/// What a goroutine runs, for dumps and profiles.
+#[derive(Clone, Debug, Default)]
+pub enum Func {
+    /// Not known.
+    #[default]
+    Unknown,
+    /// A C function: named at report time (dladdr, then the symbol tables).
+    Addr(usize),
+    /// A host-language function (Python qualified name, JS name) and where it is defined.
+    Named(Frame),
+}
+
+/// Where a goroutine was started.
+#[derive(Clone, Debug, Default)]
+pub enum Site {
+    /// Not known.
+    #[default]
+    Unknown,
+    /// A Rust call site (`#[track_caller]`).
+    Rust(&'static std::panic::Location<'static>),
+    /// A C call site from the `goro_go` macros: `__FILE__` (a string literal, never freed)
+    /// and `__LINE__`.
+    C(*const c_char, u32),
+    /// A host-language call site (Python, JS).
+    Host(Arc<str>, u32),
+}
+// SAFETY: a C site's file is a string literal: immutable and alive for the whole process.
+unsafe impl Send for Site {}
+// SAFETY: as above.
+unsafe impl Sync for Site {}
+
+impl Site {
+    /// (file, line), if known.
+    pub fn file_line(&self) -> Option<(String, u32)> {
+        match self {
+            Site::Unknown => None,
+            Site::Rust(l) => Some((l.file().to_string(), l.line())),
+            Site::C(f, line) if !f.is_null() => {
+                // SAFETY: see the Send impl: a NUL-terminated literal.
+                let file = unsafe { CStr::from_ptr(*f) }.to_string_lossy().into_owned();
+                Some((file, *line))
+            }
+            Site::C(..) => None,
+            Site::Host(f, line) => Some((f.to_string(), *line)),
+        }
+    }
+}
+
+/// Runtime counters (see `counters`).
+#[derive(Debug, Clone, Default)]
+pub struct Counters {
+    /// Goroutines alive (JS tasks of the Node layer not included).
+    pub goroutines: i64,
+    /// Worker threads created so far.
+    pub workers: usize,
+    /// Workers holding a GOMAXPROCS token now.
+    pub active_workers: usize,
+    /// Spare threads lent by sysmon when a worker was stuck in a foreign call.
+    pub handoffs: u64,
+    /// Goroutine switches (each time a worker resumed a goroutine).
+    pub switches: u64,
+    /// Times a goroutine parked.
+    pub parks: u64,
+    /// Bytes of address space reserved for goroutine stacks (committed only as touched).
+    pub stack_reserved_bytes: usize,
+    /// Pending timers.
+    pub timers: usize,
+}
+
+/// Reads the runtime counters.
+pub fn counters() -> Counters {
+    let s = crate::sched::stats();
+    let (switches, parks) = registry::switches_and_parks();
+    Counters {
+        goroutines: crate::num_goroutine(),
+        workers: s.workers,
+        active_workers: s.active,
+        handoffs: s.handoffs,
+        switches,
+        parks,
+        stack_reserved_bytes: crate::stack::reserved_bytes(),
+        timers: s.timers,
+    }
+}
+
+/// Reads the environment once, at start: GORO_TRACEBACK=1 records where goroutines wait (for
+/// dumps), GORO_DUMP_SIGNAL=SIGUSR1 (or SIGQUIT, or a number) prints a dump to stderr on that
+/// signal, GORO_DEBUG_ADDR=127.0.0.1:6060 starts the debug endpoint.
+pub(crate) fn init_from_env() {
+    block::init_from_env();
+    if let Ok(sig) = std::env::var("GORO_DUMP_SIGNAL") {
+        if let Err(e) = dump::on_signal(&sig) {
+            eprintln!("goro: GORO_DUMP_SIGNAL={sig}: {e}");
+        }
+    }
+    if let Ok(addr) = std::env::var("GORO_DEBUG_ADDR") {
+        match http::serve(&addr) {
+            Ok(a) => eprintln!("goro: debug endpoint on http://{a}/debug/pprof/"),
+            Err(e) => eprintln!("goro: GORO_DEBUG_ADDR={addr}: {e}"),
+        }
+    }
+}
+
+/// A profile in pprof's format (gzipped protobuf), as Go writes it: "goroutine" (count by
+/// stack), "block" and "mutex" (contentions and delay by stack, since their rate was set),
+/// "cpu" (the last CPU profile stopped). Err(Invalid) for another kind, Err(WouldBlock) for
+/// "cpu" before any CPU profile was stopped.
+pub fn profile(kind: &str) -> Result<Vec<u8>, crate::Error> {
+    match kind {
+        "goroutine" => Ok(goroutine_profile()),
+        "block" => Ok(contention_profile(&block::BLOCK_PROFILE)),
+        "mutex" => Ok(contention_profile(&block::MUTEX_PROFILE)),
+        "cpu" => cpu::last_profile().ok_or(crate::Error::WouldBlock),
+        _ => Err(crate::Error::Invalid),
+    }
+}
+
+fn goroutine_profile() -> Vec<u8> {
+    let now = now_ns();
+    let mut groups: std::collections::HashMap<(Vec<Frame>, String), i64> =
+        std::collections::HashMap::new();
+    for g in registry::snapshot() {
+        let state = match &g.state {
+            registry::State::Waiting(r, _) => r.as_str().to_string(),
+            _ => dump::state_text(&g, now),
+        };
+        *groups.entry((dump::stack_of(&g), state)).or_default() += 1;
+    }
+    let mut b = pprof::Builder::new(&[("goroutine", "count")], ("goroutine", "count"), 1);
+    for ((stack, state), n) in groups {
+        b.add(&stack, &[n], &[("state", &state)]);
+    }
+    b.finish()
+}
+
+fn contention_profile(c: &block::Contention) -> Vec<u8> {
+    let mut b = pprof::Builder::new(
+        &[("contentions", "count"), ("delay", "nanoseconds")],
+        ("contentions", "count"),
+        1,
+    );
+    let mut merged: std::collections::HashMap<Vec<Frame>, (i64, i64)> =
+        std::collections::HashMap::new();
+    for (raw, n, delay) in c.samples() {
+        let e = merged.entry(symbol::resolve_stack(&raw)).or_default();
+        e.0 += n;
+        e.1 += delay;
+    }
+    for (stack, (n, delay)) in merged {
+        b.add(&stack, &[n, delay], &[]);
+    }
+    b.finish()
+}
+
+use crate::now_ns;
