@@ -23,38 +23,48 @@ const { checkOpts, abortError } = require('./wait');
 const { gomaxprocs } = require('./go');
 
 const WORKER = path.join(__dirname, 'pool_worker.js');
-const MAX_BATCH = 256;
+const MAX_BATCH = 256; // also the stride of job keys (batch * MAX_BATCH + index)
 const FAST_CAP = 512; // jobs in flight per worker while jobs are fast
 const SLOW_MS = 0.5; // a worker whose jobs take longer than this gets one or two at a time
 
 class Job {
-  constructor(id, arg, resolve, reject, signal) {
-    this.id = id;
+  constructor(arg, resolve, reject, signal) {
     this.arg = arg;
     this.resolve = resolve;
     this.reject = reject;
     this.signal = signal;
     this.onAbort = null;
-    this.worker = null; // the PoolWorker it was sent to
+    this.worker = null; // the PoolWorker it was sent to, and where in which batch
+    this.key = 0;
     this.settled = false;
   }
 }
 
+// Results come back batch by batch, in the order the batches were sent: each worker keeps a
+// FIFO of the batches it holds, so no job needs an id on the wire.
 class PoolWorker {
   constructor(pool, index) {
     this.pool = pool;
-    this.inflight = new Map(); // id -> Job
+    this.index = index;
+    this.batches = new Queue(); // arrays of Jobs, oldest first
+    this.inflight = 0; // jobs in those batches (cancelled ones too, until their batch returns)
+    this.sent = 0; // batches sent, numbering them as the worker does
     this.avgMs = 0;
+    this.exited = false;
     this.w = new Worker(WORKER, { workerData: { url: pool.url } });
     this.w.on('message', (m) => pool._onResults(this, m));
     this.w.on('error', (e) => pool._onWorkerError(this, e));
     this.w.on('exit', (code) => pool._onWorkerExit(this, code));
-    this.index = index;
-    this.exited = false;
   }
 
   cap() {
     return this.avgMs > SLOW_MS ? 2 : FAST_CAP;
+  }
+
+  // Fails every job it holds (the worker died).
+  failAll(err) {
+    for (const jobs of this.batches.clear()) for (const job of jobs) this.pool._settle(job, false, err);
+    this.inflight = 0;
   }
 }
 
@@ -73,7 +83,6 @@ class Pool {
     this.admitted = 0;
     this.blocked = new Queue(); // run() calls waiting for room: [arg, opts, resolve, reject]
     this.waiting = new Queue(); // admitted jobs not yet sent to a worker
-    this.nextId = 1;
     this.flushQueued = false;
     this.closed = false;
     this.closing = null;
@@ -89,7 +98,7 @@ class Pool {
     if (this.closed) return Promise.reject(new ClosedError('goro: pool closed'));
     if (signal !== null && signal.aborted) return Promise.reject(abortError(signal));
     return new Promise((resolve, reject) => {
-      const job = new Job(this.nextId++, arg, resolve, reject, signal);
+      const job = new Job(arg, resolve, reject, signal);
       if (signal !== null) {
         job.onAbort = () => this._abort(job);
         signal.addEventListener('abort', job.onAbort, { once: true });
@@ -115,52 +124,55 @@ class Pool {
   _flush() {
     this.flushQueued = false;
     const ws = this.workers;
+    // Batch size from the whole backlog (waiting and blocked run() calls): a few jobs are
+    // spread over the workers, a long backlog goes in batches of MAX_BATCH.
+    const share = Math.ceil((this.waiting.length + this.blocked.length) / ws.length);
     while (this.waiting.length > 0) {
       let best = null;
       for (const w of ws) {
-        if (w.exited) continue;
-        const room = w.cap() - w.inflight.size;
-        if (room > 0 && (best === null || w.inflight.size < best.inflight.size)) best = w;
+        if (w.exited || w.inflight >= w.cap()) continue;
+        if (best === null || w.inflight < best.inflight) best = w;
       }
       if (best === null) return;
-      const room = best.cap() - best.inflight.size;
-      const share = Math.ceil(this.waiting.length / ws.length);
-      const n = Math.min(room, MAX_BATCH, Math.max(1, share));
-      const ids = [];
+      const n = Math.min(best.cap() - best.inflight, MAX_BATCH, Math.max(1, share));
+      const seq = best.sent;
+      const jobs = [];
       const args = [];
-      const abortable = [];
-      for (let k = 0; k < n && this.waiting.length > 0; k++) {
+      let abortable = null;
+      while (jobs.length < n && this.waiting.length > 0) {
         const job = this.waiting.shift();
         if (job.settled) continue;
         job.worker = best;
-        best.inflight.set(job.id, job);
-        ids.push(job.id);
+        job.key = seq * MAX_BATCH + jobs.length;
+        if (job.signal !== null) (abortable || (abortable = [])).push(jobs.length);
+        jobs.push(job);
         args.push(job.arg);
-        if (job.signal !== null) abortable.push(job.id);
       }
-      if (ids.length === 0) continue;
+      if (jobs.length === 0) continue;
       try {
-        best.w.postMessage({ ids, args, abortable });
+        best.w.postMessage({ args, abortable });
       } catch (e) {
         // An argument that cannot be cloned: fail those jobs, not the pool.
-        for (const id of ids) this._settle(best.inflight.get(id), false, e);
+        for (const job of jobs) this._settle(job, false, e);
+        continue;
       }
+      best.sent++;
+      best.inflight += jobs.length;
+      best.batches.push(jobs);
     }
   }
 
   _onResults(pw, m) {
     if (m.ms !== undefined) pw.avgMs = pw.avgMs === 0 ? m.ms : pw.avgMs * 0.7 + m.ms * 0.3;
-    const { ids, oks, values } = m;
-    for (let i = 0; i < ids.length; i++) {
-      const job = pw.inflight.get(ids[i]);
-      if (job === undefined) continue;
-      this._settle(job, oks[i], values[i]);
-    }
+    const jobs = pw.batches.shift();
+    if (jobs === undefined) return;
+    pw.inflight -= jobs.length;
+    const { oks, values } = m;
+    for (let i = 0; i < jobs.length; i++) this._settle(jobs[i], oks === null || oks[i], values[i]);
     this._flush();
   }
 
   _settle(job, ok, value) {
-    if (job.worker !== null) job.worker.inflight.delete(job.id);
     if (job.settled) return;
     job.settled = true;
     if (job.onAbort !== null) job.signal.removeEventListener('abort', job.onAbort);
@@ -185,7 +197,7 @@ class Pool {
     if (job.worker !== null) {
       // Sent: cancel it there; its result is dropped when it comes (inflight keeps the slot
       // until then, so a cancelled job still counts toward the worker's load).
-      job.worker.w.postMessage({ cancel: job.id });
+      job.worker.w.postMessage({ cancel: job.key });
       this._release();
     } else if (this.blocked.remove(job)) {
       // never admitted
@@ -198,14 +210,12 @@ class Pool {
 
   _onWorkerError(pw, err) {
     // The worker died (an error outside any job): its jobs fail with that error.
-    for (const job of pw.inflight.values()) this._settle(job, false, err);
-    pw.inflight.clear();
+    pw.failAll(err);
   }
 
   _onWorkerExit(pw, code) {
     pw.exited = true;
-    for (const job of pw.inflight.values()) this._settle(job, false, new Error(`goro: pool worker exited with code ${code}`));
-    pw.inflight.clear();
+    pw.failAll(new Error(`goro: pool worker exited with code ${code}`));
     if (!this.closed) {
       this.workers[pw.index] = new PoolWorker(this, pw.index);
       this._flush();

@@ -5,8 +5,10 @@
 
 const { parentPort, workerData } = require('node:worker_threads');
 
-const controllers = new Map(); // id -> AbortController, for abortable jobs in progress
-const cancelled = new Set(); // ids cancelled before they started
+const MAX_BATCH = 256; // as lib/pool.js: a job's key is batch * MAX_BATCH + index
+const controllers = new Map(); // key -> AbortController, for abortable jobs in progress
+const cancelled = new Set(); // keys cancelled before they started
+let batches = 0; // batches received, numbered as the pool numbers them
 let fn = null;
 const ready = import(workerData.url).then((mod) => {
   let f = mod.default;
@@ -16,59 +18,61 @@ const ready = import(workerData.url).then((mod) => {
 });
 
 function runBatch(m) {
-  const { ids, args, abortable } = m;
-  const n = ids.length;
-  const oks = new Array(n);
+  const { args, abortable } = m;
+  const seq = batches++;
+  const n = args.length;
+  let oks = null; // null: every job succeeded
   const values = new Array(n);
   const waits = [];
-  const abortableSet = abortable.length > 0 ? new Set(abortable) : null;
+  const fail = (i, e) => {
+    if (oks === null) oks = new Array(n).fill(true);
+    oks[i] = false;
+    values[i] = e;
+  };
+  const abortableSet = abortable !== null ? new Set(abortable) : null;
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
-    const id = ids[i];
-    if (cancelled.delete(id)) {
-      oks[i] = false;
-      values[i] = null;
+    const key = seq * MAX_BATCH + i;
+    if (cancelled.size > 0 && cancelled.delete(key)) {
+      fail(i, null);
       continue;
     }
     let ctx;
-    if (abortableSet !== null && abortableSet.has(id)) {
+    if (abortableSet !== null && abortableSet.has(i)) {
       const ac = new AbortController();
-      controllers.set(id, ac);
+      controllers.set(key, ac);
       ctx = { signal: ac.signal };
     }
     try {
       const r = fn(args[i], ctx);
       if (r !== null && typeof r === 'object' && typeof r.then === 'function') {
         waits.push(Promise.resolve(r).then(
-          (v) => { oks[i] = true; values[i] = v; },
-          (e) => { oks[i] = false; values[i] = e; },
-        ).finally(() => controllers.delete(id)));
+          (v) => { values[i] = v; },
+          (e) => fail(i, e),
+        ).finally(() => controllers.delete(key)));
       } else {
-        oks[i] = true;
         values[i] = r;
-        if (ctx !== undefined) controllers.delete(id);
+        if (ctx !== undefined) controllers.delete(key);
       }
     } catch (e) {
-      oks[i] = false;
-      values[i] = e;
-      if (ctx !== undefined) controllers.delete(id);
+      fail(i, e);
+      if (ctx !== undefined) controllers.delete(key);
     }
   }
   const reply = () => {
     const ms = (performance.now() - t0) / n;
     try {
-      parentPort.postMessage({ ids, oks, values, ms });
+      parentPort.postMessage({ oks, values, ms });
     } catch (e) {
       // A result that cannot be cloned: report that instead, per job.
       for (let i = 0; i < n; i++) {
         try {
           structuredClone(values[i]);
         } catch (err) {
-          oks[i] = false;
-          values[i] = err;
+          fail(i, err);
         }
       }
-      parentPort.postMessage({ ids, oks, values, ms });
+      parentPort.postMessage({ oks, values, ms });
     }
   };
   if (waits.length === 0) reply();
