@@ -8,6 +8,8 @@
 //! cross-thread wake settles as many waits as have completed (DESIGN.md: a tsfn per promise
 //! is the expensive path).
 //!
+//! Wakes between JS threads are deferred to the waker's next event-loop turn (`owe_wake`).
+//!
 //! No lost wake-up: the callback pushes, then sets `wake_pending` (swap); the JS side clears
 //! `wake_pending`, then drains. A push the drain misses comes with a swap that saw false, so
 //! it calls again.
@@ -18,6 +20,7 @@
 //! its handles are finalized) the loops waiting on it recount. So an idle channel never holds
 //! the process open, and a wait a Worker will settle does.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -73,24 +76,32 @@ const RECHECK: u32 = 0;
 
 impl Watch for LoopShared {
     fn holders_dropped(&self) {
-        self.completed(RECHECK, Outcome::Interrupted);
+        self.queue.lock().unwrap().push((RECHECK, Outcome::Interrupted));
+        if !self.wake_pending.swap(true, Ordering::SeqCst) {
+            self.notify();
+        }
     }
 }
 
 impl LoopShared {
     /// The Waiter callback: any thread.
-    fn completed(&self, id: u32, out: Outcome) {
+    fn completed(self: &Arc<Self>, id: u32, out: Outcome) {
         self.queue.lock().unwrap().push((id, out));
+        let here = std::thread::current().id();
         // Completed by this very thread (a send to its own native wait): the wake must keep
         // the loop alive until it is dispatched, whatever the keep-alive count said.
-        if std::thread::current().id() == self.owner {
+        if here == self.owner {
             self.set_ref(true);
         }
         // SeqCst pairs with the store(false) in `drain`: see the module doc.
-        if !self.wake_pending.swap(true, Ordering::SeqCst) {
-            if let Some(t) = self.tsfn.get() {
-                t.call((), ThreadsafeFunctionCallMode::NonBlocking);
-            }
+        if !self.wake_pending.swap(true, Ordering::SeqCst) && (here == self.owner || !owe_wake(self)) {
+            self.notify();
+        }
+    }
+
+    fn notify(&self) {
+        if let Some(t) = self.tsfn.get() {
+            t.call((), ThreadsafeFunctionCallMode::NonBlocking);
         }
     }
 
@@ -121,6 +132,10 @@ impl LoopShared {
     /// JS thread: turns completed waits into `[id, code, value, ...]`.
     fn drain(&self, env: &Env) -> Result<JsObject> {
         self.wake_pending.store(false, Ordering::SeqCst);
+        // Pay the wakes this thread owes (see `owe_wake`).
+        for target in OWED.with(|o| std::mem::take(&mut *o.borrow_mut())) {
+            target.notify();
+        }
         let done = std::mem::take(&mut *self.queue.lock().unwrap());
         let mut arr = env.create_array_with_length(done.len() * 3)?;
         let mut ops = self.ops.lock().unwrap();
@@ -143,6 +158,38 @@ impl LoopShared {
         self.keep_alive(&ops);
         Ok(arr)
     }
+}
+
+thread_local! {
+    /// This JS thread's loop, once made.
+    static HOME: RefCell<Option<Weak<LoopShared>>> = const { RefCell::new(None) };
+    /// Loops of other threads whose wake this thread owes.
+    static OWED: RefCell<Vec<Arc<LoopShared>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Deferred wakes. A wake costs a system call (uv_async_send) on the waker's thread and a
+/// thread wake-up on the other side, and a JS thread that completes other threads' waits
+/// usually completes many in a row (a consumer freeing slots for waiting producers). So a JS
+/// thread owes the wake instead, and pays all it owes when its own event loop turns (its
+/// loop's drain, reached through one self-poke): the woken side then finds more done per
+/// wake. A goroutine thread (no loop) wakes at once. The owing thread stays ref'd until it
+/// has paid, so it cannot exit owing. Returns false when this thread has no loop.
+fn owe_wake(target: &Arc<LoopShared>) -> bool {
+    let Some(home) = HOME.with(|h| h.borrow().as_ref().and_then(Weak::upgrade)) else {
+        return false;
+    };
+    let first = OWED.with(|o| {
+        let mut o = o.borrow_mut();
+        o.push(target.clone());
+        o.len() == 1
+    });
+    if first {
+        home.set_ref(true);
+        if !home.wake_pending.swap(true, Ordering::SeqCst) {
+            home.notify();
+        }
+    }
+    true
 }
 
 /// Settles the slots of a completed wait; returns the code and the received value.
@@ -196,6 +243,7 @@ impl Loop {
             })?;
         tsfn.unref(&env)?;
         let _ = shared.tsfn.set(tsfn);
+        HOME.with(|h| *h.borrow_mut() = Some(Arc::downgrade(&shared)));
         Ok(Loop { shared })
     }
 
