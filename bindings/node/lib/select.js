@@ -10,7 +10,7 @@
 
 const { typeError, TimeoutError } = require('./errors');
 const { Waiter, checkOpts, abortError } = require('./wait');
-const { status, pending, getLoop, newId } = require('./native');
+const { native, status, pending, getLoop, newId } = require('./native');
 const { Chan } = require('./chan');
 
 class Case {
@@ -170,20 +170,20 @@ function poll(cases, dflt) {
 // sel's native part), else a non-blocking one; `only` >= 0 limits it to that case. Returns a
 // result if it completed at once.
 function nativeSelect(sel, cases, wait, only) {
-  const chans = [];
-  const sends = [];
-  const values = [];
-  const idx = [];
-  for (let i = 0; i < cases.length; i++) {
-    const c = cases[i];
-    if (c.chan === null || c.chan._nc === null || (only >= 0 && i !== only)) continue;
-    chans.push(c.chan._nc);
-    sends.push(c.send);
-    values.push(c.send ? c.chan._enc(c.value) : undefined);
-    idx.push(i);
+  const set = chanSet(cases, only);
+  const idx = set.idx;
+  let mask = 0;
+  let values = null;
+  for (let k = 0; k < idx.length; k++) {
+    const c = cases[idx[k]];
+    if (c.send) {
+      mask |= 1 << k;
+      if (values === null) values = new Array(idx.length);
+      values[k] = c.chan._enc(c.value);
+    }
   }
   const id = newId();
-  const v = getLoop().select(id, chans, sends, values, wait);
+  const v = getLoop().select(id, set.native, mask, values, wait);
   const s = status[0];
   if (s >= 0) {
     const index = idx[s >> 1];
@@ -197,6 +197,49 @@ function nativeSelect(sel, cases, wait, only) {
     pending.set(id, sel);
   }
   return null;
+}
+
+// The native ChanSet of a select's native cases, cached per cases array (and per `only`)
+// while the array holds the same cases on the same channels: a loop selecting over one
+// array pays for the set once.
+const setCache = new WeakMap();
+function chanSet(cases, only) {
+  let byOnly = setCache.get(cases);
+  if (byOnly === undefined) {
+    byOnly = new Map();
+    setCache.set(cases, byOnly);
+  }
+  const hit = byOnly.get(only);
+  if (hit !== undefined && hit.n === cases.length) {
+    let same = true;
+    for (let k = 0; k < hit.idx.length; k++) {
+      const c = cases[hit.idx[k]];
+      if (c !== hit.cases[k] || c.chan === null || c.chan._nc !== hit.ncs[k]) {
+        same = false;
+        break;
+      }
+    }
+    if (same && (only >= 0 || countNative(cases) === hit.idx.length)) return hit;
+  }
+  const idx = [];
+  const ncs = [];
+  const cs = [];
+  for (let i = 0; i < cases.length; i++) {
+    const c = cases[i];
+    if (c.chan === null || c.chan._nc === null || (only >= 0 && i !== only)) continue;
+    idx.push(i);
+    ncs.push(c.chan._nc);
+    cs.push(c);
+  }
+  const set = { n: cases.length, idx, ncs, cases: cs, native: new native.ChanSet(ncs) };
+  byOnly.set(only, set);
+  return set;
+}
+
+function countNative(cases) {
+  let n = 0;
+  for (const c of cases) if (c.chan !== null && c.chan._nc !== null) n++;
+  return n;
 }
 
 // Step 2: queue the select everywhere.

@@ -214,6 +214,29 @@ fn finish(env: &Env, op: &mut Op_, out: Outcome) -> Result<(i32, JsUnknown)> {
     }
 }
 
+/// The channels of a select, made once and reused while the select's cases stay the same
+/// (lib/select.js caches it): passing JS arrays to every select costs more than the select.
+#[napi]
+pub struct ChanSet {
+    chans: Vec<Arc<Shared>>,
+}
+
+#[napi]
+impl ChanSet {
+    #[napi(constructor)]
+    pub fn new(chans: Vec<ClassInstance<NativeChan>>) -> Result<ChanSet> {
+        if chans.len() > 32 {
+            return Err(napi::Error::new(
+                napi::Status::InvalidArg,
+                "goro: at most 32 shared channels in one select",
+            ));
+        }
+        Ok(ChanSet {
+            chans: chans.iter().map(|c| c.shared.clone()).collect(),
+        })
+    }
+}
+
 #[napi]
 pub struct Loop {
     shared: Arc<LoopShared>,
@@ -263,25 +286,33 @@ impl Loop {
         self.start(env, id, vec![(sh, true, slot)], true)
     }
 
-    /// Starts a select over native channels: `chans[i]` with `sends[i]` (and `values[i]` to
-    /// send). Completes at once (status `index * 2 + ok`, returns a received value), or with
-    /// `wait` false gives WOULD_BLOCK, or queues (PENDING) and later reports through dispatch.
+    /// Starts a select over the native channels of `set`: case k sends when bit k of
+    /// `send_mask` is set (its value in `values[k]`). Completes at once (status
+    /// `k * 2 + ok`, returns a received value), or with `wait` false gives WOULD_BLOCK, or
+    /// queues (PENDING) and later reports through dispatch.
     #[napi]
     pub fn select(
         &mut self,
         env: Env,
         id: u32,
-        chans: Vec<ClassInstance<NativeChan>>,
-        sends: Vec<bool>,
-        values: Vec<JsUnknown>,
+        set: &ChanSet,
+        send_mask: u32,
+        values: Option<Vec<JsUnknown>>,
         wait: bool,
     ) -> Result<JsUnknown> {
-        let mut cases = Vec::with_capacity(chans.len());
-        // One value per case (undefined for receives).
-        for ((o, send), v) in chans.iter().zip(sends).zip(values) {
-            let sh = o.shared.clone();
-            let slot = if send { Slot::from_js(sh.elem, v)? } else { Slot::empty(sh.elem) };
-            cases.push((sh, send, slot));
+        let mut cases = Vec::with_capacity(set.chans.len());
+        let mut values = values.unwrap_or_default().into_iter();
+        for (k, sh) in set.chans.iter().enumerate() {
+            let send = send_mask & (1 << k) != 0;
+            let v = values.next();
+            let slot = match (send, v) {
+                (true, Some(v)) => Slot::from_js(sh.elem, v)?,
+                (true, None) => {
+                    return Err(napi::Error::new(napi::Status::InvalidArg, "goro: missing send value"))
+                }
+                (false, _) => Slot::empty(sh.elem),
+            };
+            cases.push((sh.clone(), send, slot));
         }
         self.start(env, id, cases, wait)
     }
@@ -319,16 +350,21 @@ impl Loop {
                 op: if send { Op::Send(p) } else { Op::Recv(p) },
             })
             .collect();
-        let weak = Arc::downgrade(&self.shared);
-        let waiter = Waiter::callback(move |out| {
-            if let Some(s) = weak.upgrade() {
-                s.completed(id, out);
-            }
-        });
-        let deadline = if wait { Deadline::Forever } else { Deadline::NoWait };
-        // SAFETY: every slot is boxed and lives in `cases`, which stays in the op map (or
-        // here) until the wait has ended: completed (drain), cancelled, or dropped.
-        let started = unsafe { select_async(&core_cases, &waiter, deadline) };
+        let started = if wait {
+            let weak = Arc::downgrade(&self.shared);
+            let waiter = Waiter::callback(move |out| {
+                if let Some(s) = weak.upgrade() {
+                    s.completed(id, out);
+                }
+            });
+            // SAFETY: every slot is boxed and lives in `cases`, which stays in the op map (or
+            // here) until the wait has ended: completed (drain), cancelled, or dropped.
+            unsafe { select_async(&core_cases, &waiter, Deadline::Forever) }
+        } else {
+            // A poll needs no waiter. SAFETY: the slots outlive the call.
+            unsafe { goro_core::select(&core_cases, Deadline::NoWait) }
+                .map(|(i, ok)| Started::Done(i, ok))
+        };
         drop(core_cases);
         match started {
             Ok(Started::Done(i, ok)) => {
