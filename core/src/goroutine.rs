@@ -159,9 +159,8 @@ pub struct G {
     pub(crate) func: Func,
     pub(crate) site: Site,
     /// Where it waits (see `trace::block`): recorded only when tracebacks are on.
-    pub(crate) wait_stack: trace::block::WaitStack,
-    /// Links in the registry of live goroutines (`trace::registry`), under its shard lock.
-    pub(crate) reg: trace::registry::Links,
+    /// Allocated on first use, so a record stays small when nobody looks.
+    pub(crate) wait_stack: std::sync::OnceLock<Box<trace::block::WaitStack>>,
     /// CPU time used while the CPU profile runs (`trace::cpu`).
     pub(crate) cpu_ns: AtomicI64,
 }
@@ -234,12 +233,10 @@ fn spawn_inner(body: Body, opts: &SpawnOpts, first_defer: Option<Defer>) -> Resu
                 Site::Unknown => Site::Rust(std::panic::Location::caller()),
                 s => s.clone(),
             },
-            wait_stack: trace::block::WaitStack::new(),
-            reg: trace::registry::Links::new(),
+            wait_stack: std::sync::OnceLock::new(),
             cpu_ns: AtomicI64::new(0),
         });
     }
-    trace::registry::insert(gp);
     // SAFETY: just written.
     let g = GPtr(unsafe { NonNull::new_unchecked(gp) });
     slot.set_owner(gp.cast());
@@ -390,11 +387,11 @@ pub(crate) fn resume(g: GPtr) -> Ran {
     debug_assert_eq!(prev, RUNNABLE, "goroutine {} resumed twice", gr.id);
     // SAFETY: owner only: a G is resumed by one worker at a time (it came off a run queue).
     let coro = unsafe { (*gr.coro.get()).assume_init_mut() };
-    let slot = trace::registry::worker_slot();
-    slot.enter(g.0.as_ptr());
+    let cpu_before = trace::cpu::on().then(trace::cpu::thread_cpu_ns);
     let r = coro.resume(());
-    // Before `finish` below takes the record out of the registry (see WorkerSlot::running).
-    slot.leave(gr, matches!(r, CoroutineResult::Yield(Switch::Park)));
+    if let Some(before) = cpu_before {
+        trace::cpu::charge(gr, before);
+    }
     match r {
         CoroutineResult::Yield(Switch::Park) => {
             if handshake::finish_park(&gr.status) {
@@ -427,8 +424,9 @@ fn finish(g: GPtr) {
     let coro = unsafe { (*(*gp).coro.get()).assume_init_read() };
     let slot = coro.into_stack();
     // SAFETY: the record is still alive (dropped just below).
-    trace::cpu::finished(unsafe { &*gp });
-    trace::registry::remove(gp);
+    let gr = unsafe { &*gp };
+    trace::cpu::finished(gr);
+    trace::registry::retire(gr);
     // SAFETY: drop the record's own fields (name, defers) before the slot is reused.
     unsafe { std::ptr::drop_in_place(gp) };
     slot.free();
@@ -481,7 +479,7 @@ impl G {
             state,
             func: self.func.clone(),
             site: self.site.clone(),
-            stack: self.wait_stack.read(),
+            stack: self.wait_stack.get().map_or_else(Vec::new, |w| w.read()),
             task: false,
         }
     }

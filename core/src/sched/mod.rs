@@ -71,9 +71,20 @@ pub struct MShared {
     pub(crate) tid: std::sync::atomic::AtomicI32,
     /// WAKE_* bits; set by wakers, swapped to 0 by the worker.
     pub(crate) wake: AtomicU32,
+    /// Counters for `trace::counters`, written by this worker only.
+    pub(crate) counts: WorkerCounts,
     /// Pinned goroutines made ready, to be run by this worker only.
     pub(crate) inbox: Mutex<std::collections::VecDeque<GPtr>>,
     pub(crate) inbox_len: AtomicUsize,
+}
+
+/// Counters a worker bumps (a load and a store: only it writes them), on a cache line of their
+/// own so that bumping them does not disturb the fields other workers poll.
+#[repr(align(64))]
+#[derive(Default)]
+pub(crate) struct WorkerCounts {
+    pub(crate) parks: AtomicU64,
+    pub(crate) steals: AtomicU64,
 }
 
 /// Global scheduler state.
@@ -303,6 +314,12 @@ pub struct Stats {
     pub handoffs: u64,
     /// Pending timers.
     pub timers: usize,
+    /// Goroutines resumed by workers (context switches).
+    pub switches: u64,
+    /// Times a goroutine parked.
+    pub parks: u64,
+    /// Goroutines taken from another worker's queue.
+    pub steals: u64,
 }
 
 /// Reads the runtime counters.
@@ -313,5 +330,17 @@ pub fn stats() -> Stats {
         active: s.active.load(Ordering::Relaxed),
         handoffs: s.handoffs.load(Ordering::Relaxed),
         timers: s.timers.len(),
+        ..per_worker(s)
     }
+}
+
+/// Sums the counters each worker keeps.
+fn per_worker(s: &Sched) -> Stats {
+    let mut t = Stats::default();
+    for m in (0..s.nworkers()).filter_map(|id| s.worker(id)) {
+        t.switches += m.tick.load(Ordering::Relaxed);
+        t.parks += m.counts.parks.load(Ordering::Relaxed);
+        t.steals += m.counts.steals.load(Ordering::Relaxed);
+    }
+    t
 }

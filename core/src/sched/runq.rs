@@ -118,7 +118,10 @@ pub(crate) fn steal_pass(m: &M, ticks: Option<&[u64]>) -> Option<GPtr> {
         }
         loop {
             match v.stealer.steal_batch_and_pop(&m.runq) {
-                Steal::Success(g) => return Some(g),
+                Steal::Success(g) => {
+                    super::worker::bump(&m.shared.counts.steals);
+                    return Some(g);
+                }
                 Steal::Empty => break,
                 Steal::Retry => continue,
             }

@@ -49,6 +49,7 @@ impl Worker {
                 cpu_clock: std::sync::atomic::AtomicI64::new(i64::MIN),
                 phase: AtomicU32::new(PH_SCHED),
                 wake: AtomicU32::new(0),
+                counts: Default::default(),
                 inbox: Mutex::new(Default::default()),
                 inbox_len: AtomicUsize::new(0),
             })
@@ -155,7 +156,8 @@ impl Worker {
         match ran {
             Ran::Requeue => runq::put(g, false),
             Ran::Yielded => runq::put_yielded(self, g),
-            Ran::Parked | Ran::Finished => {}
+            Ran::Parked => bump(&self.shared.counts.parks),
+            Ran::Finished => {}
         }
         if !self.has_token.get() {
             runq::drain_to_global(self);
@@ -314,4 +316,9 @@ impl Worker {
     pub(crate) fn mark_idle(&self) {
         self.shared.phase.store(PH_IDLE, Ordering::Release);
     }
+}
+
+/// Adds one to a counter only this worker writes: a load and a store, no locked add.
+pub(crate) fn bump(c: &AtomicU64) {
+    c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
 }

@@ -555,6 +555,32 @@ fn install_guard(addr: usize) -> Result<(), StackError> {
     }
 }
 
+/// Calls `f` with every slot's owner (a goroutine record set by `SlotStack::set_owner`).
+pub fn for_each_owner(mut f: impl FnMut(*mut u8)) {
+    for c in &CLASS_LIST {
+        let c = c.load(Ordering::Acquire);
+        if c.is_null() {
+            break;
+        }
+        // SAFETY: classes are leaked and never freed.
+        let c = unsafe { &*c };
+        for slab in &c.slabs[..c.nslabs.load(Ordering::Acquire)] {
+            let owners = slab.owners.load(Ordering::Acquire);
+            if owners.is_null() {
+                continue;
+            }
+            for i in 0..c.slots_per_slab {
+                // SAFETY: `owners` has slots_per_slab entries, allocated before the slab was
+                // published and never freed.
+                let g = unsafe { (*owners.add(i)).load(Ordering::Acquire) };
+                if !g.is_null() {
+                    f(g);
+                }
+            }
+        }
+    }
+}
+
 /// Address space reserved for stacks, in bytes (memory is committed only as stacks are
 /// touched, and given back by `scavenge`).
 pub fn reserved_bytes() -> usize {

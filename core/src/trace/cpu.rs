@@ -3,17 +3,22 @@
 //! runs, a worker reads its thread's CPU clock when it resumes a goroutine and when the
 //! goroutine switches out, and charges the difference to the goroutine. Off, a switch pays
 //! one relaxed load.
+//!
+//! The time a worker spends outside goroutines (scheduling, spinning for work) is not shown.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crossbeam_utils::CachePadded;
 use parking_lot::Mutex;
 
 use super::{dump, registry, Frame};
 use crate::goroutine::G;
 use crate::Error;
 
-static ON: AtomicBool = AtomicBool::new(false);
+/// Read at every switch: on a cache line of its own, or a neighbour's writes would make each
+/// read a miss (measured: 20 ns a round trip on W2).
+static ON: CachePadded<AtomicBool> = CachePadded::new(AtomicBool::new(false));
 
 struct Profile {
     period: i64,
@@ -61,6 +66,12 @@ pub fn start(hz: i32) -> Result<(), Error> {
     });
     ON.store(true, Ordering::Relaxed);
     Ok(())
+}
+
+/// Charges the CPU time since `before` to `g`, which just switched out (worker side).
+pub(crate) fn charge(g: &G, before: i64) {
+    g.cpu_ns
+        .fetch_add((thread_cpu_ns() - before).max(0), Ordering::Relaxed);
 }
 
 /// A goroutine is finishing: keep what it used (worker side, its record still alive).

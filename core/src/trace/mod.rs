@@ -114,6 +114,8 @@ pub struct Counters {
     pub switches: u64,
     /// Times a goroutine parked.
     pub parks: u64,
+    /// Goroutines taken from another worker's queue.
+    pub steals: u64,
     /// Bytes of address space reserved for goroutine stacks (committed only as touched).
     pub stack_reserved_bytes: usize,
     /// Pending timers.
@@ -123,14 +125,14 @@ pub struct Counters {
 /// Reads the runtime counters.
 pub fn counters() -> Counters {
     let s = crate::sched::stats();
-    let (switches, parks) = registry::switches_and_parks();
     Counters {
         goroutines: crate::num_goroutine(),
         workers: s.workers,
         active_workers: s.active,
         handoffs: s.handoffs,
-        switches,
-        parks,
+        switches: s.switches,
+        parks: s.parks,
+        steals: s.steals,
         stack_reserved_bytes: crate::stack::reserved_bytes(),
         timers: s.timers,
     }
