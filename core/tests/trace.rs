@@ -86,24 +86,45 @@ fn leaks_dump_and_counters() {
     let ids: Vec<u64> = leaks.iter().map(|l| l.goroutine.id).collect();
     assert_eq!(ids, vec![leaked, select_leaked], "{leaks:?}");
     let text = trace::dump::leaks_text(&leaks);
-    assert!(text.contains(&format!("goroutine {leaked} [chan receive")), "{text}");
-    assert!(text.contains(&format!("goroutine {select_leaked} [select")), "{text}");
-    assert!(text.contains("core/tests/trace.rs:"), "where it was started: {text}");
+    assert!(
+        text.contains(&format!("goroutine {leaked} [chan receive")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("goroutine {select_leaked} [select")),
+        "{text}"
+    );
+    assert!(
+        text.contains("core/tests/trace.rs:"),
+        "where it was started: {text}"
+    );
 
     // The blocked-longer-than threshold adds the select on a held channel.
     std::thread::sleep(Duration::from_millis(30));
     let long = trace::leak::find(20_000_000);
-    assert!(long.iter().any(|l| l.goroutine.id == selecting && !l.unreachable));
+    assert!(long
+        .iter()
+        .any(|l| l.goroutine.id == selecting && !l.unreachable));
 
     // Closing the held channel frees that select.
     held.close().unwrap();
-    wait_until(|| !trace::registry::snapshot().iter().any(|g| g.id == selecting));
+    wait_until(|| {
+        !trace::registry::snapshot()
+            .iter()
+            .any(|g| g.id == selecting)
+    });
 
     let dump = trace::dump::dump_text();
-    assert!(dump.contains(&format!("goroutine {leaked} [chan receive, ")), "{dump}");
+    assert!(
+        dump.contains(&format!("goroutine {leaked} [chan receive, ")),
+        "{dump}"
+    );
 
     let c = trace::counters();
-    assert!(c.goroutines >= 2 && c.workers >= 1 && c.switches >= 3 && c.parks >= 3, "{c:?}");
+    assert!(
+        c.goroutines >= 2 && c.workers >= 1 && c.switches >= 3 && c.parks >= 3,
+        "{c:?}"
+    );
     assert!(c.stack_reserved_bytes > 0);
 
     for kind in ["goroutine", "block", "mutex"] {
