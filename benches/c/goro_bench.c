@@ -609,7 +609,16 @@ static void bench_main(void *arg) {
     else die("unknown workload %s", w);
 }
 
-static void usage(void) { die("usage: goro_bench -w W1..W10 [-n N]"); }
+static void usage(void) { die("usage: goro_bench -w W1..W10 [-n N] [-p]"); }
+
+/* -p: run with every profile on, as a service being profiled would: the block profile
+   sampling one event per 10 µs of waiting, the mutex profile one contention in 10, and
+   the CPU profile at 100 Hz (benches/run --profiling compares it with -p off). */
+static void profiling_on(void) {
+    goro_set_block_profile_rate(10000);
+    goro_set_mutex_profile_fraction(10);
+    CHECK(goro_cpu_profile_start(100));
+}
 
 int main(int argc, char **argv) {
     struct args a = {NULL, 0};
@@ -622,6 +631,8 @@ int main(int argc, char **argv) {
                     if (a.n == 0) a.n = workloads[k].n;
                 }
             if (a.name == NULL) usage();
+        } else if (!strcmp(argv[i], "-p")) {
+            profiling_on();
         } else if (!strcmp(argv[i], "-n") && i + 1 < argc) {
             char *end;
             long long v = strtoll(argv[++i], &end, 10);

@@ -158,11 +158,11 @@ pub struct G {
     /// For dumps and profiles: what it runs and where it was started.
     pub(crate) func: Func,
     pub(crate) site: Site,
+    /// `func` as a number the CPU profiler can read without touching this record.
+    pub(crate) func_key: usize,
     /// Where it waits (see `trace::block`): recorded only when tracebacks are on.
     /// Allocated on first use, so a record stays small when nobody looks.
     pub(crate) wait_stack: std::sync::OnceLock<Box<trace::block::WaitStack>>,
-    /// CPU time used while the CPU profile runs (`trace::cpu`).
-    pub(crate) cpu_ns: AtomicI64,
 }
 
 /// A pointer to a live goroutine record. Whoever holds one must know the G is alive: the G is
@@ -211,6 +211,11 @@ fn spawn_inner(body: Body, opts: &SpawnOpts, first_defer: Option<Defer>) -> Resu
     })?;
     let id = next_id();
     let gp = slot.header() as *mut G;
+    let func = match (&body, &opts.func) {
+        (Body::C(f, _), Func::Unknown) => Func::Addr(*f as usize),
+        (_, f) => f.clone(),
+    };
+    let func_key = trace::func_key(&func);
     // SAFETY: the slot header is at least size_of::<G>() bytes, 64-aligned, and unused.
     unsafe {
         gp.write(G {
@@ -225,16 +230,13 @@ fn spawn_inner(body: Body, opts: &SpawnOpts, first_defer: Option<Defer>) -> Resu
             pinned: opts.pinned,
             wait_reason: AtomicU8::new(0),
             wait_since: AtomicI64::new(0),
-            func: match (&body, &opts.func) {
-                (Body::C(f, _), Func::Unknown) => Func::Addr(*f as usize),
-                (_, f) => f.clone(),
-            },
+            func,
+            func_key,
             site: match &opts.site {
                 Site::Unknown => Site::Rust(std::panic::Location::caller()),
                 s => s.clone(),
             },
             wait_stack: std::sync::OnceLock::new(),
-            cpu_ns: AtomicI64::new(0),
         });
     }
     // SAFETY: just written.
@@ -387,12 +389,7 @@ pub(crate) fn resume(g: GPtr) -> Ran {
     debug_assert_eq!(prev, RUNNABLE, "goroutine {} resumed twice", gr.id);
     // SAFETY: owner only: a G is resumed by one worker at a time (it came off a run queue).
     let coro = unsafe { (*gr.coro.get()).assume_init_mut() };
-    let cpu_before = trace::cpu::on().then(trace::cpu::thread_cpu_ns);
-    let r = coro.resume(());
-    if let Some(before) = cpu_before {
-        trace::cpu::charge(gr, before);
-    }
-    match r {
+    match coro.resume(()) {
         CoroutineResult::Yield(Switch::Park) => {
             if handshake::finish_park(&gr.status) {
                 Ran::Parked
@@ -425,7 +422,6 @@ fn finish(g: GPtr) {
     let slot = coro.into_stack();
     // SAFETY: the record is still alive (dropped just below).
     let gr = unsafe { &*gp };
-    trace::cpu::finished(gr);
     trace::registry::retire(gr);
     // SAFETY: drop the record's own fields (name, defers) before the slot is reused.
     unsafe { std::ptr::drop_in_place(gp) };

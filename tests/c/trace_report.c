@@ -81,7 +81,6 @@ static void cpu_burner(void *arg)
         clock_gettime(CLOCK_MONOTONIC, &ts);
         if ((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec >= until)
             break;
-        goro_yield();
     }
     atomic_fetch_add(&finished, 1);
 }
@@ -116,8 +115,6 @@ int main(int argc, char **argv)
 {
     goro_set_block_profile_rate(1);
     CHECK_EQ(goro_set_mutex_profile_fraction(1), 0);
-    CHECK_OK(goro_cpu_profile_start(200));
-    CHECK_EQ(goro_cpu_profile_start(200), GORO_EAGAIN);
     CHECK_EQ(goro_profile_write("nonsense", 1), GORO_EINVAL);
     CHECK_EQ(goro_profile_write(NULL, 1), GORO_EINVAL);
     CHECK_EQ(goro_dump(-1), GORO_EINVAL);
@@ -138,10 +135,18 @@ int main(int argc, char **argv)
     CHECK_OK(goro_go(blocked_receiver, slow));
     for (int i = 0; i < CONTENDERS; i++)
         CHECK_OK(goro_go(mutex_contender, NULL));
-    int64_t burn_until = now_ns() + 100 * 1000 * 1000;
+    while (atomic_load(&finished) < 1 + CONTENDERS)
+        usleep(1000);
+
+    /* The CPU profile, over a goroutine that computes for 150 ms. */
+    CHECK_OK(goro_cpu_profile_start(200));
+    CHECK_EQ(goro_cpu_profile_start(200), GORO_EAGAIN);
+    int64_t burn_until = now_ns() + 150 * 1000 * 1000;
     CHECK_OK(goro_go(cpu_burner, &burn_until));
     while (atomic_load(&finished) < 1 + CONTENDERS + 1)
         usleep(1000);
+    CHECK_OK(goro_cpu_profile_stop());
+    CHECK_EQ(goro_cpu_profile_stop(), GORO_EINVAL);
 
     /* Wait until only the parked ones are left (the others may still be returning). */
     for (int i = 0; i < 2000 && goro_num_goroutine() > REACHABLE + 1; i++)
@@ -149,8 +154,6 @@ int main(int argc, char **argv)
     CHECK_EQ(goro_num_goroutine(), REACHABLE + 1);
     usleep(20 * 1000);
     goro_chan_release(lost); /* now only leaky_receiver's own wait holds it */
-    CHECK_OK(goro_cpu_profile_stop());
-    CHECK_EQ(goro_cpu_profile_stop(), GORO_EINVAL);
 
     /* The leak report names leaky_receiver and where it was started, and nothing else. */
     int leaks = -1;

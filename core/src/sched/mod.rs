@@ -59,6 +59,9 @@ pub struct MShared {
     pub(crate) runnext: AtomicPtr<G>,
     /// Schedule count: sysmon compares it across ticks to find a worker stuck in one G.
     pub(crate) tick: AtomicU64,
+    /// What the goroutine running here now runs (`trace::FuncKey`; 0 between goroutines),
+    /// for the CPU profile's sampler: a plain number, so the sampler never touches a record.
+    pub(crate) running: AtomicUsize,
     /// PH_* above.
     pub(crate) phase: AtomicU32,
     /// Set by sysmon when the current goroutine has run for long: it yields at its next goro

@@ -44,6 +44,7 @@ impl Worker {
                 stealer,
                 runnext: AtomicPtr::new(std::ptr::null_mut()),
                 tick: AtomicU64::new(0),
+                running: AtomicUsize::new(0),
                 preempt: std::sync::atomic::AtomicBool::new(false),
                 tid: std::sync::atomic::AtomicI32::new(0),
                 cpu_clock: std::sync::atomic::AtomicI64::new(i64::MIN),
@@ -140,7 +141,9 @@ impl Worker {
         if self.has_token.get() {
             self.shared.phase.store(PH_RUNNING, Ordering::Release);
         }
+        self.shared.running.store(gr.func_key, Ordering::Relaxed);
         let ran = goroutine::resume(g);
+        self.shared.running.store(0, Ordering::Relaxed);
         self.curg.set(None);
         if self.has_token.get()
             && self

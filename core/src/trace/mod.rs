@@ -99,6 +99,45 @@ impl Site {
     }
 }
 
+/// Host functions named so far, never freed: a goroutine's function as a plain number
+/// (`func_key`) must stay valid after the goroutine is gone.
+static INTERNED: parking_lot::Mutex<Option<std::collections::HashMap<Frame, &'static Frame>>> =
+    parking_lot::Mutex::new(None);
+
+/// A goroutine's function as a number that workers publish while it runs (for the CPU
+/// profile): a C function's address shifted left, an interned host frame's address with the
+/// low bit set, 2 for unknown. 0 means "no goroutine".
+pub(crate) fn func_key(f: &Func) -> usize {
+    match f {
+        Func::Unknown => 2,
+        Func::Addr(a) => a << 1,
+        Func::Named(fr) => {
+            let mut t = INTERNED.lock();
+            let map = t.get_or_insert_with(Default::default);
+            let p: &'static Frame = match map.get(fr) {
+                Some(p) => p,
+                None => {
+                    let p: &'static Frame = Box::leak(Box::new(fr.clone()));
+                    map.insert(fr.clone(), p);
+                    p
+                }
+            };
+            p as *const Frame as usize | 1
+        }
+    }
+}
+
+/// The frame a `func_key` stands for (None for 0).
+pub(crate) fn func_of_key(k: usize) -> Option<Frame> {
+    match k {
+        0 => None,
+        2 => Some(Frame::new("(unknown goroutine)", "", 0)),
+        // SAFETY: interned frames are leaked and never freed.
+        k if k & 1 == 1 => Some(unsafe { &*((k & !1) as *const Frame) }.clone()),
+        k => Some(symbol::resolve((k >> 1) + 1)),
+    }
+}
+
 /// Runtime counters (see `counters`).
 #[derive(Debug, Clone, Default)]
 pub struct Counters {
