@@ -20,7 +20,7 @@ top() {
   echo "ok: $(basename "$1") top is $2"
 }
 
-top "$dir/goroutine.pb.gz" waits_on_reachable
+top "$dir/goroutine.pb.gz" receive_one
 top "$dir/block.pb.gz" blocked_receiver
 top "$dir/mutex.pb.gz" mutex_contender
 top "$dir/cpu.pb.gz" cpu_burner

@@ -1,7 +1,8 @@
 /* Seeing inside: the goroutine dump, the leak report, the counters and the pprof profiles.
  *
  * Sets up goroutines whose places are known: five parked on a channel main still holds
- * (waits_on_reachable), one parked on a channel whose last handle main released
+ * (waits_on_reachable, waiting in receive_one: tracebacks are on, so that frame tops the
+ * goroutine profile), one parked on a channel whose last handle main released
  * (leaky_receiver), one receiving values that come slowly (blocked_receiver, which should top
  * the block profile) and four fighting over one mutex (mutex_contender, top of the mutex
  * profile). Then checks the text reports here, and writes goroutine.pb.gz, block.pb.gz,
@@ -20,11 +21,18 @@ enum { REACHABLE = 5, CONTENDERS = 4, SLOW_VALUES = 30 };
 static atomic_int finished;
 
 
-static void waits_on_reachable(void *arg)
+/* A frame between the goroutine's function and the wait, for the dump's stack. */
+__attribute__((noinline)) static void receive_one(goro_chan *c)
 {
-    goro_chan *c = arg;
     int v;
     goro_chan_recv(c, &v, NULL); /* until main closes c */
+    __asm__ volatile(""); /* not a tail call: keep this frame */
+}
+
+static void waits_on_reachable(void *arg)
+{
+    receive_one(arg);
+    __asm__ volatile("");
 }
 
 static void leaky_receiver(void *arg)
@@ -113,6 +121,7 @@ static void write_profile(const char *dir, const char *kind)
 
 int main(int argc, char **argv)
 {
+    goro_set_traceback(true); /* where each goroutine waits, for the dump */
     goro_set_block_profile_rate(1);
     CHECK_EQ(goro_set_mutex_profile_fraction(1), 0);
     CHECK_EQ(goro_profile_write("nonsense", 1), GORO_EINVAL);
@@ -178,6 +187,11 @@ int main(int argc, char **argv)
     CHECK(strstr(dump, "leaky_receiver") != NULL);
     CHECK(strstr(dump, "[chan receive, ") != NULL);
     CHECK(strstr(dump, "created at ") != NULL);
+    /* With tracebacks on, the dump shows where they wait: receive_one, called by
+       waits_on_reachable. */
+    const char *frame = strstr(dump, "receive_one\n");
+    CHECK_MSG(frame != NULL, "no receive_one frame in the dump");
+    CHECK(strstr(frame, "waits_on_reachable\n") != NULL);
     free(dump);
 
     goro_counters c;
