@@ -15,7 +15,7 @@
 
 const { ClosedError, typeError } = require('./errors');
 const { Queue } = require('./queue');
-const { Waiter, claim, checkOpts, abortError, RECV, ITER, SEND } = require('./wait');
+const { Waiter, claim, checkOpts, abortError, RECV, ITER, SEND, BYTES } = require('./wait');
 const { native, status, pending, getLoop, newId, encode, decode } = require('./native');
 
 const RESOLVED = Promise.resolve();
@@ -274,11 +274,10 @@ class Chan {
 
   _pendingNative(id, mode, o) {
     return new Promise((resolve, reject) => {
-      const w = new Waiter(mode, null, undefined);
+      const w = new Waiter(this._bytes ? mode | BYTES : mode, null, undefined);
       w.resolve = resolve;
       w.reject = reject;
       w.nativeId = id;
-      w.bytes = this._bytes;
       pending.set(id, w);
       w.arm(o);
     });
@@ -316,9 +315,8 @@ class Chan {
 }
 
 function hasLive(q) {
-  const items = q.items;
-  for (let i = q.head; i < items.length; i++) {
-    const w = items[i];
+  for (let k = 0; k < q.length; k++) {
+    const w = q.at(k);
     if (w.sel !== null ? !w.sel.done : !w.done) return true;
   }
   return false;

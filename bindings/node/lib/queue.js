@@ -1,43 +1,61 @@
 'use strict';
-// A FIFO with O(1) push and shift (an array with a moving head, compacted now and then),
-// and removal of a given item (a waiter that gave up), which is rare.
+// A FIFO ring buffer (power-of-two capacity, grows by doubling): push and shift are O(1)
+// and never resize the array in the steady state, which matters for a channel whose waiter
+// queue goes 0 -> 1 -> 0 on every hand-off. Removing a given item (a waiter that gave up) is
+// O(n), and rare.
 
 class Queue {
   constructor() {
-    this.items = [];
+    this.items = new Array(8);
     this.head = 0;
-  }
-  get length() {
-    return this.items.length - this.head;
+    this.length = 0;
   }
   push(x) {
-    this.items.push(x);
+    if (this.length === this.items.length) this._grow();
+    this.items[(this.head + this.length) & (this.items.length - 1)] = x;
+    this.length++;
   }
   shift() {
+    if (this.length === 0) return undefined;
     const items = this.items;
-    if (this.head >= items.length) return undefined;
     const x = items[this.head];
-    items[this.head++] = undefined;
-    if (this.head > 1024 && this.head * 2 > items.length) {
-      this.items = items.slice(this.head);
-      this.head = 0;
-    } else if (this.head === items.length) {
-      items.length = 0;
-      this.head = 0;
-    }
+    items[this.head] = undefined;
+    this.head = (this.head + 1) & (items.length - 1);
+    this.length--;
     return x;
   }
-  remove(x) {
-    const i = this.items.indexOf(x, this.head);
-    if (i < 0) return false;
-    this.items.splice(i, 1);
-    return true;
+  // The k-th item from the front (k < length).
+  at(k) {
+    return this.items[(this.head + k) & (this.items.length - 1)];
   }
+  remove(x) {
+    const mask = this.items.length - 1;
+    for (let k = 0; k < this.length; k++) {
+      if (this.items[(this.head + k) & mask] !== x) continue;
+      for (let j = k; j < this.length - 1; j++) {
+        this.items[(this.head + j) & mask] = this.items[(this.head + j + 1) & mask];
+      }
+      this.items[(this.head + this.length - 1) & mask] = undefined;
+      this.length--;
+      return true;
+    }
+    return false;
+  }
+  // Empties the queue; returns its items, oldest first.
   clear() {
-    const out = this.items.slice(this.head);
-    this.items = [];
+    const out = new Array(this.length);
+    for (let k = 0; k < this.length; k++) out[k] = this.at(k);
+    this.items = new Array(8);
     this.head = 0;
+    this.length = 0;
     return out;
+  }
+  _grow() {
+    const old = this.items;
+    const items = new Array(old.length * 2);
+    for (let k = 0; k < this.length; k++) items[k] = old[(this.head + k) & (old.length - 1)];
+    this.items = items;
+    this.head = 0;
   }
 }
 

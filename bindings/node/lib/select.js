@@ -110,7 +110,7 @@ class Select extends Waiter {
       this.nativeId = -1;
     }
     this.leave(null);
-    const r = poll(this.cases, false);
+    const r = poll(this.cases);
     if (r !== null) {
       this.done = true;
       this.disarm();
@@ -122,16 +122,8 @@ class Select extends Waiter {
 }
 
 // Step 1. Returns a result, or null when nothing is ready.
-function poll(cases, dflt) {
+function poll(cases) {
   const n = cases.length;
-  const order = new Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    const t = order[i];
-    order[i] = order[j];
-    order[j] = t;
-  }
   let natives = 0;
   let locals = 0;
   for (let i = 0; i < n; i++) {
@@ -143,6 +135,14 @@ function poll(cases, dflt) {
   }
   // All native: one native poll, which picks at random itself.
   if (locals === 0) return natives > 0 ? nativeSelect(null, cases, false, -1) : null;
+  const order = new Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    const t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
   for (let k = 0; k < n; k++) {
     const i = order[k];
     const c = cases[i];
@@ -280,7 +280,7 @@ function select(cases, opts) {
     throw typeError('select: options.default must be a boolean');
   }
   if (o !== null && o.signal && o.signal.aborted) return Promise.reject(abortError(o.signal));
-  const r = poll(cases, dflt);
+  const r = poll(cases);
   if (r !== null) return Promise.resolve(r);
   if (dflt) return Promise.resolve({ index: -1, value: undefined, ok: false });
   if (o !== null && o.timeout === 0) return Promise.reject(new TimeoutError());

@@ -16,6 +16,7 @@ const RECV = 0; // { value, ok }
 const ITER = 1; // { value, done } (async iteration)
 const SEND = 2; // undefined, or ClosedError
 const LOCK = 3; // undefined (Mutex, WaitGroup)
+const BYTES = 4; // flag: a native byte channel's wait, whose values are Buffers as they are
 
 function checkOpts(opts) {
   if (opts === undefined || opts === null) return null;
@@ -37,6 +38,7 @@ function abortError(signal) {
   return new AbortError(undefined, { cause: signal.reason });
 }
 
+// Fields kept few: a waiter is made for every wait that does not complete at once.
 class Waiter {
   constructor(mode, queue, value) {
     this.mode = mode;
@@ -45,11 +47,8 @@ class Waiter {
     this.resolve = null;
     this.reject = null;
     this.done = false;
-    this.nativeId = -1;
-    this.bytes = false; // a native byte channel: values are Buffers, not serialized
-    this.timer = null;
-    this.signal = null;
-    this.onAbort = null;
+    this.nativeId = -1; // a native wait's id in the loop (lib/native.js)
+    this.extra = null; // { timer, signal, onAbort } once armed
     this.sel = null; // the select this is a case of (lib/select.js), or null
     this.index = 0;
   }
@@ -58,20 +57,25 @@ class Waiter {
   arm(opts) {
     if (opts === null) return;
     const t = opts.timeout;
-    if (t !== undefined && t !== null && t !== Infinity) {
-      this.timer = setTimeout(() => this.giveUp(new TimeoutError()), t);
-    }
     const s = opts.signal;
-    if (s !== undefined && s !== null) {
-      this.signal = s;
-      this.onAbort = () => this.giveUp(abortError(s));
-      s.addEventListener('abort', this.onAbort, { once: true });
+    const hasT = t !== undefined && t !== null && t !== Infinity;
+    const hasS = s !== undefined && s !== null;
+    if (!hasT && !hasS) return;
+    const x = (this.extra = { timer: null, signal: null, onAbort: null });
+    if (hasT) x.timer = setTimeout(() => this.giveUp(new TimeoutError()), t);
+    if (hasS) {
+      x.signal = s;
+      x.onAbort = () => this.giveUp(abortError(s));
+      s.addEventListener('abort', x.onAbort, { once: true });
     }
   }
 
   disarm() {
-    if (this.timer !== null) clearTimeout(this.timer);
-    if (this.onAbort !== null) this.signal.removeEventListener('abort', this.onAbort);
+    const x = this.extra;
+    if (x === null) return;
+    this.extra = null;
+    if (x.timer !== null) clearTimeout(x.timer);
+    if (x.onAbort !== null) x.signal.removeEventListener('abort', x.onAbort);
   }
 
   // Timeout or abort: gives up unless someone completed it first.
@@ -94,8 +98,8 @@ class Waiter {
       this.sel.finish(this.index, value, ok);
       return;
     }
-    if (this.timer !== null || this.onAbort !== null) this.disarm();
-    switch (this.mode) {
+    if (this.extra !== null) this.disarm();
+    switch (this.mode & 3) {
       case RECV: this.resolve({ value, ok }); break;
       case ITER: this.resolve(ok ? { value, done: false } : { value: undefined, done: true }); break;
       case SEND: if (ok) this.resolve(); else this.reject(new ClosedError()); break;
@@ -108,7 +112,7 @@ class Waiter {
     this.done = true;
     this.nativeId = -1;
     const ok = (code & 1) === 1;
-    this.complete(ok && !this.bytes ? decodeValue(value) : value, ok);
+    this.complete(ok && (this.mode & BYTES) === 0 ? decodeValue(value) : value, ok);
   }
 }
 
@@ -122,4 +126,4 @@ function claim(w) {
 
 const { decode: decodeValue } = require('./native');
 
-module.exports = { Waiter, claim, checkOpts, abortError, RECV, ITER, SEND, LOCK };
+module.exports = { Waiter, claim, checkOpts, abortError, RECV, ITER, SEND, LOCK, BYTES };
