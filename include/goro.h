@@ -586,6 +586,16 @@ void goro_ticker_stop(goro_ticker *t);
 int goro_dump(int fd);
 
 /*
+ goro_dump into a buffer: writes at most `cap` bytes of the dump, NUL-terminated when
+ `cap` > 0, and returns the dump's full length (as snprintf: call again with a bigger
+ buffer when the result is >= cap). `buf` may be NULL when `cap` is 0.
+
+ # Safety
+ `buf` points at `cap` writable bytes (or cap is 0).
+ */
+size_t goro_dump_to(char *buf, size_t cap);
+
+/*
  Writes a profile to `fd` in pprof's format (gzipped protobuf; `go tool pprof` reads it):
  "goroutine" (goroutines by stack), "block" (contentions and delay at channel, select,
  WaitGroup, Mutex and pool waits, since goro_set_block_profile_rate), "mutex" (contended

@@ -38,6 +38,28 @@ pub extern "C" fn goro_dump(fd: c_int) -> c_int {
     })
 }
 
+/// goro_dump into a buffer: writes at most `cap` bytes of the dump, NUL-terminated when
+/// `cap` > 0, and returns the dump's full length (as snprintf: call again with a bigger
+/// buffer when the result is >= cap). `buf` may be NULL when `cap` is 0.
+///
+/// # Safety
+/// `buf` points at `cap` writable bytes (or cap is 0).
+#[no_mangle]
+pub unsafe extern "C" fn goro_dump_to(buf: *mut c_char, cap: usize) -> usize {
+    ffi_boundary!(0, {
+        let text = trace::dump::dump_text();
+        if cap > 0 && !buf.is_null() {
+            let n = text.len().min(cap - 1);
+            // SAFETY: the caller's contract: `cap` writable bytes; n + 1 <= cap.
+            unsafe {
+                std::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), n);
+                *buf.add(n) = 0;
+            }
+        }
+        text.len()
+    })
+}
+
 /// Writes a profile to `fd` in pprof's format (gzipped protobuf; `go tool pprof` reads it):
 /// "goroutine" (goroutines by stack), "block" (contentions and delay at channel, select,
 /// WaitGroup, Mutex and pool waits, since goro_set_block_profile_rate), "mutex" (contended

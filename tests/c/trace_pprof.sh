@@ -24,3 +24,17 @@ top "$dir/goroutine.pb.gz" receive_one
 top "$dir/block.pb.gz" blocked_receiver
 top "$dir/mutex.pb.gz" mutex_contender
 top "$dir/cpu.pb.gz" cpu_burner
+
+# The debug endpoint, as against a Go server: run it again, serving, and ask it.
+TRACE_SERVE_SECONDS=60 "$prog" "$dir/live" >/dev/null &
+pid=$!
+for _ in $(seq 1 200); do [ -s "$dir/live/port" ] && break; sleep 0.05; done
+port=$(cat "$dir/live/port")
+url=http://127.0.0.1:$port/debug/pprof
+go tool pprof -proto "$url/goroutine" > "$dir/live.pb.gz" 2>/dev/null
+top "$dir/live.pb.gz" receive_one
+text=$(python3 -c "import urllib.request,sys; print(urllib.request.urlopen(sys.argv[1]).read().decode())" "$url/goroutine?debug=2")
+echo "$text" | grep -q "^goroutine .*\[chan receive, " || { echo "$text"; echo "FAIL: debug=2 dump"; exit 1; }
+echo "ok: $url/goroutine?debug=2 is a dump"
+kill $pid 2>/dev/null || true
+wait $pid 2>/dev/null || true

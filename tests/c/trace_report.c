@@ -192,6 +192,13 @@ int main(int argc, char **argv)
     const char *frame = strstr(dump, "receive_one\n");
     CHECK_MSG(frame != NULL, "no receive_one frame in the dump");
     CHECK(strstr(frame, "waits_on_reachable\n") != NULL);
+    /* The same into a buffer, snprintf-style. */
+    size_t need = goro_dump_to(NULL, 0);
+    CHECK(need > 100);
+    char small[16];
+    CHECK(goro_dump_to(small, sizeof small) >= need - 200); /* goroutines may have moved on */
+    CHECK_EQ(strlen(small), sizeof small - 1);
+    CHECK(strncmp(small, "goroutine ", 10) == 0);
     free(dump);
 
     goro_counters c;
@@ -218,6 +225,11 @@ int main(int argc, char **argv)
         CHECK(f != NULL);
         fprintf(f, "%d\n", port);
         fclose(f);
+        /* trace_pprof.sh asks the debug endpoint too: serve until it is done (it kills us),
+           with the goroutines above still parked. */
+        const char *serve = getenv("TRACE_SERVE_SECONDS");
+        if (serve != NULL)
+            sleep((unsigned)atoi(serve));
     }
 
     CHECK_OK(goro_chan_close(reachable));
