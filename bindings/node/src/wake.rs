@@ -132,10 +132,7 @@ impl LoopShared {
     /// JS thread: turns completed waits into `[id, code, value, ...]`.
     fn drain(&self, env: &Env) -> Result<JsObject> {
         self.wake_pending.store(false, Ordering::SeqCst);
-        // Pay the wakes this thread owes (see `owe_wake`).
-        for target in OWED.with(|o| std::mem::take(&mut *o.borrow_mut())) {
-            target.notify();
-        }
+        pay_owed();
         let done = std::mem::take(&mut *self.queue.lock().unwrap());
         let mut arr = env.create_array_with_length(done.len() * 3)?;
         let mut ops = self.ops.lock().unwrap();
@@ -190,6 +187,14 @@ fn owe_wake(target: &Arc<LoopShared>) -> bool {
         }
     }
     true
+}
+
+/// Pays the wakes this thread owes: when its loop turns, or sooner, when it starts a wait
+/// of its own (it is about to yield anyway, and its partner may be waiting for exactly this).
+fn pay_owed() {
+    for target in OWED.with(|o| std::mem::take(&mut *o.borrow_mut())) {
+        target.notify();
+    }
 }
 
 /// Settles the slots of a completed wait; returns the code and the received value.
@@ -387,6 +392,8 @@ impl Loop {
                 if hopeful {
                     self.shared.set_ref(true);
                 }
+                drop(ops);
+                pay_owed();
                 set_status(PENDING);
                 Ok(env.get_undefined()?.into_unknown())
             }
