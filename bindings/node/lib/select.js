@@ -172,6 +172,15 @@ function poll(cases) {
 function nativeSelect(sel, cases, wait, only) {
   const set = chanSet(cases, only);
   const idx = set.idx;
+  if (!wait && set.recvOnly) {
+    // The fast path: a poll of receives only (ChanSet.pollRecv).
+    const v = set.native.pollRecv();
+    const s = status[0];
+    if (s < 0) return null;
+    const index = idx[s >> 1];
+    const ok = (s & 1) === 1;
+    return { index, value: ok ? cases[index].chan._dec(v) : undefined, ok };
+  }
   let mask = 0;
   let values = null;
   for (let k = 0; k < idx.length; k++) {
@@ -231,7 +240,8 @@ function chanSet(cases, only) {
     ncs.push(c.chan._nc);
     cs.push(c);
   }
-  const set = { n: cases.length, idx, ncs, cases: cs, native: new native.ChanSet(ncs) };
+  const recvOnly = cs.every((c) => !c.send && !c.chan._bytes);
+  const set = { n: cases.length, idx, ncs, cases: cs, recvOnly, native: new native.ChanSet(ncs) };
   byOnly.set(only, set);
   return set;
 }

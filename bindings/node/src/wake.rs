@@ -33,7 +33,10 @@ use napi::threadsafe_function::{
 use napi::bindgen_prelude::ClassInstance;
 use napi::{Env, JsFunction, JsObject, JsUnknown, Result};
 
-use crate::chan::{NativeChan, Shared, Slot, Watch};
+use std::mem::MaybeUninit;
+
+use crate::chan::{Elem, NativeChan, Shared, Slot, Watch};
+use crate::value::Msg;
 use crate::status::set_status;
 
 type Tsfn = ThreadsafeFunction<(), ErrorStrategy::Fatal>;
@@ -224,6 +227,7 @@ fn finish(env: &Env, op: &mut Op_, out: Outcome) -> Result<(i32, JsUnknown)> {
 #[napi]
 pub struct ChanSet {
     chans: Vec<Arc<Shared>>,
+    all_msg: bool,
 }
 
 #[napi]
@@ -236,9 +240,44 @@ impl ChanSet {
                 "goro: at most 32 shared channels in one select",
             ));
         }
-        Ok(ChanSet {
-            chans: chans.iter().map(|c| c.shared.clone()).collect(),
-        })
+        let chans: Vec<Arc<Shared>> = chans.iter().map(|c| c.shared.clone()).collect();
+        let all_msg = chans.iter().all(|c| c.elem == Elem::Msg);
+        Ok(ChanSet { chans, all_msg })
+    }
+
+    /// A select of receives on every channel of the set that does not wait: the fast path
+    /// of a receive-only select (no loop, no id, no waiter, one allocation). Status as
+    /// `Loop::select`: `k * 2 + ok` with the value, or WOULD_BLOCK. Channels of JS values only.
+    #[napi]
+    pub fn poll_recv(&self, env: Env) -> Result<JsUnknown> {
+        if !self.all_msg {
+            return Err(napi::Error::new(napi::Status::InvalidArg, "goro: pollRecv on byte channels"));
+        }
+        let mut slots: Vec<MaybeUninit<Msg>> = Vec::with_capacity(self.chans.len());
+        // SAFETY: MaybeUninit needs no initialization.
+        unsafe { slots.set_len(self.chans.len()) };
+        let cases: Vec<Case<'_>> = self
+            .chans
+            .iter()
+            .zip(slots.iter_mut())
+            .map(|(c, s)| Case { chan: Some(&c.raw), op: Op::Recv(s.as_mut_ptr().cast()) })
+            .collect();
+        // SAFETY: each slot has room for one Msg and outlives the call.
+        match unsafe { goro_core::select(&cases, Deadline::NoWait) } {
+            Ok((i, ok)) => {
+                set_status((i as i32) * 2 + ok as i32);
+                if ok {
+                    // SAFETY: case i received a value into slot i.
+                    unsafe { slots[i].assume_init_read() }.into_js(&env)
+                } else {
+                    Ok(env.get_undefined()?.into_unknown())
+                }
+            }
+            Err(_) => {
+                set_status(WOULD_BLOCK);
+                Ok(env.get_undefined()?.into_unknown())
+            }
+        }
     }
 }
 
