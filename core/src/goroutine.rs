@@ -84,24 +84,14 @@ pub enum WaitReason {
 }
 
 impl WaitReason {
-    /// The reason stored as a byte in a record.
+    /// The reason stored as a byte in a record (None for a byte no reason has).
     pub fn from_u8(v: u8) -> WaitReason {
-        use WaitReason::*;
-        [
-            None,
-            ChanRecv,
-            ChanSend,
-            Select,
-            SelectNoCases,
-            Sleep,
-            WaitGroup,
-            Mutex,
-            PoolSubmit,
-            Run,
-        ]
-        .get(v as usize)
-        .copied()
-        .unwrap_or(None)
+        if v <= WaitReason::Run as u8 {
+            // SAFETY: repr(u8), and the variants are numbered 0..=Run without gaps.
+            unsafe { std::mem::transmute::<u8, WaitReason>(v) }
+        } else {
+            WaitReason::None
+        }
     }
 
     /// As Go's dumps say it.

@@ -557,13 +557,7 @@ fn install_guard(addr: usize) -> Result<(), StackError> {
 
 /// Calls `f` with every slot's owner (a goroutine record set by `SlotStack::set_owner`).
 pub fn for_each_owner(mut f: impl FnMut(*mut u8)) {
-    for c in &CLASS_LIST {
-        let c = c.load(Ordering::Acquire);
-        if c.is_null() {
-            break;
-        }
-        // SAFETY: classes are leaked and never freed.
-        let c = unsafe { &*c };
+    for c in classes() {
         for slab in &c.slabs[..c.nslabs.load(Ordering::Acquire)] {
             let owners = slab.owners.load(Ordering::Acquire);
             if owners.is_null() {
@@ -584,32 +578,25 @@ pub fn for_each_owner(mut f: impl FnMut(*mut u8)) {
 /// Address space reserved for stacks, in bytes (memory is committed only as stacks are
 /// touched, and given back by `scavenge`).
 pub fn reserved_bytes() -> usize {
-    let mut total = 0;
-    for c in &CLASS_LIST {
-        let c = c.load(Ordering::Acquire);
-        if c.is_null() {
-            break;
-        }
+    classes()
+        .map(|c| c.nslabs.load(Ordering::Relaxed) * c.slots_per_slab * c.slot_size)
+        .sum()
+}
+
+/// Every size class so far, without a lock.
+fn classes() -> impl Iterator<Item = &'static SizeClass> {
+    CLASS_LIST
+        .iter()
+        .map(|c| c.load(Ordering::Acquire))
+        .take_while(|c| !c.is_null())
         // SAFETY: classes are leaked and never freed.
-        let c = unsafe { &*c };
-        total += c.nslabs.load(Ordering::Relaxed) * c.slots_per_slab * c.slot_size;
-    }
-    total
+        .map(|c| unsafe { &*c })
 }
 
 /// Returns idle stack memory to the kernel (sysmon calls it about once a second, as Go's
 /// scavenger works in the background): wholly free slabs beyond a warm reserve of slots.
 pub fn scavenge() -> usize {
-    let mut released = 0;
-    for c in &CLASS_LIST {
-        let c = c.load(Ordering::Acquire);
-        if c.is_null() {
-            break;
-        }
-        // SAFETY: classes are leaked and never freed.
-        released += unsafe { &*c }.scavenge();
-    }
-    released
+    classes().map(SizeClass::scavenge).sum()
 }
 
 #[cfg(test)]
