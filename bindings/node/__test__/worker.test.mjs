@@ -89,6 +89,26 @@ test('select across threads: a worker sends on one of two shared channels', asyn
   await assert.rejects(s, { name: 'TimeoutError' });
 });
 
+test('a worker that sends and exits at once still wakes the receiver', async () => {
+  for (let round = 0; round < 5; round++) {
+    const ch = new Chan(0);
+    const other = new Chan(0);
+    const r = ch.recv();
+    const w = new Worker(`const g = require(${JSON.stringify(index)});
+      const { workerData } = require('node:worker_threads');
+      const ch = g.Chan.open(workerData.ch), other = g.Chan.open(workerData.other);
+      // A native wait first, so this thread has a loop and owes its wakes (src/wake.rs).
+      other.recv({ timeout: 1 }).catch(() => {
+        if (!ch.trySend('bye')) process.exit(3);
+        process.exit(0);
+      });`,
+    { eval: true, workerData: { ch: ch.share(), other: other.share() } });
+    const code = new Promise((res) => w.on('exit', res));
+    assert.deepEqual(await r, { value: 'bye', ok: true });
+    assert.equal(await code, 0);
+  }
+});
+
 test('a token opens once; bad tokens are TypeErrors', () => {
   const c = new Chan(1);
   const t = c.share();

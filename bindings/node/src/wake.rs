@@ -290,7 +290,7 @@ pub struct Loop {
 impl Loop {
     /// `dispatch` receives `[id, code, value, ...]` for waits that completed.
     #[napi(constructor)]
-    pub fn new(env: Env, dispatch: JsFunction) -> Result<Loop> {
+    pub fn new(mut env: Env, dispatch: JsFunction) -> Result<Loop> {
         let shared = Arc::new(LoopShared {
             owner: std::thread::current().id(),
             env: env.raw() as usize,
@@ -311,6 +311,9 @@ impl Loop {
         tsfn.unref(&env)?;
         let _ = shared.tsfn.set(tsfn);
         HOME.with(|h| *h.borrow_mut() = Some(Arc::downgrade(&shared)));
+        // A thread that ends owing wakes (a Worker that sends and exits at once) pays them on
+        // its way out, so its partners are not left waiting.
+        env.add_env_cleanup_hook((), |_| pay_owed())?;
         Ok(Loop { shared })
     }
 
