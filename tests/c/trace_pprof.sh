@@ -26,7 +26,7 @@ top "$dir/mutex.pb.gz" mutex_contender
 top "$dir/cpu.pb.gz" cpu_burner
 
 # The debug endpoint, as against a Go server: run it again, serving, and ask it.
-TRACE_SERVE_SECONDS=60 "$prog" "$dir/live" >/dev/null &
+GORO_DUMP_SIGNAL=SIGUSR1 TRACE_SERVE_SECONDS=60 "$prog" "$dir/live" >/dev/null 2>"$dir/live.stderr" &
 pid=$!
 for _ in $(seq 1 200); do [ -s "$dir/live/port" ] && break; sleep 0.05; done
 port=$(cat "$dir/live/port")
@@ -36,5 +36,11 @@ top "$dir/live.pb.gz" receive_one
 text=$(python3 -c "import urllib.request,sys; print(urllib.request.urlopen(sys.argv[1]).read().decode())" "$url/goroutine?debug=2")
 echo "$text" | grep -q "^goroutine .*\[chan receive, " || { echo "$text"; echo "FAIL: debug=2 dump"; exit 1; }
 echo "ok: $url/goroutine?debug=2 is a dump"
+# GORO_DUMP_SIGNAL: a dump on stderr at each SIGUSR1, and the program goes on.
+kill -USR1 $pid
+for _ in $(seq 1 100); do grep -q "goroutine dump" "$dir/live.stderr" && break; sleep 0.05; done
+grep -q "^goroutine .*\[chan receive, " "$dir/live.stderr" || { cat "$dir/live.stderr"; echo "FAIL: no dump on SIGUSR1"; exit 1; }
+kill -0 $pid || { echo "FAIL: SIGUSR1 ended the program"; exit 1; }
+echo "ok: SIGUSR1 printed a dump"
 kill $pid 2>/dev/null || true
 wait $pid 2>/dev/null || true

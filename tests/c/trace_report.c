@@ -228,8 +228,12 @@ int main(int argc, char **argv)
         /* trace_pprof.sh asks the debug endpoint too: serve until it is done (it kills us),
            with the goroutines above still parked. */
         const char *serve = getenv("TRACE_SERVE_SECONDS");
-        if (serve != NULL)
-            sleep((unsigned)atoi(serve));
+        if (serve != NULL) {
+            /* A signal (GORO_DUMP_SIGNAL) cuts a sleep short: sleep to the deadline. */
+            int64_t until = now_ns() + (int64_t)atoi(serve) * 1000000000;
+            while (now_ns() < until)
+                usleep(10 * 1000);
+        }
     }
 
     CHECK_OK(goro_chan_close(reachable));
