@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use goro_core::sync::WaitGroup;
-use goro_core::{Deadline, Error};
+use goro_core::Deadline;
 use parking_lot::Mutex;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;

@@ -71,7 +71,11 @@ pub(crate) fn deadline(timeout: Option<f64>) -> PyResult<Deadline> {
 /// _shutdown(max_seconds): the atexit hook (see rt.rs).
 #[pyfunction]
 fn _shutdown(py: Python<'_>, max_seconds: f64) {
-    rt::shutdown(py, (max_seconds.max(0.0) * 1000.0) as u64);
+    rt::shutdown(
+        py,
+        (max_seconds.max(0.0) * 1000.0) as u64,
+        py.get_type::<GoroutineExit>().as_ptr(),
+    );
 }
 
 /// _set_main_thread(ident): the thread whose waits check for signals (threading.main_thread).

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use goro_core::sync::WaitGroup as CoreWaitGroup;
-use goro_core::{Deadline, Error};
+use goro_core::Deadline;
 use parking_lot::Mutex;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;

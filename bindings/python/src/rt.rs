@@ -296,6 +296,7 @@ fn run_body(body: PyBody, stack: usize) {
     // SAFETY: a fresh thread state of ours, on this thread.
     unsafe { ffi::PyEval_RestoreThread(ts) };
     set_stack_bounds(ts, stack);
+    note_worker();
     // SAFETY: attached just above; the token does not outlive this function, and every switch
     // inside `body` goes through `detached`.
     let py = unsafe { Python::assume_attached() };
@@ -322,9 +323,31 @@ fn set_stack_bounds(ts: *mut ffi::PyThreadState, stack: usize) {
     }
 }
 
+/// Worker threads that have run Python goroutines (their thread ids), for `shutdown`.
+static WORKERS: parking_lot::Mutex<Vec<u64>> = parking_lot::Mutex::new(Vec::new());
+
+fn note_worker() {
+    thread_local! {
+        static NOTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    // Pinned goroutines never leave this OS thread, so a thread-local is fine here.
+    if !NOTED.with(|n| n.replace(true)) {
+        WORKERS.lock().push(this_thread());
+    }
+}
+
 /// The atexit hook: see the module doc. Waits at most `max_ms` for goroutines to detach.
-pub fn shutdown(py: Python<'_>, max_ms: u64) {
+/// Goroutines still running Python (a busy loop) get `exc` raised in them (as
+/// PyThreadState_SetAsyncExc does for threads) so that they unwind and end.
+pub fn shutdown(py: Python<'_>, max_ms: u64, exc: *mut ffi::PyObject) {
     SHUTDOWN.store(true, SeqCst);
+    if LIVE.load(SeqCst) > 0 {
+        for &tid in WORKERS.lock().iter() {
+            // SAFETY: GIL held; `exc` is an exception type; this sets it on every thread
+            // state of that worker (parked ones never run again).
+            unsafe { ffi::PyThreadState_SetAsyncExc(tid as _, exc) };
+        }
+    }
     let start = std::time::Instant::now();
     py.detach(|| {
         while LIVE.load(SeqCst) > 0 && start.elapsed().as_millis() < max_ms as u128 {

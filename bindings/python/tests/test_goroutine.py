@@ -1,0 +1,193 @@
+"""Goroutines: go, run, defer, exit, exception reports, thousands parked, runtime knobs."""
+import threading
+import time
+
+import pytest
+
+import goro
+
+
+def test_go_returns_id_and_runs():
+    out = goro.Chan(1)
+    gid = goro.go(lambda x, y=0: out.send((x, y, goro.goroutine_id())), 1, y=2)
+    assert isinstance(gid, int) and gid > 0
+    assert out.recv(timeout=5) == (1, 2, gid)
+    assert goro.goroutine_id() == 0
+
+
+def test_run_returns_result_and_raises():
+    assert goro.run(lambda a, b: a * b, 6, b=7) == 42
+    with pytest.raises(KeyError):
+        goro.run(lambda: {}["k"])
+    assert goro.run(goro.exit) is None
+
+
+def test_defer_order_and_exit():
+    log = []
+
+    def body():
+        goro.defer(log.append, 1)
+        goro.defer(log.append, 2)
+        try:
+            goro.exit()
+        finally:
+            log.append("finally")
+        log.append("unreachable")
+
+    goro.run(body)
+    assert log == ["finally", 2, 1]
+
+
+def test_defer_and_exit_outside_goroutine():
+    with pytest.raises(RuntimeError):
+        goro.defer(print)
+    with pytest.raises(RuntimeError):
+        goro.exit()
+
+
+def test_exceptions_are_reported_with_traceback(hook):
+    wg = goro.WaitGroup()
+    wg.add(3)
+
+    def bad():
+        goro.defer(wg.done)
+        raise ValueError("boom")
+
+    def leaves():
+        goro.defer(wg.done)
+        raise SystemExit(3)  # must not exit the process
+
+    def quits():
+        goro.defer(wg.done)
+        goro.exit()  # silent
+
+    goro.go(bad)
+    goro.go(leaves)
+    goro.go(quits)
+    wg.wait(timeout=5)
+    time.sleep(0.01)
+    kinds = sorted(type(e).__name__ for _, e in hook)
+    assert kinds == ["SystemExit", "ValueError"]
+    assert all(e.__traceback__ is not None for _, e in hook)
+
+
+def test_default_report_goes_to_stderr(py):
+    r = py(
+        """
+        import goro, sys
+        wg = goro.WaitGroup(); wg.add(2)
+        def f():
+            goro.defer(wg.done)
+            raise ValueError("boom from goroutine")
+        def g():
+            goro.defer(wg.done)
+            sys.exit(7)
+        goro.go(f); goro.go(g); wg.wait()
+        print("still alive")
+        """
+    )
+    assert r.returncode == 0, r.stderr
+    assert "still alive" in r.stdout
+    assert "ValueError: boom from goroutine" in r.stderr
+    assert "Traceback" in r.stderr and "SystemExit: 7" in r.stderr
+
+
+def test_failing_hook_never_loses_the_exception(py):
+    r = py(
+        """
+        import goro
+        def hook(gid, e): raise RuntimeError("hook broke")
+        goro.set_excepthook(hook)
+        goro.run(lambda: goro.go(lambda: 1 / 0))
+        goro.sleep(0.2)
+        """
+    )
+    assert "ZeroDivisionError" in r.stderr and "hook broke" in r.stderr, r.stderr
+
+
+def test_ten_thousand_parked_goroutines():
+    n = 10_000
+    gate = goro.Chan()
+    wg = goro.WaitGroup()
+    wg.add(n)
+    ids = set()
+
+    def parked(i):
+        goro.defer(wg.done)
+        v = gate.recv()
+        ids.add(v)
+
+    base = goro.num_goroutine()
+    for i in range(n):
+        goro.go(parked, i)
+    deadline = time.monotonic() + 30
+    while gate.try_send(-1) is False and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert goro.num_goroutine() >= base + n - 1
+    threads = threading.active_count()
+    assert threads < 50  # parked goroutines hold no OS thread each
+    for i in range(n - 1):
+        gate.send(i)
+    wg.wait(timeout=60)
+    assert len(ids) == n
+
+
+def test_threading_local_is_per_goroutine():
+    loc = threading.local()
+    out = goro.Chan(100)
+
+    def f(i):
+        loc.v = i
+        goro.sleep(0.01)
+        out.send(loc.v == i)
+
+    for i in range(100):
+        goro.go(f, i)
+    assert all(out.recv(timeout=5) for _ in range(100))
+
+
+def test_recursion_in_goroutine():
+    def rec(n):
+        return 0 if n == 0 else 1 + rec(n - 1)
+
+    assert goro.run(rec, 200) == 200
+
+
+def test_runtime_knobs():
+    n = goro.gomaxprocs()
+    assert n >= 1
+    assert goro.gomaxprocs(n) == n
+    assert goro.num_cpu() >= 1
+    assert goro.num_goroutine() >= 0
+    with pytest.raises(ValueError):
+        goro.gomaxprocs(0)
+    with pytest.raises(TypeError):
+        goro.go(3)
+    with pytest.raises(TypeError):
+        goro.set_excepthook(5)
+
+
+def test_yield():
+    goro.yield_()
+    assert goro.run(lambda: goro.yield_()) is None
+
+
+def test_gc_and_exceptions_inside_goroutines():
+    import gc
+
+    def f():
+        try:
+            raise KeyError("x")
+        except KeyError:
+            import sys
+
+            assert sys.exc_info()[0] is KeyError
+            goro.sleep(0.001)  # park with an exception being handled
+            assert sys.exc_info()[0] is KeyError
+        gc.collect()
+        return "ok"
+
+    out = goro.Chan(10)
+    for _ in range(10):
+        goro.go(lambda: out.send(f()))
+    assert [out.recv(timeout=5) for _ in range(10)] == ["ok"] * 10

@@ -1,0 +1,99 @@
+"""select: cases, default, timeout, None channels, closed channels, fairness."""
+import collections
+import time
+
+import pytest
+
+import goro
+
+
+def test_ready_recv_and_send():
+    a, b = goro.Chan(1), goro.Chan(1)
+    a.send("x")
+    assert goro.select(goro.recv(a), goro.recv(b)) == (0, "x", True)
+    assert goro.select(goro.recv(b), goro.send(b, 7)) == (1, None, True)
+    assert b.recv() == 7
+
+
+def test_default():
+    a = goro.Chan()
+    assert goro.select(goro.recv(a), default=True) == (-1, None, False)
+    assert goro.select(default=True) == (-1, None, False)
+
+
+def test_timeout():
+    a = goro.Chan()
+    t = time.monotonic()
+    with pytest.raises(TimeoutError):
+        goro.select(goro.recv(a), goro.send(a, 1), timeout=0.05)
+    assert time.monotonic() - t >= 0.045
+    assert a.try_recv() == (None, False)
+
+
+def test_none_channel_never_ready():
+    a = goro.Chan(1)
+    a.send(1)
+    for _ in range(20):
+        assert goro.select(goro.recv(None), goro.send(None, 2), goro.recv(a), timeout=1)[0] in (2,)
+        a.send(1)
+    with pytest.raises(TimeoutError):
+        goro.select(goro.recv(None), timeout=0.01)
+
+
+def test_closed_channel_cases():
+    a = goro.Chan()
+    a.close()
+    assert goro.select(goro.recv(a)) == (0, None, False)
+    assert goro.select(goro.send(a, 1)) == (0, None, False)
+
+
+def test_waits_for_a_goroutine():
+    a, b = goro.Chan(), goro.Chan()
+    goro.go(lambda: (goro.sleep(0.02), b.send("late")))
+    assert goro.select(goro.recv(a), goro.recv(b)) == (1, "late", True)
+
+
+def test_send_case_to_waiting_receiver():
+    a = goro.Chan()
+    out = goro.Chan(1)
+    goro.go(lambda: out.send(a.recv()))
+    assert goro.select(goro.send(a, "v"), timeout=2) == (0, None, True)
+    assert out.recv(timeout=2) == "v"
+
+
+def test_random_choice_among_ready():
+    a, b = goro.Chan(1000), goro.Chan(1000)
+    for i in range(1000):
+        a.send(i)
+        b.send(i)
+    counts = collections.Counter(goro.select(goro.recv(a), goro.recv(b))[0] for _ in range(1000))
+    assert 400 < counts[0] < 600, counts
+
+
+def test_unsent_values_are_not_leaked():
+    import gc
+    import weakref
+
+    class Obj:
+        pass
+
+    o = Obj()
+    w = weakref.ref(o)
+    a, b = goro.Chan(1), goro.Chan(1)
+    a.send(1)
+    goro.select(goro.recv(a), goro.send(None, o))
+    with pytest.raises(TimeoutError):
+        b.send(0)
+        goro.select(goro.send(b, o), timeout=0.01)
+    del o
+    gc.collect()
+    assert w() is None
+
+
+def test_bad_case():
+    with pytest.raises(TypeError):
+        goro.select(goro.Chan())
+    with pytest.raises(TypeError):
+        goro.recv(3)
+    with pytest.raises(ValueError):
+        goro.select(goro.recv(None), timeout=-2)
