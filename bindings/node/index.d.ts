@@ -37,7 +37,7 @@ export declare class Chan<T = any> implements AsyncIterable<T> {
   share(): string;
   static open<T = any>(token: string): Chan<T>;
   /** Adopts a C goro_chan* of this runtime (its address); values are Buffers of its element size. */
-  static fromNative(address: bigint): Chan<Buffer>;
+  static fromNative(address: bigint): Chan<Uint8Array>; // Buffers (Uint8Array) of its element size
 }
 
 export interface SelectCase<T = any> {
