@@ -33,6 +33,16 @@ impl ChanLock {
         }
     }
 
+    /// One attempt, no waiting.
+    #[inline]
+    pub(crate) fn try_lock(&self) -> bool {
+        !self.0.load(Ordering::Relaxed)
+            && self
+                .0
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+    }
+
     #[cold]
     fn lock_slow(&self) {
         let mut round = 0u32;
