@@ -106,6 +106,27 @@ impl RawChan {
         })
     }
 
+    /// `new`, shared: the handle every layer uses. The channel is listed for leak reports
+    /// (`trace::leak`).
+    pub fn new_shared(
+        elem_size: usize,
+        cap: usize,
+        drop_elem: Option<unsafe fn(*mut u8)>,
+    ) -> Option<Arc<RawChan>> {
+        let c = Arc::new(RawChan::new(elem_size, cap, drop_elem)?);
+        crate::trace::leak::register(&c);
+        Some(c)
+    }
+
+    /// Calls `f` on the waiter of every queued operation, stale ones included (leak reports).
+    pub(crate) fn for_each_waiter(&self, mut f: impl FnMut(&Arc<Waiter>)) {
+        self.with_lock(|i| {
+            for e in i.sendq.iter().chain(i.recvq.iter()) {
+                f(&e.waiter);
+            }
+        });
+    }
+
     /// Bytes per value.
     pub fn elem_size(&self) -> usize {
         self.elem_size
