@@ -166,3 +166,15 @@ test('a pending wait that a worker will settle keeps the process alive until it 
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /got late/);
 });
+
+test('a forgotten Ticker or after() does not hold the process; a waiting receiver does', () => {
+  const idle = runChild(`const g = require(${JSON.stringify(index)});
+    new g.Ticker(10); g.after(60000); console.log('end');`);
+  assert.equal(idle.signal, null, 'child was killed: it hung');
+  assert.equal(idle.status, 0, idle.stderr);
+  const waiting = runChild(`const g = require(${JSON.stringify(index)});
+    const t = new g.Ticker(10);
+    (async () => { await t.C.recv(); const r = await g.select([g.recv(g.after(30))]); console.log('got', r.ok); t.stop(); })();`);
+  assert.equal(waiting.status, 0, waiting.stderr);
+  assert.match(waiting.stdout, /got true/);
+});

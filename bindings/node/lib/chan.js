@@ -33,6 +33,7 @@ class Chan {
     this._closed = false;
     this._nc = null; // the NativeChan once shared
     this._bytes = false; // a C channel of bytes: values are Buffers
+    this._onRecvWait = null; // called when a receiver starts waiting (lib/time.js keep-alive)
   }
 
   get capacity() {
@@ -136,6 +137,7 @@ class Chan {
       if (mode === RECV) return Promise.resolve({ value: v, ok: this._gotOk });
       return Promise.resolve(this._gotOk ? { value: v, done: false } : { value: undefined, done: true });
     }
+    if (this._onRecvWait !== null) this._onRecvWait();
     return new Promise((resolve, reject) => {
       const w = new Waiter(mode, this._recvq, undefined);
       w.resolve = resolve;
@@ -322,4 +324,4 @@ function hasLive(q) {
   return false;
 }
 
-module.exports = { Chan };
+module.exports = { Chan, hasLive };

@@ -271,6 +271,7 @@ function enqueue(sel) {
     const ch = c.chan;
     if (ch === null || ch._nc !== null) continue;
     const q = c.send ? ch._sendq : ch._recvq;
+    if (!c.send && ch._onRecvWait !== null) ch._onRecvWait();
     const e = new Waiter(0, q, c.value);
     e.sel = sel;
     e.index = i;

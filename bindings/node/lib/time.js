@@ -1,7 +1,12 @@
 'use strict';
 // sleep, after and Ticker on Node's timers. Values delivered are Date.now() at the tick.
+//
+// Keep-alive: sleep's timer is a pending wait, so it keeps Node alive. The timers behind
+// after() and Ticker are unref'd: they keep Node alive only while someone waits to receive
+// from their channel (the channel tells us when a receiver starts waiting), so a forgotten
+// ticker, as an idle channel, never holds the process open.
 
-const { Chan } = require('./chan');
+const { Chan, hasLive } = require('./chan');
 const { checkOpts, abortError } = require('./wait');
 const { typeError } = require('./errors');
 
@@ -34,7 +39,12 @@ function sleep(ms, opts) {
 function after(ms) {
   checkMs(ms, 'after(ms)');
   const c = new Chan(1);
-  setTimeout(() => c.trySend(Date.now()), Math.max(0, ms));
+  const t = setTimeout(() => {
+    c._onRecvWait = null;
+    c.trySend(Date.now());
+  }, Math.max(0, ms));
+  t.unref();
+  c._onRecvWait = () => t.ref();
   return c;
 }
 
@@ -43,15 +53,19 @@ class Ticker {
   constructor(ms) {
     checkMs(ms, 'new Ticker(ms)');
     if (!(ms > 0)) throw typeError(`new Ticker(ms): ms must be > 0, got ${ms}`);
-    this.C = new Chan(1);
-    this._t = setInterval(() => {
-      this.C.trySend(Date.now());
-    }, ms);
+    const c = (this.C = new Chan(1));
+    const t = (this._t = setInterval(() => {
+      c.trySend(Date.now());
+      if (!hasLive(c._recvq)) t.unref();
+    }, ms));
+    t.unref();
+    c._onRecvWait = () => t.ref();
   }
 
   // Stops the ticks; C stays open, as Go's.
   stop() {
     clearInterval(this._t);
+    this.C._onRecvWait = null;
   }
 }
 
