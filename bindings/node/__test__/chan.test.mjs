@@ -138,8 +138,9 @@ for (const mode of ['local', 'shared']) {
       const o = { a: [1, 2] };
       await c.send(o);
       const { value } = await c.recv();
-      if (mode === 'local') assert.equal(value, o);
-      else assert.deepEqual(value, o); // a shared channel copies (structured clone)
+      assert.equal(value, o); // the same object, on a shared channel too (same thread)
+      await c.send(o);
+      assert.equal(c.tryRecv().value, o);
       for (const v of [0, -1.5, 'str', true, false, null, undefined, 10n, new Map([[1, 2]])]) {
         await c.send(v);
         assert.deepEqual((await c.recv()).value, v);

@@ -109,6 +109,29 @@ test('a worker that sends and exits at once still wakes the receiver', async () 
   }
 });
 
+test('objects sent to another thread are copies; the sender forgets them (no leak)', async () => {
+  const { held } = createRequire(import.meta.url)('../lib/native.js');
+  const ch = new Chan(16);
+  const back = new Chan(0);
+  const done = worker(`const ch = g.Chan.open(workerData.ch), back = g.Chan.open(workerData.back);
+    let n = 0;
+    for await (const o of ch) { o.seen = true; n += o.i >= 0 ? 1 : 0; }
+    await back.send(n);`, { ch: ch.share(), back: back.share() });
+  const before = held.size;
+  const objs = [];
+  for (let i = 0; i < 5000; i++) {
+    const o = { i };
+    if (i < 10) objs.push(o);
+    await ch.send(o);
+  }
+  ch.close();
+  assert.equal((await back.recv()).value, 5000);
+  await done;
+  assert.ok(objs.every((o) => o.seen === undefined), 'the worker mutated its copy only');
+  await ch.send({ i: -1 }).catch(() => {}); // closed: forgotten at once
+  assert.ok(held.size - before < 2048, `held grew to ${held.size}`);
+});
+
 test('a token opens once; bad tokens are TypeErrors', () => {
   const c = new Chan(1);
   const t = c.share();

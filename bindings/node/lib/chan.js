@@ -16,7 +16,7 @@
 const { ClosedError, typeError } = require('./errors');
 const { Queue } = require('./queue');
 const { Waiter, claim, checkOpts, abortError, RECV, ITER, SEND, BYTES } = require('./wait');
-const { native, status, pending, getLoop, newId, encode, decode } = require('./native');
+const { native, status, pending, getLoop, newId, encode, decode, abandon } = require('./native');
 
 const RESOLVED = Promise.resolve();
 const MAX_CAP = 0x7fffffff;
@@ -148,7 +148,14 @@ class Chan {
   }
 
   trySend(v) {
-    const r = this._nc !== null ? this._nc.trySend(this._enc(v)) : this._trySendLocal(v);
+    let r;
+    if (this._nc !== null) {
+      const enc = this._enc(v);
+      r = this._nc.trySend(enc);
+      if (r !== 0) abandon(enc);
+    } else {
+      r = this._trySendLocal(v);
+    }
     if (r === 2) throw new ClosedError();
     return r === 0;
   }
@@ -241,7 +248,10 @@ class Chan {
     // The plain try first: it costs less than starting a wait (no waiter, no slot).
     const r = this._nc.trySend(enc);
     if (r === 0) return RESOLVED;
-    if (r === 2) return Promise.reject(new ClosedError());
+    if (r === 2) {
+      abandon(enc);
+      return Promise.reject(new ClosedError());
+    }
     const id = newId();
     getLoop().send(id, this._nc, enc);
     const s = status[0];

@@ -49,7 +49,13 @@ function newId() {
   return id;
 }
 
-// Values crossing threads: primitives as they are, the rest structured-cloned.
+// Values on native channels: primitives as they are; an object as [bytes, key], where bytes
+// is its structured clone (for a receiver in another thread) and key names it in `held`
+// (a receiver in this thread gets the object itself). src/value.rs has the whole story.
+const held = new Map(); // key -> object sent from this thread, not yet received or forgotten
+let nextKey = 1;
+let sweepAt = 1024;
+
 function encode(v) {
   switch (typeof v) {
     case 'number':
@@ -57,13 +63,38 @@ function encode(v) {
     case 'boolean':
     case 'undefined':
       return v;
-    default:
-      return v === null ? null : v8.serialize(v);
+    default: {
+      if (v === null) return null;
+      const bytes = v8.serialize(v);
+      const key = nextKey;
+      nextKey = nextKey >= 0xffffffff ? 1 : nextKey + 1;
+      held.set(key, v);
+      if (held.size >= sweepAt) sweep();
+      return [bytes, key];
+    }
   }
 }
 
-function decode(v) {
-  return typeof v === 'object' && v !== null ? v8.deserialize(v) : v;
+// Drops the objects whose messages ended in another thread (or were dropped).
+function sweep() {
+  for (const k of native.takeForgotten()) held.delete(k);
+  sweepAt = Math.max(1024, held.size * 2);
 }
 
-module.exports = { native, status, pending, getLoop, newId, encode, decode };
+// A value encode() made that will not be sent after all.
+function abandon(enc) {
+  if (Array.isArray(enc)) held.delete(enc[1]);
+}
+
+function decode(v) {
+  if (typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) {
+    // Sent from this thread: the object itself.
+    const o = held.get(v[0]);
+    held.delete(v[0]);
+    return o;
+  }
+  return v8.deserialize(v);
+}
+
+module.exports = { native, status, pending, getLoop, newId, encode, decode, abandon, held };

@@ -275,7 +275,10 @@ impl NativeChan {
             return match unsafe { sh.raw.send((&*m as *const Msg).cast(), Deadline::NoWait) } {
                 Ok(()) => Ok(OK),
                 Err(e) => {
-                    drop(std::mem::ManuallyDrop::into_inner(m));
+                    // Not sent: the JS side keeps the object's key (it retries or forgets).
+                    let mut m = std::mem::ManuallyDrop::into_inner(m);
+                    m.disarm();
+                    drop(m);
                     Ok(status_of(e))
                 }
             };
