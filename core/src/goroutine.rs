@@ -51,6 +51,10 @@ pub struct SpawnOpts {
     pub name: Option<String>,
     /// Never move this goroutine to another OS thread.
     pub pinned: bool,
+    /// Never yield at a preemption point (a goro call that completes at once). For Python
+    /// goroutines: they hold the GIL between goro calls, and a switch there would leave the
+    /// next goroutine on the worker waiting for a GIL its holder can never release.
+    pub no_preempt: bool,
     /// What it runs, for dumps and profiles (C bodies are named from their address).
     pub func: Func,
     /// Where it was started; `Unknown` takes the Rust caller of `spawn`.
@@ -142,6 +146,8 @@ pub struct G {
     /// The worker this G is pinned to (set on first run when pinned).
     pub(crate) pinned_m: AtomicPtr<MShared>,
     pub(crate) pinned: bool,
+    /// See `SpawnOpts::no_preempt`.
+    pub(crate) no_preempt: bool,
     /// For dumps: why and since when it waits.
     pub(crate) wait_reason: AtomicU8,
     pub(crate) wait_since: AtomicI64,
@@ -218,6 +224,7 @@ fn spawn_inner(body: Body, opts: &SpawnOpts, first_defer: Option<Defer>) -> Resu
             name: opts.name.as_deref().map(Into::into),
             pinned_m: AtomicPtr::new(std::ptr::null_mut()),
             pinned: opts.pinned,
+            no_preempt: opts.no_preempt,
             wait_reason: AtomicU8::new(0),
             wait_since: AtomicI64::new(0),
             func,

@@ -295,7 +295,9 @@ pub(crate) fn preempt_point() {
 #[cold]
 fn preempt_slow() {
     if let Some(m) = current_m() {
-        if clear_preempt(&m.shared) {
+        if clear_preempt(&m.shared)
+            && !crate::goroutine::current().is_some_and(|g| g.get().no_preempt)
+        {
             crate::goroutine::yield_now();
         }
     }
