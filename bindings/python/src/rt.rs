@@ -272,6 +272,7 @@ pub fn spawn(name: Option<String>, body: PyBody) -> Result<u64, Error> {
     let stack = stack_size();
     let opts = goro_core::SpawnOpts {
         pinned: true,
+        no_preempt: true, // see SpawnOpts: we hold the GIL between goro calls
         name,
         stack_size: stack,
         ..Default::default()
