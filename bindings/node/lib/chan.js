@@ -99,13 +99,6 @@ class Chan {
     return false;
   }
 
-  // Whether a local op would complete now (select polls with it before it commits).
-  _readyLocal(send) {
-    if (this._closed) return true;
-    if (send) return this._buf.length < this._cap || hasLive(this._recvq);
-    return this._buf.length > 0 || hasLive(this._sendq);
-  }
-
   // ---- the surface ----
 
   send(v, opts) {
