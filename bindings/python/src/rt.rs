@@ -342,19 +342,17 @@ fn note_worker() {
 /// PyThreadState_SetAsyncExc does for threads) so that they unwind and end.
 pub fn shutdown(py: Python<'_>, max_ms: u64, exc: *mut ffi::PyObject) {
     SHUTDOWN.store(true, SeqCst);
-    if LIVE.load(SeqCst) > 0 {
+    let start = std::time::Instant::now();
+    while LIVE.load(SeqCst) > 0 && start.elapsed().as_millis() < max_ms as u128 {
+        // Again each round: CPython 3.9-3.11 clear the interpreter-wide "async exception"
+        // signal when the first thread state takes its own, so the others need a new one.
         for &tid in WORKERS.lock().iter() {
             // SAFETY: GIL held; `exc` is an exception type; this sets it on every thread
             // state of that worker (parked ones never run again).
             unsafe { ffi::PyThreadState_SetAsyncExc(tid as _, exc) };
         }
+        py.detach(|| std::thread::sleep(std::time::Duration::from_micros(500)));
     }
-    let start = std::time::Instant::now();
-    py.detach(|| {
-        while LIVE.load(SeqCst) > 0 && start.elapsed().as_millis() < max_ms as u128 {
-            std::thread::sleep(std::time::Duration::from_micros(200));
-        }
-    });
 }
 
 /// Goroutines holding or taking a thread state now (for tests).
