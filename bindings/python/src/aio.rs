@@ -9,8 +9,8 @@
 //!
 //! Cancellation: the awaiting coroutine calls `AsyncOp.cancel()`. True: the waiter was
 //! claimed by us, nothing was consumed or delivered, CancelledError goes on. False: the
-//! operation completed first; a received value is in our slot and is handed to the caller
-//! (the task's cancellation is requested again, so it is not lost either).
+//! operation completed first; a received value is in our slot and is returned to the caller
+//! (the cancellation is absorbed, as asyncio.wait_for does), so no value is ever lost.
 
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;

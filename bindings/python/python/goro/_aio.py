@@ -2,8 +2,8 @@
 
 Each first tries without waiting; when it must wait it starts a callback wait in the runtime
 and awaits a future that the loop's bridge settles. A cancelled await consumes and delivers
-nothing; if the operation won the race against the cancellation, its result is returned and
-the task's cancellation is requested again, so neither the value nor the cancel is lost."""
+nothing; if the operation won the race against the cancellation, its result is returned
+(the cancellation is absorbed, as asyncio.wait_for does), so no value is lost."""
 
 import asyncio
 import weakref
@@ -34,14 +34,13 @@ async def _wait(ch, is_send, value, timeout):
     except asyncio.CancelledError:
         if op.cancel():
             raise
+        # The operation completed before the cancel: a value was taken from the channel (or
+        # handed to a receiver). Deliver the result rather than lose it; the task goes on
+        # (as asyncio.wait_for does when its inner future completed first).
         try:
-            res = op.result_now()
+            return op.result_now()
         except TimeoutError:
             raise asyncio.CancelledError() from None
-        task = asyncio.current_task()
-        if task is not None:
-            task.cancel()
-        return res
 
 
 async def send(ch, value, timeout=None):
