@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# CI for the Python binding, from a clean checkout on a fresh machine:
+#   1. a venv under build/python-ci (python3 -m venv; pip install maturin, pytest);
+#   2. build and install the extension (maturin develop --release);
+#   3. pytest, then pytest again under `python -X dev`;
+#   4. examples/python/run_all.sh;
+#   5. packaging: `maturin sdist` and `maturin build`, each installed into a fresh venv
+#      outside the repo (under a temp dir) and smoke-tested from there.
+# Needs python3 (with venv), cargo, and PyPI access for maturin/pytest.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+venv=$root/build/python-ci/venv
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target/python-ci}
+
+step() { echo; echo "### python ci: $*"; }
+
+step "venv $venv"
+if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c "import ensurepip" 2>/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+fi
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/pip" install -q --disable-pip-version-check "maturin>=1.9,<2.0" pytest
+
+step "build and install the extension"
+(cd bindings/python && VIRTUAL_ENV=$venv PATH=$venv/bin:$PATH maturin develop --release -q)
+
+step "pytest"
+(cd "$root/build" && "$venv/bin/python" -m pytest -q -p no:cacheprovider "$root/bindings/python/tests")
+
+step "pytest under -X dev"
+(cd "$root/build" && "$venv/bin/python" -X dev -m pytest -q -p no:cacheprovider "$root/bindings/python/tests")
+
+step "examples"
+PYTHON=$venv/bin/python examples/python/run_all.sh
+
+step "packaging: sdist and wheel, installed outside the repo"
+tmp=$(mktemp -d /tmp/goro-py-pkg.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+"$venv/bin/maturin" sdist -m bindings/python/Cargo.toml -o "$tmp/dist" -q 2>/dev/null \
+    || "$venv/bin/maturin" sdist -m bindings/python/Cargo.toml -o "$tmp/dist"
+"$venv/bin/maturin" build --release -m bindings/python/Cargo.toml -o "$tmp/dist" -q 2>/dev/null \
+    || "$venv/bin/maturin" build --release -m bindings/python/Cargo.toml -o "$tmp/dist"
+ls -l "$tmp/dist"
+smoke='
+import goro, asyncio
+out = goro.Chan()
+for i in range(3):
+    goro.go(lambda i=i: out.send(i * i))
+got = sorted(out.recv() for _ in range(3))
+assert got == [0, 1, 4], got
+assert goro.select(goro.recv(goro.after(0.01)), timeout=5)[0] == 0
+async def main():
+    ch = goro.Chan()
+    goro.go(ch.send, "async")
+    return await ch.recv_async()
+assert asyncio.run(main()) == "async"
+print("smoke ok", goro.__file__)
+'
+for kind in sdist wheel; do
+    case $kind in
+        sdist) art=$(ls "$tmp"/dist/*.tar.gz) ;;
+        wheel) art=$(ls "$tmp"/dist/*.whl) ;;
+    esac
+    echo "--- $kind: $(basename "$art")"
+    python3 -m venv "$tmp/venv-$kind"
+    # The sdist builds with cargo in pip's own temp dir (maturin comes from PyPI).
+    (cd "$tmp" && CARGO_TARGET_DIR=$tmp/target-$kind "$tmp/venv-$kind/bin/pip" install -q \
+        --disable-pip-version-check "$art")
+    out=$(cd "$tmp" && "$tmp/venv-$kind/bin/python" -c "$smoke")
+    echo "$out"
+    case $out in *"smoke ok $tmp/venv-$kind/"*) ;; *) echo "FAILED: goro not imported from the fresh venv"; exit 1 ;; esac
+done
+
+step "all passed"
