@@ -15,9 +15,20 @@ use crate::time::now_ns;
 /// thread costs ~35 µs on these machines (BENCHMARKS.md), so a hand-off between workers is
 /// only fast if the receiver is still spinning; W2 and W3 in benches/ set this figure.
 const SPIN_NS: i64 = 50_000;
-/// How long a goroutine may sit in another worker's run-next slot before a spinning worker
-/// takes it (see `spin`).
-const RUNNEXT_GRACE_NS: i64 = 1_000;
+/// How long a worker may go without scheduling before a spinning worker takes the goroutine
+/// in its run-next slot (see `spin`).
+///
+/// A goroutine woken by a channel operation waits in its waker's run-next slot, to run on
+/// the same worker when the waker blocks. For a producer and a consumer on a buffered
+/// channel, "when the waker blocks" is when the buffer is full: a thousand sends, some tens
+/// of microseconds. Taking the consumer sooner (1 µs, or Go's 3 µs) splits the pair across
+/// two CPUs, where every operation fights over the channel's cache lines: W3 in benches/
+/// runs at about half the speed (22 against 40-48 M msg/s here). What a longer grace costs
+/// is latency, not throughput: a woken goroutine whose waker keeps computing without
+/// blocking starts up to this much later on another worker (once per wake; in a pipeline
+/// whose consumer keeps up, it is woken rarely). Kept below SPIN_NS, so a spinning worker
+/// still takes it before it gives up and sleeps.
+const RUNNEXT_GRACE_NS: i64 = 30_000;
 
 /// A worker (Go's M): an OS thread that runs goroutines. Owner thread only, except `shared`.
 pub(crate) struct Worker {
@@ -251,8 +262,8 @@ impl Worker {
                 return Some(g);
             }
             // A victim that has not scheduled for RUNNEXT_GRACE_NS is stuck in one goroutine:
-            // its run-next goroutine may be taken. Sooner would break up ping-pong pairs that
-            // run best on one worker (Go's runqsteal waits 3 µs likewise).
+            // its run-next goroutine may be taken. Sooner would break up pairs that run best
+            // on one worker (see RUNNEXT_GRACE_NS; Go's runqsteal waits 3 µs likewise).
             let now = now_ns();
             let judge = now - snap_at >= RUNNEXT_GRACE_NS;
             if let Some(g) = runq::steal_pass(self, judge.then_some(&ticks[..])) {
