@@ -191,3 +191,19 @@ def test_gc_and_exceptions_inside_goroutines():
     for _ in range(10):
         goro.go(lambda: out.send(f()))
     assert [out.recv(timeout=5) for _ in range(10)] == ["ok"] * 10
+
+
+def test_goroutine_state_does_not_leak_into_the_next():
+    """Thread states are reused (CPython < 3.12): nothing of an ended goroutine is seen."""
+    loc = threading.local()
+
+    def first():
+        loc.x = "old"
+        goro.defer(lambda: None)
+
+    def second():
+        return getattr(loc, "x", None)
+
+    for _ in range(50):
+        goro.run(first)
+        assert goro.run(second) is None

@@ -1,0 +1,206 @@
+"""goro from Python: W1-W6, W8 (BENCHMARKS.md), one workload per process."""
+import goro
+
+from common import JOB_SUM, check, job_data, main, now, report, rss_bytes
+
+
+def w1(n):
+    wg = goro.WaitGroup()
+    c = [0]
+
+    def inc():
+        c[0] += 1
+        wg.done()
+
+    t = now()
+    wg.add(n)
+    for _ in range(n):
+        goro.go(inc)
+    wg.wait()
+    dt = now() - t
+    check(c[0] == n, f"W1 count {c[0]} != {n}")
+    report("W1", dt / n * 1e6, "us/task")
+
+
+def w2(n):
+    ping, pong = goro.Chan(), goro.Chan()
+
+    def echo():
+        for v in ping:
+            pong.send(v)
+
+    def player():
+        s = 0
+        for i in range(n):
+            ping.send(i)
+            s += pong.recv()
+        ping.close()
+        return s
+
+    goro.go(echo)
+    t = now()
+    s = goro.run(player)
+    dt = now() - t
+    check(s == n * (n - 1) // 2, "W2 sum")
+    report("W2", dt / n * 1e6, "us/round trip")
+
+
+def w3(n):
+    ch = goro.Chan(1024)
+
+    def prod():
+        send = ch.send
+        for i in range(n):
+            send(i)
+        ch.close()
+
+    def cons():
+        s = 0
+        for v in ch:
+            s += v
+        return s
+
+    t = now()
+    goro.go(prod)
+    s = goro.run(cons)
+    dt = now() - t
+    check(s == n * (n - 1) // 2, "W3 sum")
+    report("W3", n / dt / 1e6, "M msg/s")
+
+
+def w4(n, p=4):
+    ch = goro.Chan(128)
+    wg, cwg = goro.WaitGroup(), goro.WaitGroup()
+    sums = []
+    per = n // p
+
+    def prod(k):
+        send = ch.send
+        for i in range(k * per, (k + 1) * per):
+            send(i)
+        wg.done()
+
+    def cons():
+        s = 0
+        for v in ch:
+            s += v
+        sums.append(s)
+        cwg.done()
+
+    t = now()
+    wg.add(p)
+    cwg.add(p)
+    for k in range(p):
+        goro.go(cons)
+    for k in range(p):
+        goro.go(prod, k)
+    wg.wait()
+    ch.close()
+    cwg.wait()
+    dt = now() - t
+    m = per * p
+    check(sum(sums) == m * (m - 1) // 2, "W4 sum")
+    report("W4", m / dt / 1e6, "M msg/s")
+
+
+def w5(n, k=4):
+    chans = [goro.Chan(64) for _ in range(k)]
+    per = n // k
+
+    def prod(ch, base):
+        send = ch.send
+        for i in range(base, base + per):
+            send(i)
+
+    def cons():
+        cases = [goro.recv(c) for c in chans]
+        select = goro.select
+        s = 0
+        for _ in range(per * k):
+            s += select(*cases)[1]
+        return s
+
+    t = now()
+    for j, ch in enumerate(chans):
+        goro.go(prod, ch, j * per)
+    s = goro.run(cons)
+    dt = now() - t
+    m = per * k
+    check(s == m * (m - 1) // 2, "W5 sum")
+    report("W5", m / dt / 1e6, "M msg/s")
+
+
+def w6(n, variant="frame"):
+    chans = [goro.Chan() for _ in range(n)]
+    wg = goro.WaitGroup()
+    wg.add(n)
+
+    def body(ch):  # a Python frame parked in recv
+        ch.recv()
+        wg.done()
+
+    import gc
+
+    gc.collect()
+    goro.go(lambda: None)
+    goro.sleep(0.05)
+    before = rss_bytes()
+    t = now()
+    if variant == "frame":
+        for ch in chans:
+            goro.go(body, ch)
+    else:  # no Python frame: the goroutine calls the bound method directly
+        for ch in chans:
+            goro.go(ch.recv)
+    spawn = now() - t
+    while goro.num_goroutine() < n or not all(True for _ in ()):
+        goro.sleep(0.01)
+        if goro.num_goroutine() >= n:
+            break
+    goro.sleep(0.2)  # let every goroutine reach its park
+    after = rss_bytes()
+    for ch in chans:
+        ch.send(1)
+    if variant == "frame":
+        wg.wait()
+    else:
+        while goro.num_goroutine() > 1:
+            goro.sleep(0.01)
+    report("W6", (after - before) / n / 1024, "KB/task", spawn_us=spawn / n * 1e6, variant=variant)
+
+
+def w6_bare(n):
+    w6(n, "bare")
+
+
+def w8(n):
+    workers = goro.gomaxprocs()
+    data = job_data()
+    results = goro.Chan(1024)
+    total = [0]
+
+    def job():
+        results.send(sum(data))
+
+    def collect():
+        s = 0
+        for _ in range(n):
+            s += results.recv()
+        total[0] = s
+
+    t = now()
+    done = goro.WaitGroup()
+    done.add(1)
+    goro.go(lambda: (collect(), done.done()))
+    with goro.Pool(workers=workers, queue=1024) as pool:
+        submit = pool.submit
+        for _ in range(n):
+            submit(job)
+    done.wait()
+    dt = now() - t
+    check(total[0] == n * JOB_SUM, "W8 sum")
+    report("W8", n / dt / 1e3, "k jobs/s")
+
+
+if __name__ == "__main__":
+    main({"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W6bare": w6_bare, "W8": w8})
