@@ -55,6 +55,11 @@ pub struct SpawnOpts {
     /// goroutines: they hold the GIL between goro calls, and a switch there would leave the
     /// next goroutine on the worker waiting for a GIL its holder can never release.
     pub no_preempt: bool,
+    /// With `pinned`: pin to the worker of the goroutine that spawns it (when spawned from
+    /// one), instead of wherever it first runs. For Python goroutines: only one of them runs
+    /// at a time (the GIL), so spreading them over workers buys no parallelism and turns every
+    /// hand-off between them into a cross-thread GIL wake.
+    pub pin_to_spawner: bool,
     /// What it runs, for dumps and profiles (C bodies are named from their address).
     pub func: Func,
     /// Where it was started; `Unknown` takes the Rust caller of `spawn`.
@@ -207,6 +212,10 @@ fn spawn_inner(body: Body, opts: &SpawnOpts, first_defer: Option<Defer>) -> Resu
     })?;
     let id = next_id();
     let gp = slot.header() as *mut G;
+    let home = match (opts.pinned && opts.pin_to_spawner, sched::current_m()) {
+        (true, Some(m)) => Arc::as_ptr(&m.shared).cast_mut(),
+        _ => std::ptr::null_mut(),
+    };
     let func = match (&body, &opts.func) {
         (Body::C(f, _), Func::Unknown) => Func::Addr(*f as usize),
         (_, f) => f.clone(),
@@ -222,7 +231,7 @@ fn spawn_inner(body: Body, opts: &SpawnOpts, first_defer: Option<Defer>) -> Resu
             defers: UnsafeCell::new(first_defer.into_iter().collect()),
             waiter: UnsafeCell::new(None),
             name: opts.name.as_deref().map(Into::into),
-            pinned_m: AtomicPtr::new(std::ptr::null_mut()),
+            pinned_m: AtomicPtr::new(home),
             pinned: opts.pinned,
             no_preempt: opts.no_preempt,
             wait_reason: AtomicU8::new(0),
