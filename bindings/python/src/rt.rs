@@ -275,6 +275,7 @@ pub fn spawn(name: Option<String>, body: PyBody) -> Result<u64, Error> {
     let opts = goro_core::SpawnOpts {
         pinned: true,
         no_preempt: true, // see SpawnOpts: we hold the GIL between goro calls
+        pin_to_spawner: true, // one runs at a time anyway: keep hand-offs on one thread
         name,
         stack_size: stack,
         ..Default::default()
