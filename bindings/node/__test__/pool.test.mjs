@@ -72,3 +72,22 @@ test('Pool: bad arguments are TypeErrors', () => {
   assert.throws(() => new Pool({ filename: esm, workers: 0 }), /workers/);
   assert.throws(() => new Pool({ filename: esm, queue: -1 }), /queue/);
 });
+
+test('Pool: a crashed worker fails its jobs and is replaced; bad args and results reject', async () => {
+  const pool = new Pool({ filename: new URL('./fixtures/crash.mjs', import.meta.url), workers: 1 });
+  assert.equal(await pool.run(1), 1);
+  // The job fails with the worker's error (or its exit, where a test runner catches the throw).
+  await assert.rejects(pool.run('crash'), /worker crashed|worker exited with code 1/);
+  assert.equal(await pool.run(2), 2); // a new worker took over
+  await assert.rejects(pool.run(() => 0), { name: 'DataCloneError' });
+  await assert.rejects(pool.run('fn'), { name: 'TypeError', message: /could not be cloned/ });
+  assert.equal(await pool.run(3), 3);
+  await pool.close();
+});
+
+test('Pool: close waits for queued and blocked jobs', async () => {
+  const pool = new Pool({ filename: esm, workers: 1, queue: 1 });
+  const rs = [1, 2, 3, 4].map((v) => pool.run({ kind: 'echo', value: v }));
+  await pool.close();
+  assert.deepEqual(await Promise.all(rs), [1, 2, 3, 4]);
+});

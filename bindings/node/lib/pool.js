@@ -209,13 +209,19 @@ class Pool {
   }
 
   _onWorkerError(pw, err) {
-    // The worker died (an error outside any job): its jobs fail with that error.
-    pw.failAll(err);
+    // The worker is dying (an error outside any job): its jobs fail with that error, and no
+    // job goes to it any more.
+    this._replace(pw, err);
   }
 
   _onWorkerExit(pw, code) {
+    this._replace(pw, new Error(`goro: pool worker exited with code ${code}`));
+  }
+
+  _replace(pw, err) {
+    if (pw.exited) return;
     pw.exited = true;
-    pw.failAll(new Error(`goro: pool worker exited with code ${code}`));
+    pw.failAll(err);
     if (!this.closed) {
       this.workers[pw.index] = new PoolWorker(this, pw.index);
       this._flush();

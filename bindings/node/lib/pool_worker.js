@@ -69,7 +69,8 @@ function runBatch(m) {
         try {
           structuredClone(values[i]);
         } catch (err) {
-          fail(i, err);
+          // (a DOMException would arrive as a bare object: send a TypeError instead)
+          fail(i, new TypeError(`goro: the job's result could not be cloned: ${err.message}`));
         }
       }
       parentPort.postMessage({ oks, values, ms });
