@@ -93,7 +93,10 @@ impl Slot {
     /// A slot holding `v`, to send.
     pub fn from_js(elem: Elem, v: JsUnknown) -> Result<Slot> {
         match elem {
-            Elem::Msg => Ok(Slot::Msg(Box::new(MaybeUninit::new(Msg::from_js(v)?)), true)),
+            Elem::Msg => Ok(Slot::Msg(
+                Box::new(MaybeUninit::new(Msg::from_js(v)?)),
+                true,
+            )),
             Elem::Bytes(n) => {
                 let bad = || {
                     napi::Error::new(
@@ -153,7 +156,10 @@ impl Slot {
                 let Elem::Bytes(n) = elem else { unreachable!() };
                 // SAFETY: the slot holds n bytes.
                 let bytes = unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), n) };
-                Ok(env.create_buffer_with_data(bytes.to_vec())?.into_raw().into_unknown())
+                Ok(env
+                    .create_buffer_with_data(bytes.to_vec())?
+                    .into_raw()
+                    .into_unknown())
             }
         }
     }
@@ -198,9 +204,8 @@ impl NativeChan {
     /// A channel of JS values with room for `cap`.
     #[napi(constructor)]
     pub fn new(cap: u32) -> Result<NativeChan> {
-        let c = Chan::<Msg>::new(cap as usize).ok_or_else(|| {
-            napi::Error::new(napi::Status::GenericFailure, "goro: out of memory")
-        })?;
+        let c = Chan::<Msg>::new(cap as usize)
+            .ok_or_else(|| napi::Error::new(napi::Status::GenericFailure, "goro: out of memory"))?;
         Ok(NativeChan {
             shared: Shared::new(c.raw().clone(), Elem::Msg).hold(),
         })
@@ -374,9 +379,15 @@ mod tests {
     #[test]
     fn holders_count_handles_and_tokens() {
         let a = NativeChan::new(1).unwrap();
-        assert!(!a.shared.hopeful(), "a channel only its own handle reaches is hopeless");
+        assert!(
+            !a.shared.hopeful(),
+            "a channel only its own handle reaches is hopeless"
+        );
         let token = a.share();
-        assert!(a.shared.hopeful(), "an unopened token could still be opened elsewhere");
+        assert!(
+            a.shared.hopeful(),
+            "an unopened token could still be opened elsewhere"
+        );
         let b = NativeChan::open(token.clone()).unwrap();
         assert!(Arc::ptr_eq(&a.shared, &b.shared));
         assert!(NativeChan::open(token).is_err(), "a token opens once");
@@ -387,7 +398,11 @@ mod tests {
         a.shared.watchers.lock().unwrap().push(weak);
         drop(b);
         assert!(!a.shared.hopeful());
-        assert_eq!(w.0.load(Ordering::SeqCst), 1, "waiting loops hear of the lost holder");
+        assert_eq!(
+            w.0.load(Ordering::SeqCst),
+            1,
+            "waiting loops hear of the lost holder"
+        );
     }
 
     #[test]
@@ -400,11 +415,16 @@ mod tests {
         drop(s);
         let mut r = Slot::empty(Elem::Msg);
         // SAFETY: room for one Msg.
-        assert_eq!(unsafe { c.shared.raw.recv(r.ptr(), Deadline::NoWait) }, Ok(true));
+        assert_eq!(
+            unsafe { c.shared.raw.recv(r.ptr(), Deadline::NoWait) },
+            Ok(true)
+        );
         r.filled();
         match &r {
             // SAFETY: filled just above.
-            Slot::Msg(b, true) => assert!(matches!(unsafe { b.assume_init_ref() }, Msg::Str(s) if s.len() == 100)),
+            Slot::Msg(b, true) => {
+                assert!(matches!(unsafe { b.assume_init_ref() }, Msg::Str(s) if s.len() == 100))
+            }
             _ => panic!("slot not filled"),
         }
         drop(r); // drops the received string (a double drop would crash under the allocator)

@@ -70,9 +70,11 @@ impl Msg {
             // SAFETY (the casts): the type was just checked.
             ValueType::Boolean => Msg::Bool(unsafe { v.cast::<napi::JsBoolean>() }.get_value()?),
             ValueType::Number => Msg::Num(unsafe { v.cast::<napi::JsNumber>() }.get_double()?),
-            ValueType::String => {
-                Msg::Str(unsafe { v.cast::<napi::JsString>() }.into_utf8()?.into_owned()?)
-            }
+            ValueType::String => Msg::Str(
+                unsafe { v.cast::<napi::JsString>() }
+                    .into_utf8()?
+                    .into_owned()?,
+            ),
             ValueType::Object if v.is_buffer()? => {
                 Msg::Ser(unsafe { v.cast::<napi::JsBuffer>() }.into_value()?.to_vec())
             }
@@ -80,7 +82,12 @@ impl Msg {
                 let a = unsafe { v.cast::<napi::JsObject>() };
                 let ser = a.get_element::<napi::JsBuffer>(0)?.into_value()?.to_vec();
                 let key = a.get_element::<napi::JsNumber>(1)?.get_uint32()?;
-                Msg::Obj(Obj { ser, key, origin: ORIGIN.with(Arc::clone), armed: true })
+                Msg::Obj(Obj {
+                    ser,
+                    key,
+                    origin: ORIGIN.with(Arc::clone),
+                    armed: true,
+                })
             }
             _ => {
                 return Err(napi::Error::new(
@@ -117,7 +124,9 @@ impl Msg {
                 } else {
                     // Dropping `o` (armed) tells the origin to forget the object.
                     let bytes = std::mem::take(&mut o.ser);
-                    env.create_buffer_with_data(bytes)?.into_raw().into_unknown()
+                    env.create_buffer_with_data(bytes)?
+                        .into_raw()
+                        .into_unknown()
                 }
             }
         })

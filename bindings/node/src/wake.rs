@@ -27,17 +27,16 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use goro_core::select::{select_async, Case, Op, Pending, Started};
 use goro_core::{Deadline, Error, Outcome, Waiter};
+use napi::bindgen_prelude::ClassInstance;
 use napi::threadsafe_function::{
     ErrorStrategy, ThreadSafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode,
 };
-use napi::bindgen_prelude::ClassInstance;
 use napi::{Env, JsFunction, JsObject, JsUnknown, Result};
-
 use std::mem::MaybeUninit;
 
 use crate::chan::{Elem, NativeChan, Shared, Slot, Watch};
-use crate::value::Msg;
 use crate::status::set_status;
+use crate::value::Msg;
 
 type Tsfn = ThreadsafeFunction<(), ErrorStrategy::Fatal>;
 
@@ -47,14 +46,14 @@ const WOULD_BLOCK: i32 = -2;
 
 /// A wait in flight. `pending` must go before `slots`: dropping it takes our entries off the
 /// channels, after which nobody can write into the slots.
-struct Op_ {
+struct InFlight {
     pending: Option<Pending>,
     cases: Vec<(Arc<Shared>, bool, Slot)>,
     /// Whether something other than this wait can still settle it (see `Shared::hopeful`).
     hopeful: bool,
 }
 
-impl Drop for Op_ {
+impl Drop for InFlight {
     fn drop(&mut self) {
         self.pending.take();
     }
@@ -71,7 +70,7 @@ struct LoopShared {
     tsfn: OnceLock<Tsfn>,
     /// Waits in flight, by the JS layer's id. Touched by the JS thread only, but kept under a
     /// mutex so this struct is Sync for the callbacks.
-    ops: Mutex<HashMap<u32, Op_>>,
+    ops: Mutex<HashMap<u32, InFlight>>,
 }
 
 /// Queue entry id meaning "a channel lost holders: recount the hopeful waits".
@@ -79,7 +78,10 @@ const RECHECK: u32 = 0;
 
 impl Watch for LoopShared {
     fn holders_dropped(&self) {
-        self.queue.lock().unwrap().push((RECHECK, Outcome::Interrupted));
+        self.queue
+            .lock()
+            .unwrap()
+            .push((RECHECK, Outcome::Interrupted));
         if !self.wake_pending.swap(true, Ordering::SeqCst) {
             self.notify();
         }
@@ -97,7 +99,9 @@ impl LoopShared {
             self.set_ref(true);
         }
         // SeqCst pairs with the store(false) in `drain`: see the module doc.
-        if !self.wake_pending.swap(true, Ordering::SeqCst) && (here == self.owner || !owe_wake(self)) {
+        if !self.wake_pending.swap(true, Ordering::SeqCst)
+            && (here == self.owner || !owe_wake(self))
+        {
             self.notify();
         }
     }
@@ -128,7 +132,7 @@ impl LoopShared {
     }
 
     /// Keep-alive: ref'd while some wait in flight could still be settled by someone else.
-    fn keep_alive(&self, ops: &HashMap<u32, Op_>) {
+    fn keep_alive(&self, ops: &HashMap<u32, InFlight>) {
         self.set_ref(ops.values().any(|o| o.hopeful));
     }
 
@@ -147,7 +151,9 @@ impl LoopShared {
                 }
                 continue;
             }
-            let Some(mut op) = ops.remove(&id) else { continue };
+            let Some(mut op) = ops.remove(&id) else {
+                continue;
+            };
             let (code, value) = finish(env, &mut op, out)?;
             drop(op);
             arr.set_element(k, env.create_uint32(id)?)?;
@@ -201,7 +207,7 @@ fn pay_owed() {
 }
 
 /// Settles the slots of a completed wait; returns the code and the received value.
-fn finish(env: &Env, op: &mut Op_, out: Outcome) -> Result<(i32, JsUnknown)> {
+fn finish(env: &Env, op: &mut InFlight, out: Outcome) -> Result<(i32, JsUnknown)> {
     match out {
         Outcome::Case { index, ok } => {
             let (sh, send, slot) = &mut op.cases[index];
@@ -251,7 +257,10 @@ impl ChanSet {
     #[napi]
     pub fn poll_recv(&self, env: Env) -> Result<JsUnknown> {
         if !self.all_msg {
-            return Err(napi::Error::new(napi::Status::InvalidArg, "goro: pollRecv on byte channels"));
+            return Err(napi::Error::new(
+                napi::Status::InvalidArg,
+                "goro: pollRecv on byte channels",
+            ));
         }
         let mut slots: Vec<MaybeUninit<Msg>> = Vec::with_capacity(self.chans.len());
         // SAFETY: MaybeUninit needs no initialization.
@@ -260,7 +269,10 @@ impl ChanSet {
             .chans
             .iter()
             .zip(slots.iter_mut())
-            .map(|(c, s)| Case { chan: Some(&c.raw), op: Op::Recv(s.as_mut_ptr().cast()) })
+            .map(|(c, s)| Case {
+                chan: Some(&c.raw),
+                op: Op::Recv(s.as_mut_ptr().cast()),
+            })
             .collect();
         // SAFETY: each slot has room for one Msg and outlives the call.
         match unsafe { goro_core::select(&cases, Deadline::NoWait) } {
@@ -301,13 +313,13 @@ impl Loop {
             ops: Mutex::new(HashMap::new()),
         });
         let weak: Weak<LoopShared> = Arc::downgrade(&shared);
-        let mut tsfn: Tsfn =
-            dispatch.create_threadsafe_function(0, move |ctx: ThreadSafeCallContext<()>| {
-                match weak.upgrade() {
-                    Some(s) => Ok(vec![s.drain(&ctx.env)?]),
-                    None => Ok(vec![ctx.env.create_array_with_length(0)?]),
-                }
-            })?;
+        let mut tsfn: Tsfn = dispatch.create_threadsafe_function(
+            0,
+            move |ctx: ThreadSafeCallContext<()>| match weak.upgrade() {
+                Some(s) => Ok(vec![s.drain(&ctx.env)?]),
+                None => Ok(vec![ctx.env.create_array_with_length(0)?]),
+            },
+        )?;
         tsfn.unref(&env)?;
         let _ = shared.tsfn.set(tsfn);
         HOME.with(|h| *h.borrow_mut() = Some(Arc::downgrade(&shared)));
@@ -355,7 +367,10 @@ impl Loop {
             let slot = match (send, v) {
                 (true, Some(v)) => Slot::from_js(sh.elem, v)?,
                 (true, None) => {
-                    return Err(napi::Error::new(napi::Status::InvalidArg, "goro: missing send value"))
+                    return Err(napi::Error::new(
+                        napi::Status::InvalidArg,
+                        "goro: missing send value",
+                    ))
                 }
                 (false, _) => Slot::empty(sh.elem),
             };
@@ -374,7 +389,9 @@ impl Loop {
             None => false,
         };
         if cancelled {
-            if ops.remove(&id).is_some_and(|o| o.hopeful) && !self.shared.wake_pending.load(Ordering::SeqCst) {
+            if ops.remove(&id).is_some_and(|o| o.hopeful)
+                && !self.shared.wake_pending.load(Ordering::SeqCst)
+            {
                 self.shared.keep_alive(&ops);
             }
         }
@@ -388,7 +405,8 @@ impl Loop {
         mut cases: Vec<(Arc<Shared>, bool, Slot)>,
         wait: bool,
     ) -> Result<JsUnknown> {
-        let ptrs: Vec<(bool, *mut u8)> = cases.iter_mut().map(|(_, s, sl)| (*s, sl.ptr())).collect();
+        let ptrs: Vec<(bool, *mut u8)> =
+            cases.iter_mut().map(|(_, s, sl)| (*s, sl.ptr())).collect();
         let core_cases: Vec<Case<'_>> = cases
             .iter()
             .zip(&ptrs)
@@ -415,7 +433,11 @@ impl Loop {
         drop(core_cases);
         match started {
             Ok(Started::Done(i, ok)) => {
-                let mut op = Op_ { pending: None, cases, hopeful: false };
+                let mut op = InFlight {
+                    pending: None,
+                    cases,
+                    hopeful: false,
+                };
                 let (code, v) = finish(&env, &mut op, Outcome::Case { index: i, ok })?;
                 set_status(code);
                 Ok(v)
@@ -430,7 +452,14 @@ impl Loop {
                     }
                 }
                 let mut ops = self.shared.ops.lock().unwrap();
-                ops.insert(id, Op_ { pending: Some(p), cases, hopeful });
+                ops.insert(
+                    id,
+                    InFlight {
+                        pending: Some(p),
+                        cases,
+                        hopeful,
+                    },
+                );
                 if hopeful {
                     self.shared.set_ref(true);
                 }
@@ -443,7 +472,10 @@ impl Loop {
                 set_status(WOULD_BLOCK);
                 Ok(env.get_undefined()?.into_unknown())
             }
-            Err(e) => Err(napi::Error::new(napi::Status::GenericFailure, format!("goro: {e}"))),
+            Err(e) => Err(napi::Error::new(
+                napi::Status::GenericFailure,
+                format!("goro: {e}"),
+            )),
         }
     }
 }
