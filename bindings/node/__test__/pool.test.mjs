@@ -37,7 +37,7 @@ test('Pool: back-pressure: at most workers + queue jobs admitted; run waits', as
   const pool = new Pool({ filename: esm, workers: 1, queue: 2 });
   const rs = [];
   for (let i = 0; i < 6; i++) rs.push(pool.run({ kind: 'sleep', ms: 30 }));
-  await new Promise((r) => setTimeout(r, 5));
+  // Admission is decided inside run(), synchronously: no timing involved.
   assert.equal(pool.admitted, 3);
   assert.equal(pool.blocked.length, 3);
   assert.deepEqual(await Promise.all(rs), Array(6).fill('slept'));
@@ -63,7 +63,7 @@ test('Pool: abort cancels a queued job and a running job without killing the wor
   const thread = await pool.run({ kind: 'thread' });
   assert.equal(pool.workers[0].w.threadId, thread); // same worker, not restarted
   await pool.close();
-  assert.ok(Date.now() - t0 < 3000, 'the aborted 5 s job was cancelled in its worker');
+  assert.ok(Date.now() - t0 < 4500, 'the aborted 5 s job was cancelled in its worker');
 });
 
 test('Pool: bad arguments are TypeErrors', () => {

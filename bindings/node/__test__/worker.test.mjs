@@ -159,7 +159,7 @@ test('a C channel fed by native goroutines is consumed from JS as Buffers', asyn
 });
 
 function runChild(code) {
-  return spawnSync(process.execPath, ['-e', code], { timeout: 10000, encoding: 'utf8' });
+  return spawnSync(process.execPath, ['-e', code], { timeout: 30000, encoding: 'utf8' });
 }
 
 test('exit with pending waits: idle local and shared channels do not hold the process', () => {
