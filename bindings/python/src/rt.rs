@@ -64,7 +64,9 @@ pub fn init(py: Python<'_>) {
     // SAFETY: we hold the GIL.
     unsafe { INTERP.store(ffi::PyInterpreterState_Get(), SeqCst) };
     let v = py.version_info();
-    TSS_KEY.get_or_init(|| if (v.major, v.minor) < (3, 12) { find_tss_key() } else { None });
+    // GORO_PY_NO_GILSTATE_FIX: leave the key alone (only to show, in a test, what breaks).
+    let fix = (v.major, v.minor) < (3, 12) && std::env::var_os("GORO_PY_NO_GILSTATE_FIX").is_none();
+    TSS_KEY.get_or_init(|| if fix { find_tss_key() } else { None });
     let reuse = (v.major, v.minor) < (3, 12) && std::env::var_os("GORO_PY_NO_TSTATE_REUSE").is_none();
     REUSE_TSTATE.store(reuse, SeqCst);
     SET_STACK.get_or_init(|| {

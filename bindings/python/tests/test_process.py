@@ -175,6 +175,21 @@ def test_pygilstate_ensure_and_ctypes_callbacks_in_goroutines(dev):
         assert out.strip() == "ok True"  # the GIL-state key is managed here
 
 
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="3.12+ binds the key itself")
+def test_without_the_gilstate_fix_dev_mode_aborts():
+    """The control for the test above: the same program fails without the fix."""
+    env = dict(os.environ, GORO_PY_NO_GILSTATE_FIX="1")
+    p = subprocess.Popen([sys.executable, "-X", "dev", "-c", GILSTATE], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = p.communicate(timeout=20)
+    except subprocess.TimeoutExpired:  # a deadlock is the other way it fails
+        p.kill()
+        p.communicate()
+        return
+    assert p.returncode != 0, (out, err)
+
+
 def test_threads_goroutines_and_asyncio_at_once():
     p = spawn(
         """
