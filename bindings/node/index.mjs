@@ -7,5 +7,8 @@ export const {
   Chan, select, recv, send, WaitGroup, Mutex, Pool, sleep, after, Ticker,
   go, onGoroutineError, numGoroutine, gomaxprocs, numCpu,
   ClosedError, AbortError, TimeoutError,
+  dump, profile, writeProfile, setBlockProfileRate, setMutexProfileFraction, setTraceback,
+  startCpuProfile, stopCpuProfile, debugServe, leaks, leakReport, goroutines, counters,
+  enableTracing, disableTracing, tracing, testing,
 } = goro;
 export default goro;

@@ -17,6 +17,7 @@ const { ClosedError, typeError } = require('./errors');
 const { Queue } = require('./queue');
 const { Waiter, claim, checkOpts, abortError, RECV, ITER, SEND, BYTES } = require('./wait');
 const { native, status, pending, getLoop, newId, encode, decode, abandon } = require('./native');
+const { SW, traceWait, R_RECV, R_SEND } = require('./trace');
 
 const RESOLVED = Promise.resolve();
 const MAX_CAP = 0x7fffffff;
@@ -108,13 +109,14 @@ class Chan {
     const r = this._trySendLocal(v);
     if (r === 0) return RESOLVED;
     if (r === 2) return Promise.reject(new ClosedError());
-    return new Promise((resolve, reject) => {
+    const p = new Promise((resolve, reject) => {
       const w = new Waiter(SEND, this._sendq, v);
       w.resolve = resolve;
       w.reject = reject;
       this._sendq.push(w);
       w.arm(o);
     });
+    return SW[0] === 0 ? p : traceWait(p, R_SEND);
   }
 
   recv(opts) {
@@ -131,13 +133,14 @@ class Chan {
       return Promise.resolve(this._gotOk ? { value: v, done: false } : { value: undefined, done: true });
     }
     if (this._onRecvWait !== null) this._onRecvWait();
-    return new Promise((resolve, reject) => {
+    const p = new Promise((resolve, reject) => {
       const w = new Waiter(mode, this._recvq, undefined);
       w.resolve = resolve;
       w.reject = reject;
       this._recvq.push(w);
       w.arm(o);
     });
+    return SW[0] === 0 ? p : traceWait(p, R_RECV);
   }
 
   trySend(v) {
@@ -278,7 +281,7 @@ class Chan {
   }
 
   _pendingNative(id, mode, o) {
-    return new Promise((resolve, reject) => {
+    const p = new Promise((resolve, reject) => {
       const w = new Waiter(this._bytes ? mode | BYTES : mode, null, undefined);
       w.resolve = resolve;
       w.reject = reject;
@@ -286,6 +289,7 @@ class Chan {
       pending.set(id, w);
       w.arm(o);
     });
+    return SW[0] === 0 ? p : traceWait(p, mode === SEND ? R_SEND : R_RECV);
   }
 
   // local -> native; see the top of the file.

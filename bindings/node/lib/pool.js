@@ -21,6 +21,7 @@ const { Queue } = require('./queue');
 const { ClosedError, typeError } = require('./errors');
 const { checkOpts, abortError } = require('./wait');
 const { gomaxprocs } = require('./go');
+const { SW, traceWait, R_POOL } = require('./trace');
 
 const WORKER = path.join(__dirname, 'pool_worker.js');
 const MAX_BATCH = 256; // also the stride of job keys (batch * MAX_BATCH + index)
@@ -97,7 +98,7 @@ class Pool {
     const signal = o !== null && o.signal ? o.signal : null;
     if (this.closed) return Promise.reject(new ClosedError('goro: pool closed'));
     if (signal !== null && signal.aborted) return Promise.reject(abortError(signal));
-    return new Promise((resolve, reject) => {
+    const p = new Promise((resolve, reject) => {
       const job = new Job(arg, resolve, reject, signal);
       if (signal !== null) {
         job.onAbort = () => this._abort(job);
@@ -109,6 +110,7 @@ class Pool {
         this.blocked.push(job);
       }
     });
+    return SW[0] === 0 ? p : traceWait(p, R_POOL);
   }
 
   _admit(job) {

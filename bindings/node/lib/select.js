@@ -12,6 +12,7 @@ const { typeError, TimeoutError } = require('./errors');
 const { Waiter, checkOpts, abortError } = require('./wait');
 const { native, status, pending, getLoop, newId } = require('./native');
 const { Chan } = require('./chan');
+const { SW, traceWait, R_SELECT } = require('./trace');
 
 class Case {
   constructor(chan, send, value) {
@@ -295,11 +296,12 @@ function select(cases, opts) {
   if (r !== null) return Promise.resolve(r);
   if (dflt) return Promise.resolve({ index: -1, value: undefined, ok: false });
   if (o !== null && o.timeout === 0) return Promise.reject(new TimeoutError());
-  return new Promise((resolve, reject) => {
+  const p = new Promise((resolve, reject) => {
     const sel = new Select(cases, resolve, reject);
     enqueue(sel);
     if (!sel.done) sel.arm(o);
   });
+  return SW[0] === 0 ? p : traceWait(p, R_SELECT);
 }
 
 module.exports = { select, recv, send, Case };

@@ -5,6 +5,7 @@
 const { Queue } = require('./queue');
 const { Waiter, claim, checkOpts, abortError, LOCK } = require('./wait');
 const { typeError } = require('./errors');
+const { SW, traceWait, R_WAITGROUP, R_MUTEX } = require('./trace');
 
 const RESOLVED = Promise.resolve();
 
@@ -31,13 +32,14 @@ class WaitGroup {
     const o = checkOpts(opts);
     if (this._n === 0) return RESOLVED;
     if (o !== null && o.signal && o.signal.aborted) return Promise.reject(abortError(o.signal));
-    return new Promise((resolve, reject) => {
+    const p = new Promise((resolve, reject) => {
       const w = new Waiter(LOCK, this._waiters, undefined);
       w.resolve = resolve;
       w.reject = reject;
       this._waiters.push(w);
       w.arm(o);
     });
+    return SW[0] === 0 ? p : traceWait(p, R_WAITGROUP);
   }
 }
 
@@ -60,13 +62,14 @@ class Mutex {
       return RESOLVED;
     }
     if (o !== null && o.signal && o.signal.aborted) return Promise.reject(abortError(o.signal));
-    return new Promise((resolve, reject) => {
+    const p = new Promise((resolve, reject) => {
       const w = new Waiter(LOCK, this._waiters, undefined);
       w.resolve = resolve;
       w.reject = reject;
       this._waiters.push(w);
       w.arm(o);
     });
+    return SW[0] === 0 ? p : traceWait(p, R_MUTEX);
   }
 
   // Hands the lock straight to the first waiter (FIFO, no barging).

@@ -9,6 +9,7 @@
 const { Chan, hasLive } = require('./chan');
 const { checkOpts, abortError } = require('./wait');
 const { typeError } = require('./errors');
+const { SW, traceWait, R_SLEEP } = require('./trace');
 
 function checkMs(ms, what) {
   if (typeof ms !== 'number' || Number.isNaN(ms)) throw typeError(`${what}: ms must be a number, got ${typeof ms}`);
@@ -19,7 +20,7 @@ function sleep(ms, opts) {
   const o = checkOpts(opts);
   const signal = o !== null ? o.signal : undefined;
   if (signal && signal.aborted) return Promise.reject(abortError(signal));
-  return new Promise((resolve, reject) => {
+  const p = new Promise((resolve, reject) => {
     let onAbort = null;
     const t = setTimeout(() => {
       if (onAbort) signal.removeEventListener('abort', onAbort);
@@ -33,6 +34,7 @@ function sleep(ms, opts) {
       signal.addEventListener('abort', onAbort, { once: true });
     }
   });
+  return SW[0] === 0 ? p : traceWait(p, R_SLEEP);
 }
 
 // A channel that receives Date.now() once, after ms.

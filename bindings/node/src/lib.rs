@@ -14,4 +14,5 @@ pub mod chan;
 pub mod runtime;
 pub mod status;
 pub mod value;
+pub mod trace;
 pub mod wake;

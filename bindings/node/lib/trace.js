@@ -1,0 +1,294 @@
+'use strict';
+// Seeing inside: goroutine dumps, pprof profiles, leak reports, the debug endpoint and the
+// runtime counters (the core's, core/src/trace), plus what only this layer knows: its go()
+// tasks and the waits of JS code.
+//
+// Cost when off: every wait that does not complete at once checks one Int32Array cell
+// (`SW[0]`, shared by every JS thread: src/trace.rs) and does nothing more while it is 0;
+// go() checks the same cell. The cell turns non-zero when something asks for it:
+// - task tracking (enableTracing(), debugServe(), the testing helper, GORO_TRACE=1 or
+//   GORO_TRACEBACK=1 in the environment): go() tasks are registered as goroutines (with
+//   their function name and the file:line that called go()), and a goro wait inside one sets
+//   its wait state, found through an AsyncLocalStorage made on first need;
+// - a block profile rate or a mutex fraction: waits capture their JS stack when they start
+//   and report their delay to the profile when they settle (task or not).
+// Registering a task costs a few microseconds (a native object, a stack capture), and an
+// AsyncLocalStorage makes every promise a little dearer (Node < 22): that is why it is off
+// until asked for.
+
+const fs = require('node:fs');
+const path = require('node:path');
+const { native } = require('./native');
+const { typeError } = require('./errors');
+
+const SW = native.traceSwitch();
+const TASKS = 1;
+const BLOCK = 2;
+const MUTEX = 4;
+
+// Wait reasons (the core's WaitReason numbers).
+const R_NONE = 0;
+const R_RECV = 1;
+const R_SEND = 2;
+const R_SELECT = 3;
+const R_SLEEP = 5;
+const R_WAITGROUP = 6;
+const R_MUTEX = 7;
+const R_POOL = 8;
+
+const LIB_DIR = __dirname + path.sep;
+const INDEX_JS = path.join(__dirname, '..', 'index');
+
+let als = null; // this thread's AsyncLocalStorage: the go() task running now
+let tracingUsers = 0; // enableTracing() calls not yet undone, in this thread
+
+function getAls() {
+  if (als === null) {
+    const { AsyncLocalStorage } = require('node:async_hooks');
+    als = new AsyncLocalStorage();
+  }
+  return als;
+}
+
+// ---- JS stacks ----
+
+function ownFrame(file) {
+  return file === null || file === undefined || file.startsWith(LIB_DIR) ||
+    file.startsWith(INDEX_JS) || file.startsWith('node:');
+}
+
+// The JS frames of the caller (innermost first), goro's own frames left out.
+function callSites(limit, skip) {
+  const prep = Error.prepareStackTrace;
+  const lim = Error.stackTraceLimit;
+  Error.prepareStackTrace = (_, cs) => cs;
+  Error.stackTraceLimit = limit;
+  const o = {};
+  Error.captureStackTrace(o, skip);
+  const cs = o.stack;
+  Error.prepareStackTrace = prep;
+  Error.stackTraceLimit = lim;
+  return Array.isArray(cs) ? cs : [];
+}
+
+function funcName(c) {
+  const n = c.getFunctionName();
+  if (n) return n;
+  const m = c.getMethodName();
+  if (m) return m;
+  return '(anonymous)';
+}
+
+function fileOf(c) {
+  let f = c.getFileName() || c.getScriptNameOrSourceURL() || '';
+  if (f.startsWith('file://')) {
+    try {
+      f = require('node:url').fileURLToPath(f);
+    } catch (_) { /* keep the URL */ }
+  }
+  return f;
+}
+
+// Where go() was called: the first frame outside goro.
+function startSite(skip) {
+  for (const c of callSites(12, skip)) {
+    const f = fileOf(c);
+    if (!ownFrame(f)) return [f, c.getLineNumber() || 0];
+  }
+  return [null, null];
+}
+
+// ---- tasks ----
+
+class TaskRef {
+  constructor(nt) {
+    this.nt = nt; // native JsTask
+    this.waits = 0; // waits in flight (Promise.all over several)
+  }
+}
+
+// go() when SW[0] !== 0: fn runs as a registered task. Returns the promise of its end.
+function runTraced(fn, args, skip) {
+  const [file, line] = startSite(skip);
+  const name = typeof fn.name === 'string' && fn.name !== '' ? fn.name : '(anonymous)';
+  const t = new TaskRef(new native.JsTask(name, file, line));
+  const a = getAls();
+  return Promise.resolve()
+    .then(() => a.run(t, fn, ...args))
+    .finally(() => t.nt.end());
+}
+
+// ---- waits ----
+
+// A wait that did not complete at once, when SW[0] !== 0: marks the task (if any) as waiting
+// for `reason`, and when a profile wants them captures the stack now and reports the delay
+// when `p` settles. Returns the promise to hand the caller.
+function traceWait(p, reason) {
+  const sw = SW[0];
+  const t = (sw & TASKS) !== 0 && als !== null ? als.getStore() : undefined;
+  const mutex = reason === R_MUTEX;
+  let wantFrames = reason !== R_SLEEP && reason !== R_POOL &&
+    ((sw & BLOCK) !== 0 || (mutex && (sw & MUTEX) !== 0));
+  if (t === undefined && !wantFrames) return p;
+  if (t !== undefined) {
+    t.waits++;
+    t.nt.setWait(reason);
+  }
+  let funcs = null;
+  let files = null;
+  let lines = null;
+  if (wantFrames) {
+    funcs = [];
+    files = [];
+    lines = [];
+    for (const c of callSites(32, traceWait)) {
+      const f = fileOf(c);
+      if (ownFrame(f)) continue;
+      funcs.push(funcName(c));
+      files.push(f);
+      lines.push(c.getLineNumber() || 0);
+    }
+    if (funcs.length === 0) wantFrames = false;
+  }
+  const t0 = wantFrames ? performance.now() : 0;
+  const end = () => {
+    if (t !== undefined && --t.waits === 0) t.nt.setWait(R_NONE);
+    if (funcs !== null && funcs.length > 0) native.recordWait(funcs, files, lines, performance.now() - t0, mutex);
+  };
+  return p.then((v) => {
+    end();
+    return v;
+  }, (e) => {
+    end();
+    throw e;
+  });
+}
+
+// ---- the API ----
+
+function enableTracing() {
+  tracingUsers++;
+  native.traceTasks(true);
+}
+
+function disableTracing() {
+  if (tracingUsers > 0) tracingUsers--;
+  if (tracingUsers === 0) native.traceTasks(false);
+}
+
+function tracing() {
+  return (SW[0] & TASKS) !== 0;
+}
+
+function dump() {
+  return native.dump();
+}
+
+const KINDS = ['goroutine', 'block', 'mutex', 'cpu'];
+
+function profile(kind) {
+  if (!KINDS.includes(kind)) throw typeError(`profile(kind): kind must be one of ${KINDS.join(', ')}, got ${String(kind)}`);
+  return native.profile(kind);
+}
+
+function writeProfile(kind, file) {
+  const b = profile(kind);
+  fs.writeFileSync(file, b);
+  return b.length;
+}
+
+function setBlockProfileRate(ns) {
+  if (typeof ns !== 'number' || Number.isNaN(ns)) throw typeError('setBlockProfileRate(ns): ns must be a number');
+  native.setBlockProfileRate(Math.trunc(ns));
+}
+
+function setMutexProfileFraction(n) {
+  if (!Number.isInteger(n)) throw typeError('setMutexProfileFraction(n): n must be an integer');
+  return native.setMutexProfileFraction(n);
+}
+
+function setTraceback(on) {
+  native.setTraceback(Boolean(on));
+  if (on) enableTracing();
+  else disableTracing();
+}
+
+function startCpuProfile(hz = 100) {
+  if (!Number.isInteger(hz)) throw typeError('startCpuProfile(hz): hz must be an integer');
+  native.startCpuProfile(hz);
+}
+
+function stopCpuProfile() {
+  return native.stopCpuProfile();
+}
+
+let serving = null;
+function debugServe(addr = '127.0.0.1:0') {
+  if (typeof addr === 'number') addr = `127.0.0.1:${addr}`;
+  if (typeof addr !== 'string') throw typeError('debugServe(addr): addr must be a string like "127.0.0.1:6060" or a port');
+  const bound = native.debugServe(addr);
+  if (serving === null) {
+    serving = bound;
+    enableTracing();
+  }
+  return Number(bound.slice(bound.lastIndexOf(':') + 1));
+}
+
+function shape(g) {
+  const waiting = g.state !== 'running' && g.state !== 'runnable';
+  return {
+    id: g.id,
+    name: g.name === undefined ? null : g.name,
+    state: waiting ? 'waiting' : g.state,
+    waitingFor: waiting ? g.state : null,
+    waitedMs: g.waitedMs,
+    func: g.func,
+    startedAt: g.startedAt === undefined ? null : g.startedAt,
+    kind: g.task ? 'task' : 'goroutine',
+    unreachable: g.unreachable,
+  };
+}
+
+function thresholdOf(opts, what) {
+  if (opts === undefined || opts === null) return 0;
+  if (typeof opts !== 'object') throw typeError(`${what}: options must be an object like { blockedLongerThan: ms }`);
+  const t = opts.blockedLongerThan;
+  if (t === undefined || t === null) return 0;
+  if (typeof t !== 'number' || !(t >= 0)) throw typeError(`${what}: blockedLongerThan must be a number of ms >= 0`);
+  return t;
+}
+
+// Goroutines leaked: blocked on native channels nothing else can reach, and (with
+// blockedLongerThan) any blocked at least that long.
+function leaks(opts) {
+  return native.leaks(thresholdOf(opts, 'leaks')).map(shape);
+}
+
+function leakReport(opts) {
+  return native.leakReport(thresholdOf(opts, 'leakReport'));
+}
+
+// Every goroutine now: native goroutines and registered go() tasks, of every thread.
+function goroutines() {
+  return native.goroutines().map(shape);
+}
+
+function counters() {
+  const c = native.counters();
+  c.jsTasks = require('./go').runningTasks();
+  return c;
+}
+
+// The environment, read once at load.
+if (process.env.GORO_TRACE && process.env.GORO_TRACE !== '0') enableTracing();
+else if (native.traceCoreEnabled() && process.env.GORO_TRACEBACK) enableTracing();
+
+module.exports = {
+  SW, runTraced, traceWait,
+  R_RECV, R_SEND, R_SELECT, R_SLEEP, R_WAITGROUP, R_MUTEX, R_POOL,
+  api: {
+    dump, profile, writeProfile, setBlockProfileRate, setMutexProfileFraction, setTraceback,
+    startCpuProfile, stopCpuProfile, debugServe, leaks, leakReport, goroutines, counters,
+    enableTracing, disableTracing, tracing,
+  },
+};

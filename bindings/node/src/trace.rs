@@ -1,0 +1,281 @@
+//! Seeing inside, from Node: the core's dumps, profiles, leak reports, debug endpoint and
+//! counters (core/src/trace), plus what only the JS layer knows: its go() tasks (`JsTask`, a
+//! core `Task`) and the waits it measures itself (`recordWait`).
+//!
+//! The switch cell: one static i32 that every JS thread sees as an Int32Array (an external
+//! ArrayBuffer over the same memory), so a wait in any thread checks "is anything on?" with
+//! one typed-array load and no native call. Bits: TASKS (go() tasks tracked: start site, wait
+//! states), BLOCK and MUTEX (the block / mutex profile wants JS frames). Written only by the
+//! setters here.
+
+use std::sync::atomic::{AtomicI32, Ordering};
+
+use goro_core::goroutine::WaitReason;
+use goro_core::trace::{self, registry::Task, Frame};
+use napi::bindgen_prelude::Buffer;
+use napi::{Env, JsTypedArray, Result};
+
+static SWITCH: AtomicI32 = AtomicI32::new(0);
+
+const TASKS: i32 = 1;
+const BLOCK: i32 = 2;
+const MUTEX: i32 = 4;
+
+fn err(msg: impl std::fmt::Display) -> napi::Error {
+    napi::Error::new(napi::Status::GenericFailure, format!("goro: {msg}"))
+}
+
+fn set_bit(bit: i32, on: bool) {
+    if on {
+        SWITCH.fetch_or(bit, Ordering::Relaxed);
+    } else {
+        SWITCH.fetch_and(!bit, Ordering::Relaxed);
+    }
+}
+
+/// The switch cell as an Int32Array over the static (lib/trace.js keeps it).
+#[napi]
+pub fn trace_switch(env: Env) -> Result<JsTypedArray> {
+    // SAFETY: a static: it outlives every ArrayBuffer made over it, and nothing frees it (the
+    // finalizer does nothing). JS only reads it; native writes are aligned 32-bit stores.
+    let ab = unsafe {
+        env.create_arraybuffer_with_borrowed_data(
+            SWITCH.as_ptr() as *mut u8,
+            std::mem::size_of::<i32>(),
+            (),
+            |_, _| {},
+        )
+    }?;
+    ab.into_raw()
+        .into_typedarray(napi::TypedArrayType::Int32, 1, 0)
+}
+
+/// Turns go() task tracking on or off (lib/trace.js decides when).
+#[napi]
+pub fn trace_tasks(on: bool) {
+    set_bit(TASKS, on);
+}
+
+/// Whether the core wants host frames at waits (GORO_TRACEBACK, or a profile set elsewhere).
+#[napi]
+pub fn trace_core_enabled() -> bool {
+    trace::block::wants_frames()
+}
+
+#[napi]
+pub fn set_block_profile_rate(ns: i64) {
+    trace::block::set_block_profile_rate(ns);
+    set_bit(BLOCK, ns > 0);
+}
+
+/// Returns the fraction before the call; a negative n only reads.
+#[napi]
+pub fn set_mutex_profile_fraction(n: i64) -> i64 {
+    let old = trace::block::set_mutex_profile_fraction(n);
+    if n >= 0 {
+        set_bit(MUTEX, n > 0);
+    }
+    old
+}
+
+#[napi]
+pub fn set_traceback(on: bool) {
+    trace::block::set_traceback(on);
+}
+
+#[napi]
+pub fn dump() -> String {
+    trace::dump::dump_text()
+}
+
+#[napi]
+pub fn profile(kind: String) -> Result<Buffer> {
+    match trace::profile(&kind) {
+        Ok(b) => Ok(b.into()),
+        Err(goro_core::Error::WouldBlock) => Err(err("no CPU profile yet: startCpuProfile() and stopCpuProfile() first")),
+        Err(_) => Err(err(format!(
+            "unknown profile kind {kind:?} (goroutine, block, mutex, cpu)"
+        ))),
+    }
+}
+
+#[napi]
+pub fn start_cpu_profile(hz: i32) -> Result<()> {
+    trace::cpu::start(hz).map_err(|e| match e {
+        goro_core::Error::WouldBlock => err("a CPU profile is already running"),
+        goro_core::Error::Invalid => err(format!("startCpuProfile(hz): hz must be 1..1000, got {hz}")),
+        e => err(e),
+    })
+}
+
+#[napi]
+pub fn stop_cpu_profile() -> Result<Buffer> {
+    trace::cpu::stop().map_err(|_| err("no CPU profile is running"))?;
+    trace::cpu::last_profile()
+        .map(Into::into)
+        .ok_or_else(|| err("no CPU profile"))
+}
+
+/// Starts the debug endpoint; returns the address bound ("127.0.0.1:PORT").
+#[napi]
+pub fn debug_serve(addr: String) -> Result<String> {
+    trace::http::serve(&addr).map_err(|_| err(format!("debugServe: cannot listen on {addr:?}")))
+}
+
+/// One leaked goroutine, as lib/trace.js hands it out.
+#[napi(object)]
+pub struct LeakInfo {
+    pub id: i64,
+    pub name: Option<String>,
+    /// "chan receive", "running", ...
+    pub state: String,
+    /// How long it has waited, in ms (0 when not waiting).
+    pub waited_ms: f64,
+    /// The function it runs.
+    pub func: String,
+    /// "file:line" where it was started, if known.
+    pub started_at: Option<String>,
+    /// Blocked on channels nothing else can reach (else: blocked longer than the threshold).
+    pub unreachable: bool,
+    /// A go() task of the JS layer (else a native goroutine).
+    pub task: bool,
+}
+
+fn leak_info(l: &trace::leak::Leak, now: i64) -> LeakInfo {
+    use trace::registry::State;
+    let g = &l.goroutine;
+    let (state, waited) = match &g.state {
+        State::Running => ("running".to_string(), 0),
+        State::Runnable => ("runnable".to_string(), 0),
+        State::Waiting(r, since) => (r.as_str().to_string(), (now - since).max(0)),
+    };
+    let func = trace::symbol::func_frame(&g.func)
+        .map(|f| f.function.to_string())
+        .unwrap_or_else(|| "(unknown)".into());
+    LeakInfo {
+        id: g.id as i64,
+        name: g.name.clone(),
+        state,
+        waited_ms: waited as f64 / 1e6,
+        func,
+        started_at: g.site.file_line().map(|(f, l)| format!("{f}:{l}")),
+        unreachable: l.unreachable,
+        task: g.task,
+    }
+}
+
+/// Leaked goroutines (see core trace::leak::find) and their report text.
+#[napi]
+pub fn leaks(threshold_ms: f64) -> Vec<LeakInfo> {
+    let now = goro_core::now_ns();
+    trace::leak::find((threshold_ms * 1e6) as i64)
+        .iter()
+        .map(|l| leak_info(l, now))
+        .collect()
+}
+
+#[napi]
+pub fn leak_report(threshold_ms: f64) -> String {
+    trace::dump::leaks_text(&trace::leak::find((threshold_ms * 1e6) as i64))
+}
+
+/// Every goroutine now (native and JS tasks), as `leaks` shows them (the testing helper's
+/// before/after comparison).
+#[napi]
+pub fn goroutines() -> Vec<LeakInfo> {
+    let now = goro_core::now_ns();
+    trace::registry::snapshot()
+        .into_iter()
+        .map(|g| {
+            leak_info(
+                &trace::leak::Leak {
+                    goroutine: g,
+                    unreachable: false,
+                },
+                now,
+            )
+        })
+        .collect()
+}
+
+#[napi(object)]
+pub struct CountersInfo {
+    pub goroutines: i64,
+    pub workers: i64,
+    pub active_workers: i64,
+    pub handoffs: i64,
+    pub switches: i64,
+    pub parks: i64,
+    pub steals: i64,
+    pub stack_reserved_bytes: f64,
+    pub timers: i64,
+}
+
+#[napi]
+pub fn counters() -> CountersInfo {
+    let c = trace::counters();
+    CountersInfo {
+        goroutines: c.goroutines,
+        workers: c.workers as i64,
+        active_workers: c.active_workers as i64,
+        handoffs: c.handoffs as i64,
+        switches: c.switches as i64,
+        parks: c.parks as i64,
+        steals: c.steals as i64,
+        stack_reserved_bytes: c.stack_reserved_bytes as f64,
+        timers: c.timers as i64,
+    }
+}
+
+/// Wait reasons as lib/trace.js numbers them (WaitReason's discriminants).
+fn reason(r: u32) -> WaitReason {
+    WaitReason::from_u8(r.min(255) as u8)
+}
+
+/// A go() task, registered as a goroutine while this object lives (`end` unregisters it at
+/// once; the GC would do it later).
+#[napi]
+pub struct JsTask {
+    task: Option<Task>,
+}
+
+#[napi]
+impl JsTask {
+    #[napi(constructor)]
+    pub fn new(func: String, file: Option<String>, line: Option<u32>) -> JsTask {
+        let site = file.map(|f| Frame::new("", &f, line.unwrap_or(0)));
+        JsTask {
+            task: Some(Task::register(Frame::new(&func, "", 0), site)),
+        }
+    }
+
+    #[napi(getter)]
+    pub fn id(&self) -> i64 {
+        self.task.as_ref().map_or(0, |t| t.id() as i64)
+    }
+
+    /// What it waits on now (0: nothing; lib/trace.js's numbers).
+    #[napi]
+    pub fn set_wait(&self, r: u32) {
+        if let Some(t) = &self.task {
+            t.set_wait(reason(r));
+        }
+    }
+
+    #[napi]
+    pub fn end(&mut self) {
+        self.task.take();
+    }
+}
+
+/// A wait the JS layer measured: its frames innermost first, as three parallel arrays.
+#[napi]
+pub fn record_wait(funcs: Vec<String>, files: Vec<String>, lines: Vec<u32>, delay_ms: f64, mutex: bool) {
+    let stack = funcs
+        .iter()
+        .zip(files.iter())
+        .zip(lines.iter())
+        .map(|((f, file), &line)| Frame::new(f, file, line))
+        .collect();
+    trace::block::record_wait(stack, (delay_ms * 1e6) as i64, mutex);
+}
