@@ -124,3 +124,68 @@ export declare function numGoroutine(): number;
 export declare class ClosedError extends Error { name: 'ClosedError'; }
 export declare class AbortError extends Error { name: 'AbortError'; }
 export declare class TimeoutError extends Error { name: 'TimeoutError'; }
+
+// ---- Seeing inside ----
+
+/** Every goroutine (native ones, and go() tasks while tracing is on), as Go's SIGQUIT dump:
+ * id, state, what it waits on and for how long, its function, where it was started. */
+export declare function dump(): string;
+export type ProfileKind = 'goroutine' | 'block' | 'mutex' | 'cpu';
+/** A pprof profile (gzipped protobuf) that `go tool pprof` reads. "cpu": the last one stopped. */
+export declare function profile(kind: ProfileKind): Buffer;
+/** Writes profile(kind) to a file; returns its size in bytes. */
+export declare function writeProfile(kind: ProfileKind, path: string): number;
+/** As runtime.SetBlockProfileRate: sample one wait per `ns` of waiting (1 = every wait); 0 = off. */
+export declare function setBlockProfileRate(ns: number): void;
+/** As runtime.SetMutexProfileFraction: sample one in n contended Mutex waits; 0 = off; a
+ * negative n only reads. Returns the fraction before the call. */
+export declare function setMutexProfileFraction(n: number): number;
+/** Records where native goroutines wait, for dumps (GORO_TRACEBACK=1); also turns tracing on. */
+export declare function setTraceback(on: boolean): void;
+/** Starts the CPU profile of native goroutines (JS CPU: use node --cpu-prof). */
+export declare function startCpuProfile(hz?: number): void;
+export declare function stopCpuProfile(): Buffer;
+/** Serves Go's /debug/pprof/ paths (and /debug/goro/leaks) on addr ("127.0.0.1:6060", or a
+ * port on loopback; 0 picks one). Returns the port. Turns tracing on. */
+export declare function debugServe(addr?: string | number): number;
+
+export interface GoroutineInfo {
+  id: number;
+  name: string | null;
+  state: 'running' | 'runnable' | 'waiting';
+  /** "chan receive", "chan send", "select", "sleep", "sync.WaitGroup.Wait", "sync.Mutex.Lock", "pool submit", ... */
+  waitingFor: string | null;
+  waitedMs: number;
+  /** The function it runs (a go() task: fn.name, or "(anonymous)"). */
+  func: string;
+  /** "file:line" that started it, when known. */
+  startedAt: string | null;
+  /** 'task': a go() task of some JS thread; 'goroutine': a native goroutine. */
+  kind: 'task' | 'goroutine';
+  /** Blocked on native channels nothing else can reach (leaks() only). */
+  unreachable: boolean;
+}
+export interface LeakOptions {
+  /** Also report goroutines blocked at least this many ms. */
+  blockedLongerThan?: number;
+}
+/** Leaked goroutines: blocked on native channels nothing else can reach, and (with
+ * blockedLongerThan) any blocked at least that long. */
+export declare function leaks(options?: LeakOptions): GoroutineInfo[];
+/** leaks() as a text report, each with its function and where it was started. */
+export declare function leakReport(options?: LeakOptions): string;
+/** Every goroutine now. */
+export declare function goroutines(): GoroutineInfo[];
+export interface Counters {
+  goroutines: number; workers: number; activeWorkers: number; handoffs: number;
+  switches: number; parks: number; steals: number; stackReservedBytes: number; timers: number;
+  /** go() tasks of this thread not yet finished. */
+  jsTasks: number;
+}
+export declare function counters(): Counters;
+/** Tracing: go() tasks are registered (function, start site) and their waits tracked. Off by
+ * default (it costs a few µs per go()); enable/disable calls nest. GORO_TRACE=1 turns it on. */
+export declare function enableTracing(): void;
+export declare function disableTracing(): void;
+export declare function tracing(): boolean;
+export declare const testing: typeof import('./testing');
