@@ -154,8 +154,11 @@ pub fn go(
     if rt::is_shutdown() {
         return Err(rt::shutdown_error());
     }
+    let py = fn_.py();
+    let func = crate::trace::func_of(&fn_);
+    let site = crate::trace::caller_site(py);
     let body = call_body(fn_.unbind(), args.unbind(), kwargs.map(Bound::unbind), None);
-    rt::spawn(None, body).map_err(err)
+    rt::spawn(None, func, site, body).map_err(err)
 }
 
 /// run(fn, *args, **kwargs) -> result
@@ -180,13 +183,15 @@ pub fn run(
         done: WaitGroup::new(),
     });
     res.done.add(1).map_err(err)?;
+    let func = crate::trace::func_of(&fn_);
+    let site = crate::trace::caller_site(py);
     let body = call_body(
         fn_.unbind(),
         args.unbind(),
         kwargs.map(Bound::unbind),
         Some(res.clone()),
     );
-    rt::spawn(None, body).map_err(err)?;
+    rt::spawn(None, func, site, body).map_err(err)?;
     let r2 = res.clone();
     rt::wait(py, Deadline::Forever, move |d| r2.done.wait_deadline(d))?.map_err(err)?;
     let v = res.value.lock().take();

@@ -2,7 +2,8 @@
 //!
 //! Files: `rt` how Python waits and how thread states follow goroutines (read it first);
 //! `goroutine` go/run/defer/exit and exception reports; `chan` the channel; `select`;
-//! `sync` WaitGroup and Mutex; `time` sleep/after/Ticker; `pool`; `aio` asyncio.
+//! `sync` WaitGroup and Mutex; `time` sleep/after/Ticker; `pool`; `aio` asyncio; `trace` dumps,
+//! profiles, leak reports and counters.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -14,6 +15,7 @@ mod rt;
 mod select;
 mod sync;
 mod time;
+mod trace;
 
 use goro_core::{Deadline, Error};
 use pyo3::create_exception;
@@ -128,6 +130,18 @@ fn _goro(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(time::sleep, m)?)?;
     m.add_function(wrap_pyfunction!(time::after, m)?)?;
     m.add_function(wrap_pyfunction!(aio::_async_start, m)?)?;
+    m.add_function(wrap_pyfunction!(trace::dump, m)?)?;
+    m.add_function(wrap_pyfunction!(trace::profile, m)?)?;
+    m.add_function(wrap_pyfunction!(trace::set_block_profile_rate, m)?)?;
+    m.add_function(wrap_pyfunction!(trace::set_mutex_profile_fraction, m)?)?;
+    m.add_function(wrap_pyfunction!(trace::set_traceback, m)?)?;
+    m.add_function(wrap_pyfunction!(trace::start_cpu_profile, m)?)?;
+    m.add_function(wrap_pyfunction!(trace::stop_cpu_profile, m)?)?;
+    m.add_function(wrap_pyfunction!(trace::debug_serve, m)?)?;
+    m.add_function(wrap_pyfunction!(trace::_goroutines, m)?)?;
+    m.add_function(wrap_pyfunction!(trace::_leaks, m)?)?;
+    m.add_function(wrap_pyfunction!(trace::leak_report, m)?)?;
+    m.add_function(wrap_pyfunction!(trace::counters, m)?)?;
     m.add_function(wrap_pyfunction!(_shutdown, m)?)?;
     m.add_function(wrap_pyfunction!(_set_main_thread, m)?)?;
     m.add_function(wrap_pyfunction!(_gilstate_managed, m)?)?;

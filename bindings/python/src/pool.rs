@@ -112,7 +112,7 @@ impl Pool {
 impl Pool {
     #[new]
     #[pyo3(signature = (workers=None, queue=None))]
-    fn new(workers: Option<i64>, queue: Option<i64>) -> PyResult<Pool> {
+    fn new(py: Python<'_>, workers: Option<i64>, queue: Option<i64>) -> PyResult<Pool> {
         let workers = match workers {
             None => goro_core::sched::maxprocs(0),
             Some(w) if w < 1 => return Err(PyValueError::new_err("Pool: workers must be >= 1")),
@@ -126,9 +126,13 @@ impl Pool {
         let jobs: goro_core::Chan<Job> = goro_core::Chan::new(queue)
             .ok_or_else(|| pyo3::exceptions::PyMemoryError::new_err("Pool: queue too large"))?;
         let pending = Arc::new(CoreWaitGroup::new());
+        let site = crate::trace::caller_site(py);
+        let func = goro_core::trace::Func::Named(goro_core::trace::Frame::new("goro.Pool.worker", "", 0));
         for i in 0..workers {
             rt::spawn(
                 Some(format!("pool worker {i}")),
+                func.clone(),
+                site.clone(),
                 worker_body(jobs.clone(), pending.clone()),
             )
             .map_err(err)?;

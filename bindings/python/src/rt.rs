@@ -211,6 +211,21 @@ pub fn wait<R: Send>(
     if deadline == Deadline::NoWait {
         return Ok(Err(Error::TimedOut));
     }
+    // It must wait: profiles and tracebacks want the Python frames (captured with the GIL,
+    // before it is released); off, this is one relaxed load.
+    let frames = crate::trace::before_wait(py);
+    let r = wait_slow(py, deadline, op);
+    if frames {
+        crate::trace::after_wait();
+    }
+    r
+}
+
+fn wait_slow<R: Send>(
+    py: Python<'_>,
+    deadline: Deadline,
+    mut op: impl FnMut(Deadline) -> Result<R, Error> + Send,
+) -> PyResult<Result<R, Error>> {
     let main = !in_goroutine() && this_thread() == MAIN_THREAD.load(SeqCst);
     if !main {
         return Ok(detached(py, || op(deadline)));
@@ -272,7 +287,14 @@ pub fn stack_size() -> usize {
 }
 
 /// Starts a Python goroutine running `body` with its own thread state, pinned to its worker.
-pub fn spawn(name: Option<String>, body: PyBody) -> Result<u64, Error> {
+/// `func` and `site` (what it runs, where it was started) show in dumps, profiles and leak
+/// reports (trace.rs names them).
+pub fn spawn(
+    name: Option<String>,
+    func: goro_core::trace::Func,
+    site: goro_core::trace::Site,
+    body: PyBody,
+) -> Result<u64, Error> {
     let stack = stack_size();
     let opts = goro_core::SpawnOpts {
         pinned: true,
@@ -280,6 +302,8 @@ pub fn spawn(name: Option<String>, body: PyBody) -> Result<u64, Error> {
         pin_to_spawner: true, // one runs at a time anyway: keep hand-offs on one thread
         name,
         stack_size: stack,
+        func,
+        site,
         ..Default::default()
     };
     goro_core::goroutine::spawn(

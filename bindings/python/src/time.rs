@@ -40,6 +40,8 @@ fn deliver(ch: goro_core::Chan<Py<PyAny>>, now_ns: i64) {
     }
     let _ = rt::spawn(
         None,
+        goro_core::trace::Func::Named(goro_core::trace::Frame::new("goro.timer.deliver", "", 0)),
+        goro_core::trace::Site::Unknown,
         Box::new(move |py| {
             let v = PyFloat::new(py, now_ns as f64 / 1e9).into_any().unbind();
             let _ = ch.try_send(v); // full: the tick is dropped; its value decrefs here

@@ -12,6 +12,11 @@
 
 Goroutines are real goroutines: thousands park on channels without an OS thread each, and
 every blocking call releases the GIL. See CONTRACT.md (Python) for the full surface.
+
+Seeing inside: goro.dump() (every goroutine: state, wait, function, where started),
+goro.profile(kind) / goro.write_profile(kind, path) (pprof for `go tool pprof`),
+goro.leaks() / goro.leak_report(), goro.debug_serve(), goro.counters(); goro.testing fails a
+test that leaves goroutines behind.
 """
 
 import atexit as _atexit
@@ -42,8 +47,20 @@ from ._goro import (
     set_excepthook,
     sleep,
     yield_,
+    # Seeing inside
+    counters,
+    debug_serve,
+    dump,
+    leak_report,
+    profile,
+    set_block_profile_rate,
+    set_mutex_profile_fraction,
+    set_traceback,
+    start_cpu_profile,
+    stop_cpu_profile,
 )
 from . import _goro
+from ._trace import Goroutine, goroutines, leaks, write_profile
 
 TimeoutError = TimeoutError  # the builtin: what every timeout= raises
 
@@ -52,6 +69,10 @@ __all__ = [
     "TimeoutError", "WaitGroup", "after", "defer", "exit", "go", "gomaxprocs",
     "goroutine_id", "num_cpu", "num_goroutine", "recv", "run", "select", "send",
     "set_excepthook", "sleep", "yield_",
+    # Seeing inside
+    "Goroutine", "counters", "debug_serve", "dump", "goroutines", "leak_report", "leaks",
+    "profile", "set_block_profile_rate", "set_mutex_profile_fraction", "set_traceback",
+    "start_cpu_profile", "stop_cpu_profile", "write_profile",
 ]
 
 

@@ -1,10 +1,14 @@
 """Type stubs for goro (CONTRACT.md, Python section)."""
 
 import builtins
+import os
 from typing import (
     Any,
     AsyncIterator,
     Callable,
+    Dict,
+    List,
+    Union,
     Generic,
     Iterable,
     Iterator,
@@ -107,3 +111,47 @@ def gomaxprocs(n: Optional[int] = None) -> int: ...
 def num_cpu() -> int: ...
 def num_goroutine() -> int: ...
 def goroutine_id() -> int: ...
+
+# ---- Seeing inside -------------------------------------------------------------------------
+
+class Goroutine:
+    """One goroutine at one moment (goroutines(), leaks())."""
+    id: int
+    name: Optional[str]
+    state: str  # "running", "runnable" or "waiting"
+    waiting_for: Optional[str]  # "chan receive", "chan send", "select", "sleep", ...
+    waited: Optional[float]  # seconds waited so far (when waiting)
+    func: str  # "module.qualname"
+    func_file: str
+    func_line: int
+    started_at: Optional[str]  # "file:line" where goro.go was called
+    stack: List[Tuple[str, str, int]]  # (function, file, line), innermost first
+    unreachable: bool
+    def as_dict(self) -> Dict[str, Any]: ...
+
+def dump() -> str:
+    """Every goroutine as Go prints them on SIGQUIT: id, name, state, what it waits on and
+    for how long, its function (and, with set_traceback(True) or a block profile on, the
+    Python frames where it waits), where it was started."""
+def goroutines() -> List[Goroutine]: ...
+def profile(kind: str) -> bytes:
+    """A pprof profile (gzipped protobuf, for `go tool pprof`): "goroutine", "block",
+    "mutex" or "cpu" (the last one stopped). ValueError for another kind."""
+def write_profile(kind: str, path: Union[str, "os.PathLike[str]"]) -> None: ...
+def set_block_profile_rate(ns: int) -> None:
+    """As Go's runtime.SetBlockProfileRate: sample one wait per `ns` ns spent waiting
+    (1: every wait); 0 turns the block profile off."""
+def set_mutex_profile_fraction(n: int) -> int:
+    """As Go's runtime.SetMutexProfileFraction: sample one in n contended Mutex waits; 0
+    off; a negative n only reads. Returns the fraction before the call."""
+def set_traceback(on: bool) -> None:
+    """Record the Python frames where each goroutine waits, for dump()."""
+def start_cpu_profile(hz: int = 100) -> None: ...
+def stop_cpu_profile() -> bytes: ...
+def debug_serve(addr: str = "127.0.0.1:0") -> int:
+    """Serves Go's /debug/pprof/ paths on `addr` (loopback!); returns the port."""
+def leaks(blocked_longer_than: Optional[float] = None) -> List[Goroutine]: ...
+def leak_report(blocked_longer_than: Optional[float] = None) -> str: ...
+def counters() -> Dict[str, int]:
+    """goroutines, workers, active_workers, handoffs, switches, parks, steals,
+    stack_reserved_bytes, timers."""

@@ -1,0 +1,417 @@
+//! Seeing inside, from Python: the core's dumps, pprof profiles, leak reports, debug endpoint
+//! and counters (core/src/trace), plus what only this layer knows:
+//! - what a goroutine runs (`func_of`: the callable's module-qualified name and where it is
+//!   defined) and where `go()` was called (`caller_site`: the calling Python frame);
+//! - the Python frames of code about to wait (`wait_frames`), handed to the core before a
+//!   blocking call when, and only when, `block::wants_frames()` says something wants them
+//!   (a block or mutex profile, or tracebacks): profiling off costs one relaxed load per wait
+//!   that actually waits (rt.rs `wait`).
+//!
+//! Names are cached per code object (the cache keeps the code object alive so that its address
+//! is not reused): a spawn pays one attribute read, one lookup and one line number.
+
+use std::collections::HashMap;
+use goro_core::trace::registry::{GoroutineInfo, State};
+use goro_core::trace::{self, block, Frame, Func, Site};
+use parking_lot::Mutex;
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString};
+use pyo3::{ffi, intern};
+
+extern "C" {
+    // In every CPython since 3.9 (stable ABI from 3.10/3.11 on); pyo3 declares them only for
+    // newer limited APIs. Both return new references.
+    fn PyFrame_GetCode(frame: *mut ffi::PyFrameObject) -> *mut ffi::PyObject;
+    fn PyFrame_GetBack(frame: *mut ffi::PyFrameObject) -> *mut ffi::PyFrameObject;
+}
+
+/// Python frames kept per wait (innermost first), as the core keeps native ones.
+const MAX_FRAMES: usize = 32;
+/// Code objects named at most (then names are computed each time, uncached).
+const MAX_CODES: usize = 8192;
+
+/// A code object's name: its function ("module.qualname"), file and first line.
+struct CodeName {
+    _code: Py<PyAny>,
+    frame: Frame,
+}
+
+static CODES: Mutex<Option<HashMap<usize, CodeName>>> = Mutex::new(None);
+
+fn cached(code: *mut ffi::PyObject) -> Option<Frame> {
+    CODES
+        .lock()
+        .as_ref()
+        .and_then(|m| m.get(&(code as usize)).map(|c| c.frame.clone()))
+}
+
+/// Names `code` (a code object), with `module` and `qualname` given by the caller on a miss.
+fn code_frame(
+    code: &Bound<'_, PyAny>,
+    name: impl FnOnce() -> (Option<String>, Option<String>),
+) -> Frame {
+    if let Some(f) = cached(code.as_ptr()) {
+        return f;
+    }
+    let (module, qualname) = name();
+    let qualname = qualname
+        .or_else(|| code.getattr(intern!(code.py(), "co_qualname")).ok()?.extract().ok())
+        .or_else(|| code.getattr(intern!(code.py(), "co_name")).ok()?.extract().ok())
+        .unwrap_or_else(|| "<unknown>".into());
+    let function = match module {
+        Some(m) if !m.is_empty() => format!("{m}.{qualname}"),
+        _ => qualname,
+    };
+    let file: String = code
+        .getattr(intern!(code.py(), "co_filename"))
+        .and_then(|f| f.extract())
+        .unwrap_or_default();
+    let line: u32 = code
+        .getattr(intern!(code.py(), "co_firstlineno"))
+        .and_then(|f| f.extract())
+        .unwrap_or(0);
+    let frame = Frame::new(&function, &file, line);
+    let mut m = CODES.lock();
+    let m = m.get_or_insert_with(HashMap::new);
+    if m.len() < MAX_CODES {
+        m.insert(
+            code.as_ptr() as usize,
+            CodeName {
+                _code: code.clone().unbind(),
+                frame: frame.clone(),
+            },
+        );
+    }
+    frame
+}
+
+fn str_attr(o: &Bound<'_, PyAny>, name: &Bound<'_, PyString>) -> Option<String> {
+    o.getattr(name).ok()?.extract().ok()
+}
+
+/// The code object of a Python frame (new reference).
+fn frame_code<'py>(py: Python<'py>, f: *mut ffi::PyFrameObject) -> Option<Bound<'py, PyAny>> {
+    // SAFETY: `f` is a live frame object we hold a reference to; a new reference or NULL.
+    let c = unsafe { PyFrame_GetCode(f) };
+    // SAFETY: an owned reference (or NULL).
+    unsafe { Bound::from_owned_ptr_or_opt(py, c) }
+}
+
+/// The function of frame `f` as profiles show it, at its current line.
+fn frame_of(py: Python<'_>, f: *mut ffi::PyFrameObject) -> Option<Frame> {
+    let code = frame_code(py, f)?;
+    let mut fr = code_frame(&code, || {
+        // SAFETY: a live frame object, borrowed for this call.
+        let frame = unsafe { Bound::from_borrowed_ptr(py, f.cast()) };
+        let module = frame
+            .getattr(intern!(py, "f_globals"))
+            .ok()
+            .and_then(|g| g.get_item(intern!(py, "__name__")).ok())
+            .and_then(|n| n.extract().ok());
+        (module, None)
+    });
+    // SAFETY: a live frame; the GIL is held.
+    fr.line = unsafe { ffi::PyFrame_GetLineNumber(f) }.max(0) as u32;
+    Some(fr)
+}
+
+/// The Python frames of the calling code, innermost first (at most MAX_FRAMES).
+pub fn wait_frames(py: Python<'_>) -> Vec<Frame> {
+    let mut out = Vec::new();
+    // SAFETY: GIL held; a borrowed frame (or NULL): take a reference of our own.
+    let mut f = unsafe { ffi::PyEval_GetFrame() };
+    if f.is_null() {
+        return out;
+    }
+    // SAFETY: a live object.
+    unsafe { ffi::Py_IncRef(f.cast()) };
+    while !f.is_null() && out.len() < MAX_FRAMES {
+        if let Some(fr) = frame_of(py, f) {
+            out.push(fr);
+        }
+        // SAFETY: we own a reference to `f`; GetBack returns a new one (or NULL).
+        let back = unsafe { PyFrame_GetBack(f) };
+        // SAFETY: drops our reference.
+        unsafe { ffi::Py_DecRef(f.cast()) };
+        f = back;
+    }
+    if !f.is_null() {
+        // SAFETY: drops our reference.
+        unsafe { ffi::Py_DecRef(f.cast()) };
+    }
+    out
+}
+
+/// Before a blocking call that must wait: hands the calling Python frames to the core when
+/// anything wants them. Returns whether it did (then call `after_wait`).
+#[inline]
+pub fn before_wait(py: Python<'_>) -> bool {
+    if !block::wants_frames() {
+        return false;
+    }
+    block::set_wait_frames(wait_frames(py));
+    true
+}
+
+/// After a wait that `before_wait` gave frames for: a running goroutine shows its function,
+/// not where it last waited.
+pub fn after_wait() {
+    block::set_wait_frames(Vec::new());
+}
+
+/// Where the calling Python code is (the caller of a builtin such as `goro.go`).
+pub fn caller_site(py: Python<'_>) -> Site {
+    // SAFETY: GIL held; a borrowed frame (or NULL), used before any Python code runs.
+    let f = unsafe { ffi::PyEval_GetFrame() };
+    if f.is_null() {
+        return Site::Unknown;
+    }
+    match frame_of(py, f) {
+        Some(fr) => Site::Host(fr.file, fr.line),
+        None => Site::Unknown,
+    }
+}
+
+/// What `go(fn)` runs, for dumps and profiles: a function's module-qualified name and where it
+/// is defined; bound methods by their function, functools.partial by the function it wraps,
+/// callable objects by their `__call__`, builtins by their qualified name.
+pub fn func_of(f: &Bound<'_, PyAny>) -> Func {
+    Func::Named(name_callable(f, 0))
+}
+
+fn name_callable(f: &Bound<'_, PyAny>, depth: u32) -> Frame {
+    let py = f.py();
+    // Python functions, lambdas and bound methods (which forward attribute reads).
+    if let Ok(code) = f.getattr(intern!(py, "__code__")) {
+        return code_frame(&code, || {
+            (
+                str_attr(f, intern!(py, "__module__")),
+                str_attr(f, intern!(py, "__qualname__")),
+            )
+        });
+    }
+    if depth < 4 {
+        // functools.partial (and look-alikes): the function it wraps.
+        if let Ok(inner) = f.getattr(intern!(py, "func")) {
+            if inner.is_callable() && f.hasattr(intern!(py, "args")).unwrap_or(false) {
+                return name_callable(&inner, depth + 1);
+            }
+        }
+    }
+    let ty = f.get_type();
+    // Builtin functions and methods (`ch.recv`, `print`), and classes.
+    if let Some(q) = str_attr(f, intern!(py, "__qualname__")) {
+        let module = str_attr(f, intern!(py, "__module__")).or_else(|| {
+            let s = f.getattr(intern!(py, "__self__")).ok()?;
+            str_attr(s.get_type().as_any(), intern!(py, "__module__"))
+        });
+        let name = match module {
+            Some(m) => format!("{m}.{q}"),
+            None => q,
+        };
+        return Frame::new(&name, "", 0);
+    }
+    // A callable object: its class's __call__.
+    if depth < 4 {
+        if let Ok(call) = ty.getattr(intern!(py, "__call__")) {
+            if call.hasattr(intern!(py, "__code__")).unwrap_or(false) {
+                return name_callable(&call, depth + 1);
+            }
+        }
+    }
+    let module = str_attr(ty.as_any(), intern!(py, "__module__")).unwrap_or_default();
+    let q = str_attr(ty.as_any(), intern!(py, "__qualname__")).unwrap_or_else(|| "<callable>".into());
+    Frame::new(&format!("{module}.{q}"), "", 0)
+}
+
+// ---- the Python API -------------------------------------------------------------------------
+
+/// dump() -> str: every goroutine as Go prints them on SIGQUIT.
+#[pyfunction]
+pub fn dump(py: Python<'_>) -> String {
+    py.detach(trace::dump::dump_text)
+}
+
+/// profile(kind) -> bytes: "goroutine", "block", "mutex" or "cpu", gzipped pprof.
+#[pyfunction]
+pub fn profile<'py>(py: Python<'py>, kind: &str) -> PyResult<Bound<'py, PyBytes>> {
+    let k = kind.to_string();
+    match py.detach(move || trace::profile(&k)) {
+        Ok(b) => Ok(PyBytes::new(py, &b)),
+        Err(goro_core::Error::WouldBlock) => Err(PyRuntimeError::new_err(
+            "goro.profile('cpu'): no CPU profile yet (start_cpu_profile, then stop_cpu_profile)",
+        )),
+        Err(_) => Err(PyValueError::new_err(format!(
+            "goro.profile: unknown kind {kind:?} (goroutine, block, mutex, cpu)"
+        ))),
+    }
+}
+
+/// set_block_profile_rate(ns): as Go's runtime.SetBlockProfileRate.
+#[pyfunction]
+pub fn set_block_profile_rate(ns: i64) {
+    block::set_block_profile_rate(ns);
+}
+
+/// set_mutex_profile_fraction(n) -> int: as Go's runtime.SetMutexProfileFraction.
+#[pyfunction]
+pub fn set_mutex_profile_fraction(n: i64) -> i64 {
+    block::set_mutex_profile_fraction(n)
+}
+
+/// set_traceback(on): record the Python frames where each goroutine waits, for dumps.
+#[pyfunction]
+pub fn set_traceback(on: bool) {
+    block::set_traceback(on);
+}
+
+/// start_cpu_profile(hz=100)
+#[pyfunction]
+#[pyo3(signature = (hz=100))]
+pub fn start_cpu_profile(hz: i32) -> PyResult<()> {
+    trace::cpu::start(hz).map_err(|e| match e {
+        goro_core::Error::WouldBlock => PyRuntimeError::new_err("a CPU profile is already running"),
+        goro_core::Error::Invalid => {
+            PyValueError::new_err(format!("start_cpu_profile: hz must be 1..1000, got {hz}"))
+        }
+        e => crate::err(e),
+    })
+}
+
+/// stop_cpu_profile() -> bytes
+#[pyfunction]
+pub fn stop_cpu_profile(py: Python<'_>) -> PyResult<Bound<'_, PyBytes>> {
+    py.detach(trace::cpu::stop)
+        .map_err(|_| PyRuntimeError::new_err("stop_cpu_profile: no CPU profile is running"))?;
+    let b = trace::cpu::last_profile()
+        .ok_or_else(|| PyRuntimeError::new_err("stop_cpu_profile: no CPU profile"))?;
+    Ok(PyBytes::new(py, &b))
+}
+
+/// debug_serve(addr="127.0.0.1:0") -> int (the port)
+#[pyfunction]
+#[pyo3(signature = (addr="127.0.0.1:0"))]
+pub fn debug_serve(py: Python<'_>, addr: &str) -> PyResult<u16> {
+    let a = addr.to_string();
+    let bound = py
+        .detach(move || trace::http::serve(&a))
+        .map_err(|_| PyOSError::new_err(format!("debug_serve: cannot listen on {addr:?}")))?;
+    bound
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(|| PyOSError::new_err(format!("debug_serve: bound {bound:?}")))
+}
+
+/// One goroutine as a tuple for goro._trace.Goroutine: (id, name, state, waiting_for,
+/// waited_seconds, func, func_file, func_line, started_file, started_line, stack,
+/// unreachable).
+type Row = (
+    u64,
+    Option<String>,
+    &'static str,
+    Option<&'static str>,
+    Option<f64>,
+    String,
+    String,
+    u32,
+    Option<String>,
+    Option<u32>,
+    Vec<(String, String, u32)>,
+    bool,
+);
+
+fn row(g: &GoroutineInfo, now: i64, unreachable: bool) -> Row {
+    let (state, waiting, waited) = match &g.state {
+        State::Running => ("running", None, None),
+        State::Runnable => ("runnable", None, None),
+        State::Waiting(r, since) => (
+            "waiting",
+            Some(r.as_str()),
+            Some((now - since).max(0) as f64 / 1e9),
+        ),
+    };
+    let func = trace::symbol::func_frame(&g.func)
+        .unwrap_or_else(|| Frame::new("(unknown)", "", 0));
+    let site = g.site.file_line();
+    let stack = trace::dump::stack_of(g)
+        .into_iter()
+        .map(|f| (f.function.to_string(), f.file.to_string(), f.line))
+        .collect();
+    (
+        g.id,
+        g.name.clone(),
+        state,
+        waiting,
+        waited,
+        func.function.to_string(),
+        func.file.to_string(),
+        func.line,
+        site.as_ref().map(|s| s.0.clone()),
+        site.map(|s| s.1),
+        stack,
+        unreachable,
+    )
+}
+
+/// _goroutines() -> [row]: every goroutine now.
+#[pyfunction]
+pub fn _goroutines(py: Python<'_>) -> Vec<Row> {
+    py.detach(|| {
+        let now = goro_core::now_ns();
+        trace::registry::snapshot()
+            .iter()
+            .map(|g| row(g, now, false))
+            .collect()
+    })
+}
+
+fn threshold_ns(seconds: Option<f64>) -> PyResult<i64> {
+    match seconds {
+        None => Ok(0),
+        Some(s) if s.is_nan() || s < 0.0 => Err(PyValueError::new_err(
+            "blocked_longer_than must be None or seconds >= 0",
+        )),
+        Some(s) => Ok(((s * 1e9) as i64).max(1)),
+    }
+}
+
+/// _leaks(blocked_longer_than=None) -> [row]
+#[pyfunction]
+#[pyo3(signature = (blocked_longer_than=None))]
+pub fn _leaks(py: Python<'_>, blocked_longer_than: Option<f64>) -> PyResult<Vec<Row>> {
+    let t = threshold_ns(blocked_longer_than)?;
+    Ok(py.detach(move || {
+        let now = goro_core::now_ns();
+        trace::leak::find(t)
+            .iter()
+            .map(|l| row(&l.goroutine, now, l.unreachable))
+            .collect()
+    }))
+}
+
+/// leak_report(blocked_longer_than=None) -> str
+#[pyfunction]
+#[pyo3(signature = (blocked_longer_than=None))]
+pub fn leak_report(py: Python<'_>, blocked_longer_than: Option<f64>) -> PyResult<String> {
+    let t = threshold_ns(blocked_longer_than)?;
+    Ok(py.detach(move || trace::dump::leaks_text(&trace::leak::find(t))))
+}
+
+/// counters() -> dict
+#[pyfunction]
+pub fn counters(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let c = trace::counters();
+    let d = PyDict::new(py);
+    d.set_item("goroutines", c.goroutines)?;
+    d.set_item("workers", c.workers)?;
+    d.set_item("active_workers", c.active_workers)?;
+    d.set_item("handoffs", c.handoffs)?;
+    d.set_item("switches", c.switches)?;
+    d.set_item("parks", c.parks)?;
+    d.set_item("steals", c.steals)?;
+    d.set_item("stack_reserved_bytes", c.stack_reserved_bytes)?;
+    d.set_item("timers", c.timers)?;
+    Ok(d)
+}
