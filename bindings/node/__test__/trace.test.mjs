@@ -139,7 +139,7 @@ test('verifyNone fails a test that leaves a go() task behind, naming it and its 
   const leakyTest = verifyNone(async () => {
     go(quick);
     go(leakyReceiver); // verify-site
-  }, { grace: 100 });
+  }, { grace: 300 });
   const err = await leakyTest().then(() => null, (e) => e);
   assert.ok(err instanceof LeakError, String(err));
   assert.equal(err.leaked.length, 1, err.message);
@@ -255,6 +255,33 @@ test('profile kinds, rates and the CPU profile', () => {
   assert.equal(cpu[0], 0x1f);
   assert.throws(() => stopCpuProfile(), /no CPU profile is running/);
   assert.equal(profile('cpu')[0], 0x1f);
+});
+
+test('a Worker\'s waits reach the block profile the main thread turned on (one switch for all threads)', { skip: GO === null && 'go is not installed' }, async () => {
+  const { Worker } = await import('node:worker_threads');
+  setBlockProfileRate(1);
+  try {
+    const w = new Worker(`
+      const { Chan, go, sleep } = require(${JSON.stringify(path.join(here, '..', 'index.js'))});
+      const c = new Chan();
+      go(async function feeder() { for (let i = 0; i < 5; i++) { await sleep(10); await c.send(i); } });
+      (async function workerReceiver() {
+        for (let i = 0; i < 5; i++) await c.recv();
+        require('node:worker_threads').parentPort.postMessage('done');
+      })();`, { eval: true });
+    await new Promise((resolve, reject) => { w.on('message', resolve); w.on('error', reject); });
+    await w.terminate();
+  } finally {
+    setBlockProfileRate(0);
+  }
+  const f = path.join(os.tmpdir(), `goro-node-worker-block-${process.pid}.pb.gz`);
+  fs.writeFileSync(f, profile('block'));
+  try {
+    const { out } = pprofTop(f);
+    assert.match(out, /workerReceiver/);
+  } finally {
+    fs.rmSync(f, { force: true });
+  }
 });
 
 test('off by default: go() registers nothing and waits leave no trace', async () => {

@@ -92,7 +92,9 @@ pub fn dump() -> String {
 pub fn profile(kind: String) -> Result<Buffer> {
     match trace::profile(&kind) {
         Ok(b) => Ok(b.into()),
-        Err(goro_core::Error::WouldBlock) => Err(err("no CPU profile yet: startCpuProfile() and stopCpuProfile() first")),
+        Err(goro_core::Error::WouldBlock) => Err(err(
+            "no CPU profile yet: startCpuProfile() and stopCpuProfile() first",
+        )),
         Err(_) => Err(err(format!(
             "unknown profile kind {kind:?} (goroutine, block, mutex, cpu)"
         ))),
@@ -103,7 +105,9 @@ pub fn profile(kind: String) -> Result<Buffer> {
 pub fn start_cpu_profile(hz: i32) -> Result<()> {
     trace::cpu::start(hz).map_err(|e| match e {
         goro_core::Error::WouldBlock => err("a CPU profile is already running"),
-        goro_core::Error::Invalid => err(format!("startCpuProfile(hz): hz must be 1..1000, got {hz}")),
+        goro_core::Error::Invalid => {
+            err(format!("startCpuProfile(hz): hz must be 1..1000, got {hz}"))
+        }
         e => err(e),
     })
 }
@@ -270,7 +274,13 @@ impl JsTask {
 
 /// A wait the JS layer measured: its frames innermost first, as three parallel arrays.
 #[napi]
-pub fn record_wait(funcs: Vec<String>, files: Vec<String>, lines: Vec<u32>, delay_ms: f64, mutex: bool) {
+pub fn record_wait(
+    funcs: Vec<String>,
+    files: Vec<String>,
+    lines: Vec<u32>,
+    delay_ms: f64,
+    mutex: bool,
+) {
     let stack = funcs
         .iter()
         .zip(files.iter())
