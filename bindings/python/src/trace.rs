@@ -180,64 +180,113 @@ pub fn func_of(f: &Bound<'_, PyAny>) -> Func {
     Func::Named(name_callable(f, 0))
 }
 
+/// How callables of one type are named, learnt from the first one seen (so that naming never
+/// raises and clears an AttributeError per spawn).
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    /// Has `__code__`: functions, lambdas, bound methods.
+    Code,
+    /// functools.partial and look-alikes (`func` and `args`).
+    Partial,
+    /// Has `__qualname__`: builtin functions and methods, classes.
+    Qualified,
+    /// An object whose class defines `__call__`.
+    Object,
+}
+
+static KINDS: Mutex<Option<HashMap<usize, (Py<PyAny>, Kind)>>> = Mutex::new(None);
+
 fn name_callable(f: &Bound<'_, PyAny>, depth: u32) -> Frame {
-    let py = f.py();
-    // Python functions, lambdas and bound methods (which forward attribute reads).
-    if let Ok(code) = f.getattr(intern!(py, "__code__")) {
-        return code_frame(&code, || {
-            (
-                str_attr(f, intern!(py, "__module__")),
-                str_attr(f, intern!(py, "__qualname__")),
-            )
-        });
-    }
-    if depth < 4 {
-        // functools.partial (and look-alikes): the function it wraps.
-        if let Ok(inner) = f.getattr(intern!(py, "func")) {
-            if inner.is_callable() && f.hasattr(intern!(py, "args")).unwrap_or(false) {
-                return name_callable(&inner, depth + 1);
-            }
-        }
-    }
     let ty = f.get_type();
-    // Builtin functions and methods (`ch.recv`, `print`), and classes.
-    if let Some(q) = str_attr(f, intern!(py, "__qualname__")) {
-        let module = str_attr(f, intern!(py, "__module__")).or_else(|| {
-            let s = f.getattr(intern!(py, "__self__")).ok()?;
-            str_attr(s.get_type().as_any(), intern!(py, "__module__"))
-        });
-        let name = match module {
-            Some(m) => format!("{m}.{q}"),
-            None => q,
-        };
-        return Frame::new(&name, "", 0);
-    }
-    // A callable object: its class's __call__.
-    if depth < 4 {
-        if let Ok(call) = ty.getattr(intern!(py, "__call__")) {
-            if call.hasattr(intern!(py, "__code__")).unwrap_or(false) {
-                return name_callable(&call, depth + 1);
-            }
+    let known = KINDS
+        .lock()
+        .as_ref()
+        .and_then(|m| m.get(&(ty.as_ptr() as usize)).map(|e| e.1));
+    if let Some(kind) = known {
+        if let Some(fr) = name_as(f, kind, depth) {
+            return fr;
         }
     }
-    let module = str_attr(ty.as_any(), intern!(py, "__module__")).unwrap_or_default();
-    let q = str_attr(ty.as_any(), intern!(py, "__qualname__")).unwrap_or_else(|| "<callable>".into());
+    for kind in [Kind::Code, Kind::Partial, Kind::Qualified, Kind::Object] {
+        if let Some(fr) = name_as(f, kind, depth) {
+            if known.is_none() {
+                let mut m = KINDS.lock();
+                let m = m.get_or_insert_with(HashMap::new);
+                if m.len() < MAX_CODES {
+                    m.insert(ty.as_ptr() as usize, (ty.clone().into_any().unbind(), kind));
+                }
+            }
+            return fr;
+        }
+    }
+    let module = str_attr(ty.as_any(), intern!(f.py(), "__module__")).unwrap_or_default();
+    let q = str_attr(ty.as_any(), intern!(f.py(), "__qualname__"))
+        .unwrap_or_else(|| "<callable>".into());
     Frame::new(&format!("{module}.{q}"), "", 0)
+}
+
+fn name_as(f: &Bound<'_, PyAny>, kind: Kind, depth: u32) -> Option<Frame> {
+    let py = f.py();
+    match kind {
+        // Python functions, lambdas and bound methods (which forward attribute reads).
+        Kind::Code => {
+            let code = f.getattr(intern!(py, "__code__")).ok()?;
+            Some(code_frame(&code, || {
+                (
+                    str_attr(f, intern!(py, "__module__")),
+                    str_attr(f, intern!(py, "__qualname__")),
+                )
+            }))
+        }
+        // functools.partial: the function it wraps.
+        Kind::Partial if depth < 4 => {
+            let inner = f.getattr(intern!(py, "func")).ok()?;
+            (inner.is_callable() && f.hasattr(intern!(py, "args")).unwrap_or(false))
+                .then(|| name_callable(&inner, depth + 1))
+        }
+        // Builtin functions and methods (`ch.recv` is "goro.Chan.recv"), classes.
+        Kind::Qualified => {
+            let q = str_attr(f, intern!(py, "__qualname__"))?;
+            let module = str_attr(f, intern!(py, "__module__")).or_else(|| {
+                let s = f.getattr(intern!(py, "__self__")).ok()?;
+                str_attr(s.get_type().as_any(), intern!(py, "__module__"))
+            });
+            Some(Frame::new(
+                &match module {
+                    Some(m) => format!("{m}.{q}"),
+                    None => q,
+                },
+                "",
+                0,
+            ))
+        }
+        // A callable object: its class's __call__.
+        Kind::Object if depth < 4 => {
+            let call = f.get_type().getattr(intern!(py, "__call__")).ok()?;
+            call.hasattr(intern!(py, "__code__"))
+                .unwrap_or(false)
+                .then(|| name_callable(&call, depth + 1))
+        }
+        _ => None,
+    }
 }
 
 // ---- the Python API -------------------------------------------------------------------------
 
+// Reports run with the GIL released (rt::detached: in a goroutine, the shutdown gate and the
+// GIL-state key follow the detach, as for any wait).
+
 /// dump() -> str: every goroutine as Go prints them on SIGQUIT.
 #[pyfunction]
 pub fn dump(py: Python<'_>) -> String {
-    py.detach(trace::dump::dump_text)
+    crate::rt::detached(py, trace::dump::dump_text)
 }
 
 /// profile(kind) -> bytes: "goroutine", "block", "mutex" or "cpu", gzipped pprof.
 #[pyfunction]
 pub fn profile<'py>(py: Python<'py>, kind: &str) -> PyResult<Bound<'py, PyBytes>> {
     let k = kind.to_string();
-    match py.detach(move || trace::profile(&k)) {
+    match crate::rt::detached(py, move || trace::profile(&k)) {
         Ok(b) => Ok(PyBytes::new(py, &b)),
         Err(goro_core::Error::WouldBlock) => Err(PyRuntimeError::new_err(
             "goro.profile('cpu'): no CPU profile yet (start_cpu_profile, then stop_cpu_profile)",
@@ -282,7 +331,7 @@ pub fn start_cpu_profile(hz: i32) -> PyResult<()> {
 /// stop_cpu_profile() -> bytes
 #[pyfunction]
 pub fn stop_cpu_profile(py: Python<'_>) -> PyResult<Bound<'_, PyBytes>> {
-    py.detach(trace::cpu::stop)
+    crate::rt::detached(py, trace::cpu::stop)
         .map_err(|_| PyRuntimeError::new_err("stop_cpu_profile: no CPU profile is running"))?;
     let b = trace::cpu::last_profile()
         .ok_or_else(|| PyRuntimeError::new_err("stop_cpu_profile: no CPU profile"))?;
@@ -294,9 +343,7 @@ pub fn stop_cpu_profile(py: Python<'_>) -> PyResult<Bound<'_, PyBytes>> {
 #[pyo3(signature = (addr="127.0.0.1:0"))]
 pub fn debug_serve(py: Python<'_>, addr: &str) -> PyResult<u16> {
     let a = addr.to_string();
-    let bound = py
-        .detach(move || trace::http::serve(&a))
-        .map_err(|_| PyOSError::new_err(format!("debug_serve: cannot listen on {addr:?}")))?;
+    let bound = crate::rt::detached(py, move || trace::http::serve(&a)).map_err(|_| PyOSError::new_err(format!("debug_serve: cannot listen on {addr:?}")))?;
     bound
         .rsplit(':')
         .next()
@@ -358,7 +405,7 @@ fn row(g: &GoroutineInfo, now: i64, unreachable: bool) -> Row {
 /// _goroutines() -> [row]: every goroutine now.
 #[pyfunction]
 pub fn _goroutines(py: Python<'_>) -> Vec<Row> {
-    py.detach(|| {
+    crate::rt::detached(py, || {
         let now = goro_core::now_ns();
         trace::registry::snapshot()
             .iter()
@@ -382,7 +429,7 @@ fn threshold_ns(seconds: Option<f64>) -> PyResult<i64> {
 #[pyo3(signature = (blocked_longer_than=None))]
 pub fn _leaks(py: Python<'_>, blocked_longer_than: Option<f64>) -> PyResult<Vec<Row>> {
     let t = threshold_ns(blocked_longer_than)?;
-    Ok(py.detach(move || {
+    Ok(crate::rt::detached(py, move || {
         let now = goro_core::now_ns();
         trace::leak::find(t)
             .iter()
@@ -396,7 +443,7 @@ pub fn _leaks(py: Python<'_>, blocked_longer_than: Option<f64>) -> PyResult<Vec<
 #[pyo3(signature = (blocked_longer_than=None))]
 pub fn leak_report(py: Python<'_>, blocked_longer_than: Option<f64>) -> PyResult<String> {
     let t = threshold_ns(blocked_longer_than)?;
-    Ok(py.detach(move || trace::dump::leaks_text(&trace::leak::find(t))))
+    Ok(crate::rt::detached(py, move || trace::dump::leaks_text(&trace::leak::find(t))))
 }
 
 /// counters() -> dict
