@@ -183,12 +183,17 @@ struct queued {
     int idx;
 };
 
+/* Waiters about to call lock: main waits for each before it starts the next, so that a slow
+   machine (a thread not yet scheduled after 20 ms) cannot reorder the arrivals. */
+static atomic_int arriving;
+
 static void queue_for_lock(void *arg)
 {
     struct queued *q = arg;
     goro_mutex *m = q->m;
     goro_chan *order = q->order;
     int64_t idx = q->idx;
+    atomic_fetch_add(&arriving, 1);
     CHECK_OK(goro_mutex_lock(m));
     send_i64(order, idx);
     CHECK_OK(goro_mutex_unlock(m));
@@ -200,10 +205,13 @@ static void fcfs(void *unused)
     CHECK(m != NULL);
     goro_chan *order = make_chan(NQUEUE);
     struct queued q[NQUEUE];
+    atomic_store(&arriving, 0);
     CHECK_OK(goro_mutex_lock(m));
     for (int i = 0; i < NQUEUE; i++) {
         q[i] = (struct queued){ m, order, i };
         spawn_on(i % 2 ? ON_THREAD : ON_GOROUTINE, queue_for_lock, &q[i]);
+        while (atomic_load(&arriving) < i + 1)
+            goro_sleep(1 * MS);
         goro_sleep(20 * MS); /* parked before the next one comes */
     }
     CHECK_OK(goro_mutex_unlock(m));
