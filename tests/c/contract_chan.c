@@ -12,8 +12,8 @@
  * - timeouts near INT64_MAX wait (a deadline that wraps around would expire at once).
  *
  * "Parked" cannot be observed through the API, so where order matters each waiter is
- * given PARK_NS to park before the next starts: generous, so a loaded machine still
- * passes.
+ * first seen on its way (a flag it sets just before its call), then given PARK_NS to park
+ * before the next starts: a loaded machine that is slow to schedule a thread still passes.
  */
 #include "golike.h"
 
@@ -164,9 +164,21 @@ struct fifo_waiter {
     goro_waitgroup *wg;
 };
 
+/* Waiters about to block: before giving one PARK_NS to park, main waits until it is on its
+   way, so that a thread a loaded machine has not scheduled yet cannot arrive late. */
+static atomic_int arriving;
+
+static void arrive_then_settle(int n)
+{
+    while (atomic_load(&arriving) < n)
+        goro_sleep(MS);
+    goro_sleep(PARK_NS);
+}
+
 static void fifo_receiver(void *arg)
 {
     struct fifo_waiter *w = arg;
+    atomic_fetch_add(&arriving, 1);
     w->got = recv_i64(w->c);
     CHECK_OK(goro_wg_done(w->wg));
 }
@@ -174,6 +186,7 @@ static void fifo_receiver(void *arg)
 static void fifo_sender(void *arg)
 {
     struct fifo_waiter *w = arg;
+    atomic_fetch_add(&arriving, 1);
     send_i64(w->c, w->idx);
     CHECK_OK(goro_wg_done(w->wg));
 }
@@ -189,10 +202,11 @@ static void fifo_order(void *unused)
         goro_chan *c = make_chan(cap);
         struct fifo_waiter w[NWAIT];
         goro_waitgroup *wg = make_wg(NWAIT);
+        atomic_store(&arriving, 0);
         for (int i = 0; i < NWAIT; i++) {
             w[i] = (struct fifo_waiter){ c, i, -1, wg };
             spawn_on(runners[i % 2], fifo_receiver, &w[i]);
-            goro_sleep(PARK_NS);
+            arrive_then_settle(i + 1);
         }
         for (int64_t i = 0; i < NWAIT; i++)
             send_i64(c, i);
@@ -207,10 +221,11 @@ static void fifo_order(void *unused)
         if (cap)
             send_i64(c, -7);
         wg = make_wg(NWAIT);
+        atomic_store(&arriving, 0);
         for (int i = 0; i < NWAIT; i++) {
             w[i] = (struct fifo_waiter){ c, i, -1, wg };
             spawn_on(runners[(i + 1) % 2], fifo_sender, &w[i]);
-            goro_sleep(PARK_NS);
+            arrive_then_settle(i + 1);
         }
         CHECK_EQ(goro_chan_len(c), cap); /* parked senders are not in the buffer */
         if (cap)
@@ -230,6 +245,7 @@ static void select_sender(void *arg)
 {
     struct fifo_waiter *w = arg;
     int64_t v = w->idx;
+    atomic_fetch_add(&arriving, 1);
     goro_case cs[2] = { { NULL, GORO_RECV, NULL, false }, { w->c, GORO_SEND, &v, false } };
     CHECK_EQ(goro_select(cs, 2, -1), 1);
     CHECK(cs[1].ok);
@@ -243,10 +259,11 @@ static void buffered_handoff(void *unused)
     send_i64(c, 2);
     struct fifo_waiter w[2];
     goro_waitgroup *wg = make_wg(2);
+    atomic_store(&arriving, 0);
     for (int i = 0; i < 2; i++) {
         w[i] = (struct fifo_waiter){ c, 3 + i, -1, wg };
         spawn_on(runners[i], fifo_sender, &w[i]);
-        goro_sleep(PARK_NS);
+        arrive_then_settle(i + 1);
     }
     CHECK_EQ(goro_chan_len(c), 2);
     CHECK_EQ(recv_i64(c), 1); /* the oldest buffered value */
@@ -267,10 +284,11 @@ static void buffered_handoff(void *unused)
     wg = make_wg(2);
     w[0] = (struct fifo_waiter){ c, 3, -1, wg };
     w[1] = (struct fifo_waiter){ c, 4, -1, wg };
+    atomic_store(&arriving, 0);
     go(select_sender, &w[0]);
-    goro_sleep(PARK_NS);
+    arrive_then_settle(1);
     go(fifo_sender, &w[1]);
-    goro_sleep(PARK_NS);
+    arrive_then_settle(2);
     CHECK_EQ(recv_i64(c), 1);
     CHECK_EQ(goro_chan_len(c), 2);
     for (int64_t v = 2; v <= 4; v++)
@@ -404,11 +422,21 @@ struct blocked {
     goro_chan *c;
     int expect;
     atomic_int returned;
+    atomic_int started; /* set just before the blocking call (see arrive_then_settle) */
 };
+
+/* Waits for the waiter to be on its way, then gives it PARK_NS to park. */
+static void started_then_settle(struct blocked *b)
+{
+    while (!atomic_load(&b->started))
+        goro_sleep(MS);
+    goro_sleep(PARK_NS);
+}
 
 static void blocked_recv_timeout(void *arg)
 {
     struct blocked *b = arg;
+    atomic_store(&b->started, 1);
     int64_t v;
     CHECK_EQ(goro_chan_recv_timeout(b->c, &v, NULL, 100 * MS), b->expect);
     atomic_store(&b->returned, 1);
@@ -417,6 +445,7 @@ static void blocked_recv_timeout(void *arg)
 static void blocked_recv(void *arg)
 {
     struct blocked *b = arg;
+    atomic_store(&b->started, 1);
     int64_t v = 1;
     bool ok = true;
     CHECK_EQ(goro_chan_recv(b->c, &v, &ok), b->expect);
@@ -427,6 +456,7 @@ static void blocked_recv(void *arg)
 static void blocked_send(void *arg)
 {
     struct blocked *b = arg;
+    atomic_store(&b->started, 1);
     int64_t v = 1;
     CHECK_EQ(goro_chan_send(b->c, &v), b->expect);
     atomic_store(&b->returned, 1);
@@ -435,6 +465,7 @@ static void blocked_send(void *arg)
 static void blocked_select(void *arg)
 {
     struct blocked *b = arg;
+    atomic_store(&b->started, 1);
     int64_t v = 1;
     goro_case cs[2] = { { b->c, GORO_RECV, &v, false }, { NULL, GORO_SEND, &v, false } };
     CHECK_EQ(goro_select(cs, 2, 100 * MS), b->expect);
@@ -456,20 +487,20 @@ static void release_while_blocked(void *unused)
         /* The waiter borrows the only reference; it goes while the waiter waits. */
         struct blocked b = { make_chan(0), GORO_ETIMEDOUT, 0 };
         spawn_on(runners[r], blocked_recv_timeout, &b);
-        goro_sleep(PARK_NS);
+        started_then_settle(&b);
         goro_chan_release(b.c);
         wait_returned(&b);
 
         struct blocked s = { make_chan(0), GORO_ETIMEDOUT, 0 };
         spawn_on(runners[r], blocked_select, &s);
-        goro_sleep(PARK_NS);
+        started_then_settle(&s);
         goro_chan_release(s.c);
         wait_returned(&s);
 
         /* Close, then drop the last reference at once: the waiter still wakes, closed. */
         struct blocked rc = { make_chan(0), GORO_ECLOSED, 0 };
         spawn_on(runners[r], blocked_recv, &rc);
-        goro_sleep(PARK_NS);
+        started_then_settle(&rc);
         CHECK_OK(goro_chan_close(rc.c));
         goro_chan_release(rc.c);
         wait_returned(&rc);
@@ -477,7 +508,7 @@ static void release_while_blocked(void *unused)
         struct blocked sc = { make_chan(1), GORO_ECLOSED, 0 };
         send_i64(sc.c, 0); /* full: the sender blocks */
         spawn_on(runners[r], blocked_send, &sc);
-        goro_sleep(PARK_NS);
+        started_then_settle(&sc);
         CHECK_OK(goro_chan_close(sc.c));
         goro_chan_release(sc.c);
         wait_returned(&sc);
