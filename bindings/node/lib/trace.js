@@ -173,7 +173,12 @@ function enableTracing() {
 
 function disableTracing() {
   if (tracingUsers > 0) tracingUsers--;
-  if (tracingUsers === 0) native.traceTasks(false);
+  if (tracingUsers === 0) {
+    native.traceTasks(false);
+    // Drops the promise hooks the AsyncLocalStorage put in (Node < 22): off costs nothing
+    // again. Tasks still running are no longer followed (their wait states freeze).
+    if (als !== null) als.disable();
+  }
 }
 
 function tracing() {
