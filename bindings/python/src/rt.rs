@@ -11,7 +11,10 @@
 //! - any other Python thread: it blocks with the GIL released.
 //!
 //! Every call tries first without waiting and without releasing the GIL: an operation that can
-//! complete at once costs no GIL hand-off (what makes a busy channel fast).
+//! complete at once costs no GIL hand-off (what makes a busy channel fast). A call that must
+//! wait first gives the core its caller's Python frames when a profile or traceback wants them
+//! (trace.rs `WaitFrames`; off, one relaxed load), so dumps and block/mutex profiles show the
+//! Python code that waits.
 //!
 //! The GIL-state key (DESIGN.md, pitfall 1). CPython 3.9-3.11 remember "this OS thread's thread
 //! state" in a TSS key that only PyGILState_* read. Many goroutines share one worker thread, so
@@ -213,19 +216,7 @@ pub fn wait<R: Send>(
     }
     // It must wait: profiles and tracebacks want the Python frames (captured with the GIL,
     // before it is released); off, this is one relaxed load.
-    let frames = crate::trace::before_wait(py);
-    let r = wait_slow(py, deadline, op);
-    if frames {
-        crate::trace::after_wait();
-    }
-    r
-}
-
-fn wait_slow<R: Send>(
-    py: Python<'_>,
-    deadline: Deadline,
-    mut op: impl FnMut(Deadline) -> Result<R, Error> + Send,
-) -> PyResult<Result<R, Error>> {
+    let _frames = crate::trace::WaitFrames::give(py);
     let main = !in_goroutine() && this_thread() == MAIN_THREAD.load(SeqCst);
     if !main {
         return Ok(detached(py, || op(deadline)));

@@ -5,7 +5,7 @@
 //! - the Python frames of code about to wait (`wait_frames`), handed to the core before a
 //!   blocking call when, and only when, `block::wants_frames()` says something wants them
 //!   (a block or mutex profile, or tracebacks): profiling off costs one relaxed load per wait
-//!   that actually waits (rt.rs `wait`).
+//!   that actually waits (rt.rs `wait`, `WaitFrames`).
 //!
 //! Names are cached per code object (the cache keeps the code object alive so that its address
 //! is not reused): a spawn pays one attribute read, one lookup and one line number.
@@ -144,20 +144,28 @@ pub fn wait_frames(py: Python<'_>) -> Vec<Frame> {
 }
 
 /// Before a blocking call that must wait: hands the calling Python frames to the core when
-/// anything wants them. Returns whether it did (then call `after_wait`).
-#[inline]
-pub fn before_wait(py: Python<'_>) -> bool {
-    if !block::wants_frames() {
-        return false;
+/// anything wants them (one relaxed load when nothing does). Dropped after the wait: a
+/// goroutine running again shows its function, not where it last waited.
+pub struct WaitFrames(bool);
+
+impl WaitFrames {
+    #[inline]
+    pub fn give(py: Python<'_>) -> WaitFrames {
+        if !block::wants_frames() {
+            return WaitFrames(false);
+        }
+        block::set_wait_frames(wait_frames(py));
+        WaitFrames(true)
     }
-    block::set_wait_frames(wait_frames(py));
-    true
 }
 
-/// After a wait that `before_wait` gave frames for: a running goroutine shows its function,
-/// not where it last waited.
-pub fn after_wait() {
-    block::set_wait_frames(Vec::new());
+impl Drop for WaitFrames {
+    #[inline]
+    fn drop(&mut self) {
+        if self.0 {
+            block::set_wait_frames(Vec::new());
+        }
+    }
 }
 
 /// Where the calling Python code is (the caller of a builtin such as `goro.go`).
