@@ -90,6 +90,6 @@ with tempfile.TemporaryDirectory() as d:
 # 3. The dump: every goroutine, its state, how long, its function and where it started.
 dump = goro.dump()
 print("dump:\n" + dump)
-assert re.search(r"\[chan receive, \d+ms\]:\n__main__\.fetch\n", dump), dump
+assert re.search(r"\[chan receive, [\d.]+m?s\]:\n__main__\.fetch\n", dump), dump
 goro.set_block_profile_rate(0)
 print("found: the leaked fetch and the slow writes")
