@@ -2,7 +2,8 @@
 # CI for the Node binding, from a clean checkout on a fresh machine (needs node >= 18, npm and
 # cargo on PATH; installs nothing globally):
 #   1. npm ci in bindings/node: installs @napi-rs/cli locally and builds the addon (cargo);
-#   2. node --test: the contract, select, sync, timers, workers, exit, Pool;
+#   2. node --test: the contract, select, sync, timers, workers, exit, Pool, seeing inside
+#      (profiles read with `go tool pprof` when go is installed, else those checks skip);
 #   3. examples/node/run_all.sh;
 #   4. packaging: npm pack (prepack vendors core), install the tarball into an empty folder
 #      under /tmp (builds from source there) and run a smoke test against it.
@@ -48,6 +49,11 @@ const { value } = await shared.recv();
 if (value.hello !== 'from a worker') throw new Error('worker');
 await new Promise((res) => w.on('exit', res));
 if (!(numCpu() >= 1)) throw new Error('numCpu');
+// Seeing inside, and the goro/testing entry point, from the installed package.
+const { verifyNone } = await import('goro/testing');
+await verifyNone(async () => {})();
+if (goro.profile('goroutine')[0] !== 0x1f) throw new Error('profile');
+if (typeof goro.dump() !== 'string' || typeof goro.counters().switches !== 'number') throw new Error('dump/counters');
 console.log('smoke test passed: installed from', import.meta.resolve('goro'));
 JS
 node smoke.mjs

@@ -91,9 +91,12 @@ function fileOf(c) {
 
 // Where go() was called: the first frame outside goro.
 function startSite(skip) {
-  for (const c of callSites(12, skip)) {
-    const f = fileOf(c);
-    if (!ownFrame(f)) return [f, c.getLineNumber() || 0];
+  // Usually the very first frame (go() called from user code): capture few frames first.
+  for (const limit of [2, 16]) {
+    for (const c of callSites(limit, skip)) {
+      const f = fileOf(c);
+      if (!ownFrame(f)) return [f, c.getLineNumber() || 0];
+    }
   }
   return [null, null];
 }
@@ -101,8 +104,8 @@ function startSite(skip) {
 // ---- tasks ----
 
 class TaskRef {
-  constructor(nt) {
-    this.nt = nt; // native JsTask
+  constructor(id) {
+    this.id = id; // its goroutine id (src/trace.rs task_start)
     this.waits = 0; // waits in flight (Promise.all over several)
   }
 }
@@ -111,11 +114,11 @@ class TaskRef {
 function runTraced(fn, args, skip) {
   const [file, line] = startSite(skip);
   const name = typeof fn.name === 'string' && fn.name !== '' ? fn.name : '(anonymous)';
-  const t = new TaskRef(new native.JsTask(name, file, line));
+  const t = new TaskRef(native.taskStart(name, file, line));
   const a = getAls();
   return Promise.resolve()
     .then(() => a.run(t, fn, ...args))
-    .finally(() => t.nt.end());
+    .finally(() => native.taskEnd(t.id));
 }
 
 // ---- waits ----
@@ -132,7 +135,7 @@ function traceWait(p, reason) {
   if (t === undefined && !wantFrames) return p;
   if (t !== undefined) {
     t.waits++;
-    t.nt.setWait(reason);
+    native.taskWait(t.id, reason);
   }
   let funcs = null;
   let files = null;
@@ -152,7 +155,7 @@ function traceWait(p, reason) {
   }
   const t0 = wantFrames ? performance.now() : 0;
   const end = () => {
-    if (t !== undefined && --t.waits === 0) t.nt.setWait(R_NONE);
+    if (t !== undefined && --t.waits === 0) native.taskWait(t.id, R_NONE);
     if (funcs !== null && funcs.length > 0) native.recordWait(funcs, files, lines, performance.now() - t0, mutex);
   };
   return p.then((v) => {

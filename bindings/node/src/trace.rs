@@ -236,40 +236,39 @@ fn reason(r: u32) -> WaitReason {
     WaitReason::from_u8(r.min(255) as u8)
 }
 
-/// A go() task, registered as a goroutine while this object lives (`end` unregisters it at
-/// once; the GC would do it later).
-#[napi]
-pub struct JsTask {
-    task: Option<Task>,
+thread_local! {
+    /// This JS thread's go() tasks now registered, by goroutine id. A Worker's tasks are
+    /// unregistered when its thread ends (the map is dropped with it).
+    static TASKS_HERE: std::cell::RefCell<std::collections::HashMap<u64, Task>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
+/// Registers a go() task as a goroutine running `func`, started at file:line; returns its id
+/// (a plain number: no JS object, no finalizer per task).
 #[napi]
-impl JsTask {
-    #[napi(constructor)]
-    pub fn new(func: String, file: Option<String>, line: Option<u32>) -> JsTask {
-        let site = file.map(|f| Frame::new("", &f, line.unwrap_or(0)));
-        JsTask {
-            task: Some(Task::register(Frame::new(&func, "", 0), site)),
-        }
-    }
+pub fn task_start(func: String, file: Option<String>, line: Option<u32>) -> f64 {
+    let site = file.map(|f| Frame::new("", &f, line.unwrap_or(0)));
+    let t = Task::register(Frame::new(&func, "", 0), site);
+    let id = t.id();
+    TASKS_HERE.with(|m| m.borrow_mut().insert(id, t));
+    id as f64
+}
 
-    #[napi(getter)]
-    pub fn id(&self) -> i64 {
-        self.task.as_ref().map_or(0, |t| t.id() as i64)
-    }
-
-    /// What it waits on now (0: nothing; lib/trace.js's numbers).
-    #[napi]
-    pub fn set_wait(&self, r: u32) {
-        if let Some(t) = &self.task {
+/// What task `id` waits on now (0: nothing; lib/trace.js's numbers).
+#[napi]
+pub fn task_wait(id: f64, r: u32) {
+    TASKS_HERE.with(|m| {
+        if let Some(t) = m.borrow().get(&(id as u64)) {
             t.set_wait(reason(r));
         }
-    }
+    });
+}
 
-    #[napi]
-    pub fn end(&mut self) {
-        self.task.take();
-    }
+/// Task `id` ended: unregisters it.
+#[napi]
+pub fn task_end(id: f64) {
+    let t = TASKS_HERE.with(|m| m.borrow_mut().remove(&(id as u64)));
+    drop(t);
 }
 
 /// A wait the JS layer measured: its frames innermost first, as three parallel arrays.
