@@ -37,7 +37,28 @@ struct CodeName {
     frame: Frame,
 }
 
-static CODES: Mutex<Option<HashMap<usize, CodeName>>> = Mutex::new(None);
+/// Keys are object addresses: a multiply spreads them well enough, for a fraction of SipHash's
+/// cost (the lookups are on every spawn).
+#[derive(Default)]
+struct AddrHasher(u64);
+
+impl std::hash::Hasher for AddrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = ((n as u64) >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type AddrMap<V> = HashMap<usize, V, std::hash::BuildHasherDefault<AddrHasher>>;
+
+static CODES: Mutex<Option<AddrMap<CodeName>>> = Mutex::new(None);
 
 fn cached(code: *mut ffi::PyObject) -> Option<Frame> {
     CODES
@@ -73,7 +94,7 @@ fn code_frame(
         .unwrap_or(0);
     let frame = Frame::new(&function, &file, line);
     let mut m = CODES.lock();
-    let m = m.get_or_insert_with(HashMap::new);
+    let m = m.get_or_insert_with(AddrMap::default);
     if m.len() < MAX_CODES {
         m.insert(
             code.as_ptr() as usize,
@@ -202,7 +223,7 @@ enum Kind {
     Object,
 }
 
-static KINDS: Mutex<Option<HashMap<usize, (Py<PyAny>, Kind)>>> = Mutex::new(None);
+static KINDS: Mutex<Option<AddrMap<(Py<PyAny>, Kind)>>> = Mutex::new(None);
 
 fn name_callable(f: &Bound<'_, PyAny>, depth: u32) -> Frame {
     let ty = f.get_type();
@@ -219,7 +240,7 @@ fn name_callable(f: &Bound<'_, PyAny>, depth: u32) -> Frame {
         if let Some(fr) = name_as(f, kind, depth) {
             if known.is_none() {
                 let mut m = KINDS.lock();
-                let m = m.get_or_insert_with(HashMap::new);
+                let m = m.get_or_insert_with(AddrMap::default);
                 if m.len() < MAX_CODES {
                     m.insert(ty.as_ptr() as usize, (ty.clone().into_any().unbind(), kind));
                 }
