@@ -35,6 +35,27 @@ const MAX_CODES: usize = 8192;
 struct CodeName {
     _code: Py<PyAny>,
     frame: Frame,
+    /// (instruction offset, line) seen so far: CPython finds a line by scanning the code's
+    /// line table, which was most of naming a spawn site.
+    lines: Vec<(i32, u32)>,
+}
+
+/// Line numbers remembered per code object.
+const MAX_LINES: usize = 32;
+
+type GetLasti = unsafe extern "C" fn(*mut ffi::PyFrameObject) -> std::ffi::c_int;
+/// PyFrame_GetLasti (CPython 3.11+), looked up at run time (this is an abi3-py39 module).
+static GET_LASTI: std::sync::OnceLock<Option<GetLasti>> = std::sync::OnceLock::new();
+
+fn lasti(f: *mut ffi::PyFrameObject) -> Option<i32> {
+    let get = GET_LASTI.get_or_init(|| {
+        // SAFETY: dlsym on the global namespace with a NUL-terminated name.
+        let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"PyFrame_GetLasti".as_ptr()) };
+        // SAFETY: the symbol, when present, has this signature (CPython 3.11+).
+        (!p.is_null()).then(|| unsafe { std::mem::transmute::<*mut std::ffi::c_void, GetLasti>(p) })
+    });
+    // SAFETY: a live frame; the GIL is held.
+    get.map(|g| unsafe { g(f) }).filter(|&i| i >= 0)
 }
 
 /// Keys are object addresses: a multiply spreads them well enough, for a fraction of SipHash's
@@ -101,6 +122,7 @@ fn code_frame(
             CodeName {
                 _code: code.clone().unbind(),
                 frame: frame.clone(),
+                lines: Vec::new(),
             },
         );
     }
@@ -122,6 +144,17 @@ fn frame_code<'py>(py: Python<'py>, f: *mut ffi::PyFrameObject) -> Option<Bound<
 /// The function of frame `f` as profiles show it, at its current line.
 fn frame_of(py: Python<'_>, f: *mut ffi::PyFrameObject) -> Option<Frame> {
     let code = frame_code(py, f)?;
+    let key = code.as_ptr() as usize;
+    let at = lasti(f);
+    if let Some(at) = at {
+        if let Some(c) = CODES.lock().as_ref().and_then(|m| m.get(&key)) {
+            if let Some(&(_, line)) = c.lines.iter().find(|l| l.0 == at) {
+                let mut fr = c.frame.clone();
+                fr.line = line;
+                return Some(fr);
+            }
+        }
+    }
     let mut fr = code_frame(&code, || {
         // SAFETY: a live frame object, borrowed for this call.
         let frame = unsafe { Bound::from_borrowed_ptr(py, f.cast()) };
@@ -134,6 +167,14 @@ fn frame_of(py: Python<'_>, f: *mut ffi::PyFrameObject) -> Option<Frame> {
     });
     // SAFETY: a live frame; the GIL is held.
     fr.line = unsafe { ffi::PyFrame_GetLineNumber(f) }.max(0) as u32;
+    if let Some(at) = at {
+        // Only for cached code objects: they are kept alive, so the key stays theirs.
+        if let Some(c) = CODES.lock().as_mut().and_then(|m| m.get_mut(&key)) {
+            if c.lines.len() < MAX_LINES {
+                c.lines.push((at, fr.line));
+            }
+        }
+    }
     Some(fr)
 }
 
