@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import {
   go, Chan, WaitGroup, Mutex, select, recv, send, sleep, dump, profile, leaks, leakReport,
-  counters, goroutines, debugServe, enableTracing, disableTracing, tracing,
+  counters, goroutines, debugServe, enableTracing, disableTracing, tracing, setTraceback,
   setBlockProfileRate, setMutexProfileFraction, startCpuProfile, stopCpuProfile,
 } from '../index.mjs';
 import { verifyNone, checkLeaks, goroSnapshot, LeakError } from '../lib/testing.js';
@@ -282,6 +282,27 @@ test('a Worker\'s waits reach the block profile the main thread turned on (one s
   } finally {
     fs.rmSync(f, { force: true });
   }
+});
+
+test('GORO_TRACE=1 in the environment turns tracing on from the start', () => {
+  const src = `const g = require(${JSON.stringify(path.join(here, '..', 'index.js'))});
+    const c = new g.Chan();
+    g.go(async function envTraced() { await c.recv(); });
+    setTimeout(() => { process.stdout.write(g.dump()); c.close(); }, 20);`;
+  const r = spawnSync(process.execPath, ['-e', src], { encoding: 'utf8', env: { ...process.env, GORO_TRACE: '1' } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /goroutine \d+ \[chan receive, \d+ms\]:\nenvTraced\ncreated at \[eval\]:3\n/);
+  const off = spawnSync(process.execPath, ['-e', src], { encoding: 'utf8', env: { ...process.env, GORO_TRACE: '' } });
+  assert.equal(off.status, 0, off.stderr);
+  assert.doesNotMatch(off.stdout, /envTraced/);
+});
+
+test('setTraceback turns tracing on and off', () => {
+  assert.equal(tracing(), false);
+  setTraceback(true);
+  assert.equal(tracing(), true);
+  setTraceback(false);
+  assert.equal(tracing(), false);
 });
 
 test('off by default: go() registers nothing and waits leave no trace', async () => {
