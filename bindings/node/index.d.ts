@@ -162,14 +162,15 @@ export interface GoroutineInfo {
   startedAt: string | null;
   /** 'task': a go() task of some JS thread; 'goroutine': a native goroutine. */
   kind: 'task' | 'goroutine';
-  /** Blocked on native channels nothing else can reach (leaks() only). */
+  /** Waits on something nothing else can reach (leaks() only). */
   unreachable: boolean;
 }
 export interface LeakOptions {
   /** Also report goroutines blocked at least this many ms. */
   blockedLongerThan?: number;
 }
-/** Leaked goroutines: blocked on native channels nothing else can reach, and (with
+/** Leaked goroutines: native ones blocked on channels nothing else can reach, go() tasks
+ * whose wait the garbage collector has collected (nothing can settle it), and (with
  * blockedLongerThan) any blocked at least that long. */
 export declare function leaks(options?: LeakOptions): GoroutineInfo[];
 /** leaks() as a text report, each with its function and where it was started. */

@@ -132,6 +132,29 @@ test('leaks names a go() task blocked on a channel nobody sends to, and where it
   }
 });
 
+test('leaks() with no threshold names a go() task whose channel the GC collected, and not one on a live channel', () => {
+  const src = `const g = require(${JSON.stringify(path.join(here, '..', 'index.js'))});
+    g.enableTracing();
+    const kept = new g.Chan();
+    async function forgottenReceiver(c) { await c.recv(); }
+    async function keptReceiver(c) { await c.recv(); }
+    (function start() { g.go(forgottenReceiver, new g.Chan()); })();
+    g.go(keptReceiver, kept);
+    setTimeout(async () => {
+      global.gc();
+      await new Promise((r) => setTimeout(r, 10));
+      process.stdout.write(JSON.stringify({ leaks: g.leaks(), report: g.leakReport() }));
+      kept.close();
+    }, 20);`;
+  const r = spawnSync(process.execPath, ['--expose-gc', '-e', src], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const { leaks: ls, report } = JSON.parse(r.stdout);
+  assert.deepEqual(ls.map((l) => [l.func, l.unreachable, l.waitingFor, l.startedAt]),
+    [['forgottenReceiver', true, 'chan receive', '[eval]:6']]);
+  assert.match(report, /leaked go\(\) task.*\n\ngoroutine \d+ \[chan receive, \d+ms\]:\nforgottenReceiver\ncreated at \[eval\]:6\n/);
+  assert.doesNotMatch(report, /keptReceiver/);
+});
+
 test('verifyNone fails a test that leaves a go() task behind, naming it and its start line', async () => {
   const forgotten = new Chan();
   async function leakyReceiver() { await forgotten.recv(); }

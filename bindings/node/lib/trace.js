@@ -107,7 +107,26 @@ class TaskRef {
   constructor(id) {
     this.id = id; // its goroutine id (src/trace.rs task_start)
     this.waits = 0; // waits in flight (Promise.all over several)
+    this.seq = 0; // waits started so far (the last one is the one watched)
+    this.ended = false;
   }
+}
+
+// Tasks stuck for good: the garbage collector took a promise one of them was waiting on, so
+// nothing can ever settle that wait (its channel, mutex or WaitGroup became unreachable).
+// This is the JS side of the core's "blocked on channels nothing else can reach": found once
+// V8 has collected the wait (any GC; leaks() does not force one).
+const stuck = new Map(); // id -> TaskRef
+let stuckRegistry = null;
+
+function watchWait(p, t) {
+  if (stuckRegistry === null) {
+    stuckRegistry = new FinalizationRegistry(({ task, seq }) => {
+      if (task.waits > 0 && task.seq === seq && !task.ended) stuck.set(task.id, task);
+    });
+  }
+  t.seq++;
+  stuckRegistry.register(p, { task: t, seq: t.seq });
 }
 
 // go() when SW[0] !== 0: fn runs as a registered task. Returns the promise of its end.
@@ -118,7 +137,11 @@ function runTraced(fn, args, skip) {
   const a = getAls();
   return Promise.resolve()
     .then(() => a.run(t, fn, ...args))
-    .finally(() => native.taskEnd(t.id));
+    .finally(() => {
+      t.ended = true;
+      stuck.delete(t.id);
+      native.taskEnd(t.id);
+    });
 }
 
 // ---- waits ----
@@ -136,6 +159,7 @@ function traceWait(p, reason) {
   if (t !== undefined) {
     t.waits++;
     native.taskWait(t.id, reason);
+    if (reason !== R_SLEEP) watchWait(p, t);
   }
   let funcs = null;
   let files = null;
@@ -266,14 +290,45 @@ function thresholdOf(opts, what) {
   return t;
 }
 
-// Goroutines leaked: blocked on native channels nothing else can reach, and (with
-// blockedLongerThan) any blocked at least that long.
+// Goroutines leaked: native ones blocked on channels nothing else can reach, go() tasks of
+// this thread whose wait the GC collected (`stuck`), and (with blockedLongerThan) any blocked
+// at least that long.
 function leaks(opts) {
-  return native.leaks(thresholdOf(opts, 'leaks')).map(shape);
+  const out = native.leaks(thresholdOf(opts, 'leaks')).map(shape);
+  const js = stuckTasks();
+  for (const g of js) {
+    const k = out.findIndex((l) => l.id === g.id);
+    if (k >= 0) out[k] = g;
+    else out.push(g);
+  }
+  return out.sort((a, b) => a.id - b.id);
+}
+
+// Registered tasks of this thread whose wait the GC proved endless (see `stuck`).
+function stuckTasks() {
+  if (stuck.size === 0) return [];
+  const out = [];
+  for (const g of native.goroutines()) {
+    if (g.task && stuck.has(g.id)) {
+      g.unreachable = true;
+      out.push(shape(g));
+    }
+  }
+  return out;
 }
 
 function leakReport(opts) {
-  return native.leakReport(thresholdOf(opts, 'leakReport'));
+  const text = native.leakReport(thresholdOf(opts, 'leakReport'));
+  const js = stuckTasks();
+  if (js.length === 0) return text;
+  let head = `goro: ${js.length} leaked go() task(s): waiting on something nothing else can reach (collected)\n\n`;
+  for (const g of js) {
+    const waited = g.waitedMs >= 1000 ? `${(g.waitedMs / 1000).toFixed(1)}s` : `${Math.floor(g.waitedMs)}ms`;
+    head += `goroutine ${g.id} [${g.waitingFor || g.state}, ${waited}]:\n${g.func}\n`;
+    if (g.startedAt) head += `created at ${g.startedAt}\n`;
+    head += '\n';
+  }
+  return head + text;
 }
 
 // Every goroutine now: native goroutines and registered go() tasks, of every thread.
