@@ -307,6 +307,20 @@ test('a Worker\'s waits reach the block profile the main thread turned on (one s
   }
 });
 
+test('a go() task waiting on Pool.run shows as [pool submit]', async () => {
+  const { Pool } = await import('../index.mjs');
+  const pool = new Pool({ filename: path.join(here, 'fixtures', 'job.mjs'), workers: 1 });
+  enableTracing();
+  try {
+    go(async function inPool() { await pool.run({ kind: 'sleep', ms: 300 }); });
+    await sleep(100);
+    assert.match(dump(), /goroutine \d+ \[pool submit, \d+ms\]:\ninPool\ncreated at /);
+  } finally {
+    disableTracing();
+    await pool.close();
+  }
+});
+
 test('GORO_TRACE=1 in the environment turns tracing on from the start', () => {
   const src = `const g = require(${JSON.stringify(path.join(here, '..', 'index.js'))});
     const c = new g.Chan();
