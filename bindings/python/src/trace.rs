@@ -8,9 +8,11 @@
 //!   that actually waits (rt.rs `wait`, `WaitFrames`).
 //!
 //! Names are cached per code object (the cache keeps the code object alive so that its address
-//! is not reused): a spawn pays one attribute read, one lookup and one line number.
+//! is not reused), lines per code object and instruction offset: a spawn pays one attribute
+//! read and two lookups.
 
 use std::collections::HashMap;
+
 use goro_core::trace::registry::{GoroutineInfo, State};
 use goro_core::trace::{self, block, Frame, Func, Site};
 use parking_lot::Mutex;
@@ -98,8 +100,18 @@ fn code_frame(
     }
     let (module, qualname) = name();
     let qualname = qualname
-        .or_else(|| code.getattr(intern!(code.py(), "co_qualname")).ok()?.extract().ok())
-        .or_else(|| code.getattr(intern!(code.py(), "co_name")).ok()?.extract().ok())
+        .or_else(|| {
+            code.getattr(intern!(code.py(), "co_qualname"))
+                .ok()?
+                .extract()
+                .ok()
+        })
+        .or_else(|| {
+            code.getattr(intern!(code.py(), "co_name"))
+                .ok()?
+                .extract()
+                .ok()
+        })
         .unwrap_or_else(|| "<unknown>".into());
     let function = match module {
         Some(m) if !m.is_empty() => format!("{m}.{qualname}"),
@@ -413,7 +425,8 @@ pub fn stop_cpu_profile(py: Python<'_>) -> PyResult<Bound<'_, PyBytes>> {
 #[pyo3(signature = (addr="127.0.0.1:0"))]
 pub fn debug_serve(py: Python<'_>, addr: &str) -> PyResult<u16> {
     let a = addr.to_string();
-    let bound = crate::rt::detached(py, move || trace::http::serve(&a)).map_err(|_| PyOSError::new_err(format!("debug_serve: cannot listen on {addr:?}")))?;
+    let bound = crate::rt::detached(py, move || trace::http::serve(&a))
+        .map_err(|_| PyOSError::new_err(format!("debug_serve: cannot listen on {addr:?}")))?;
     bound
         .rsplit(':')
         .next()
@@ -449,8 +462,7 @@ fn row(g: &GoroutineInfo, now: i64, unreachable: bool) -> Row {
             Some((now - since).max(0) as f64 / 1e9),
         ),
     };
-    let func = trace::symbol::func_frame(&g.func)
-        .unwrap_or_else(|| Frame::new("(unknown)", "", 0));
+    let func = trace::symbol::func_frame(&g.func).unwrap_or_else(|| Frame::new("(unknown)", "", 0));
     let site = g.site.file_line();
     let stack = trace::dump::stack_of(g)
         .into_iter()
@@ -513,7 +525,9 @@ pub fn _leaks(py: Python<'_>, blocked_longer_than: Option<f64>) -> PyResult<Vec<
 #[pyo3(signature = (blocked_longer_than=None))]
 pub fn leak_report(py: Python<'_>, blocked_longer_than: Option<f64>) -> PyResult<String> {
     let t = threshold_ns(blocked_longer_than)?;
-    Ok(crate::rt::detached(py, move || trace::dump::leaks_text(&trace::leak::find(t))))
+    Ok(crate::rt::detached(py, move || {
+        trace::dump::leaks_text(&trace::leak::find(t))
+    }))
 }
 
 /// counters() -> dict
