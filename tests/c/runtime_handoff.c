@@ -79,7 +79,9 @@ static void run_handoff(bool announce)
     h.players = make_wg(2);
     go(pinger, &h);
     go(ponger, &h);
-    goro_sleep(10 * MS); /* the game is under way */
+    /* The game is under way (within 10 s: valgrind on a loaded machine is slow to start). */
+    for (int i = 0; i < 10000 && atomic_load(&h.round_trips) == 0; i++)
+        goro_sleep(1 * MS);
     CHECK(atomic_load(&h.round_trips) > 0);
 
     struct sleeper s[2] = { { &h, 0 }, { &h, 1 } };
