@@ -13,6 +13,6 @@ extern crate napi_derive;
 pub mod chan;
 pub mod runtime;
 pub mod status;
-pub mod value;
 pub mod trace;
+pub mod value;
 pub mod wake;

@@ -257,8 +257,10 @@ pub fn _async_start(
     let d = deadline(timeout)?;
     let d = if d == Deadline::NoWait {
         // Tried already without waiting: a zero timeout has run out.
-        fut.bind(py)
-            .call_method1("set_exception", (PyTimeoutError::new_err("timed out").into_value(py),))?;
+        fut.bind(py).call_method1(
+            "set_exception",
+            (PyTimeoutError::new_err("timed out").into_value(py),),
+        )?;
         return Ok(None);
     } else {
         d

@@ -6,7 +6,7 @@
 //! once when this thread is attached, else queued in PyO3's pool until one is).
 
 use goro_core::{Deadline, Error};
-use pyo3::exceptions::{PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 
@@ -167,7 +167,11 @@ impl Chan {
             "<goro.Chan cap={} len={}{}>",
             self.ch.cap(),
             self.ch.len(),
-            if self.ch.raw().is_closed() { " closed" } else { "" }
+            if self.ch.raw().is_closed() {
+                " closed"
+            } else {
+                ""
+            }
         )
     }
 
@@ -186,7 +190,13 @@ impl Chan {
         value: Py<PyAny>,
         timeout: Option<f64>,
     ) -> PyResult<Bound<'_, PyAny>> {
-        crate::aio::chan_op(slf.py(), slf.as_any(), Some(value), deadline(timeout)?, false)
+        crate::aio::chan_op(
+            slf.py(),
+            slf.as_any(),
+            Some(value),
+            deadline(timeout)?,
+            false,
+        )
     }
 
     /// recv_async(timeout=None) -> value (a coroutine)

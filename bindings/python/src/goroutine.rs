@@ -52,7 +52,10 @@ fn print_exception(py: Python<'_>, gid: u64, value: &Bound<'_, PyAny>) -> PyResu
     let text: String = pyo3::types::PyString::new(py, "")
         .call_method1("join", (lines,))?
         .extract()?;
-    stderr.call_method1("write", (format!("goro: exception in goroutine {gid}:\n{text}"),))?;
+    stderr.call_method1(
+        "write",
+        (format!("goro: exception in goroutine {gid}:\n{text}"),),
+    )?;
     Ok(())
 }
 
@@ -73,8 +76,11 @@ fn run_defers(py: Python<'_>, gid: u64) {
         match next {
             Ok(Some(item)) => {
                 let r = (|| -> PyResult<()> {
-                    let (f, args, kwargs): (Bound<'_, PyAny>, Bound<'_, PyTuple>, Option<Bound<'_, PyDict>>) =
-                        item.extract()?;
+                    let (f, args, kwargs): (
+                        Bound<'_, PyAny>,
+                        Bound<'_, PyTuple>,
+                        Option<Bound<'_, PyDict>>,
+                    ) = item.extract()?;
                     f.call(args, kwargs.as_ref())?;
                     Ok(())
                 })();
@@ -244,7 +250,9 @@ pub fn defer(
 #[pyfunction]
 pub fn exit() -> PyResult<()> {
     if !rt::in_goroutine() {
-        return Err(PyRuntimeError::new_err("goro.exit: only inside a goroutine"));
+        return Err(PyRuntimeError::new_err(
+            "goro.exit: only inside a goroutine",
+        ));
     }
     Err(GoroutineExit::new_err(()))
 }

@@ -127,7 +127,8 @@ impl Pool {
             .ok_or_else(|| pyo3::exceptions::PyMemoryError::new_err("Pool: queue too large"))?;
         let pending = Arc::new(CoreWaitGroup::new());
         let site = crate::trace::caller_site(py);
-        let func = goro_core::trace::Func::Named(goro_core::trace::Frame::new("goro.Pool.worker", "", 0));
+        let func =
+            goro_core::trace::Func::Named(goro_core::trace::Frame::new("goro.Pool.worker", "", 0));
         for i in 0..workers {
             rt::spawn(
                 Some(format!("pool worker {i}")),
@@ -250,7 +251,11 @@ impl Pool {
             "<goro.Pool workers={} pending={}{}>",
             self.workers,
             self.pending.count(),
-            if self.closed.load(Ordering::Relaxed) { " closed" } else { "" }
+            if self.closed.load(Ordering::Relaxed) {
+                " closed"
+            } else {
+                ""
+            }
         )
     }
 }

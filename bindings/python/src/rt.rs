@@ -70,7 +70,8 @@ pub fn init(py: Python<'_>) {
     // GORO_PY_NO_GILSTATE_FIX: leave the key alone (only to show, in a test, what breaks).
     let fix = (v.major, v.minor) < (3, 12) && std::env::var_os("GORO_PY_NO_GILSTATE_FIX").is_none();
     TSS_KEY.get_or_init(|| if fix { find_tss_key() } else { None });
-    let reuse = (v.major, v.minor) < (3, 12) && std::env::var_os("GORO_PY_NO_TSTATE_REUSE").is_none();
+    let reuse =
+        (v.major, v.minor) < (3, 12) && std::env::var_os("GORO_PY_NO_TSTATE_REUSE").is_none();
     REUSE_TSTATE.store(reuse, SeqCst);
     SET_STACK.get_or_init(|| {
         // SAFETY: dlsym on the global namespace with a NUL-terminated name.
@@ -289,7 +290,7 @@ pub fn spawn(
     let stack = stack_size();
     let opts = goro_core::SpawnOpts {
         pinned: true,
-        no_preempt: true, // see SpawnOpts: we hold the GIL between goro calls
+        no_preempt: true,     // see SpawnOpts: we hold the GIL between goro calls
         pin_to_spawner: true, // one runs at a time anyway: keep hand-offs on one thread
         name,
         stack_size: stack,
@@ -353,7 +354,9 @@ thread_local! {
 }
 
 fn take_cached_tstate() -> Option<*mut ffi::PyThreadState> {
-    TSTATES.with(|c| c.borrow_mut().pop()).map(|p| p as *mut ffi::PyThreadState)
+    TSTATES
+        .with(|c| c.borrow_mut().pop())
+        .map(|p| p as *mut ffi::PyThreadState)
 }
 
 fn cache_tstate_room() -> bool {

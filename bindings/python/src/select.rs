@@ -167,14 +167,24 @@ pub fn select(
     let r = if default {
         // SAFETY: slots as select_once requires.
         Ok(unsafe {
-            select_once(pp, raws_ref, std::slice::from_raw_parts_mut(slots_addr as *mut _, n), Deadline::NoWait)
+            select_once(
+                pp,
+                raws_ref,
+                std::slice::from_raw_parts_mut(slots_addr as *mut _, n),
+                Deadline::NoWait,
+            )
         })
     } else {
         rt::wait(py, d, move |d| {
             // SAFETY: the slots live in our frame until this returns; send slots are
             // initialized and stay so until the send case completes (then we return).
             unsafe {
-                select_once(pp, raws_ref, std::slice::from_raw_parts_mut(slots_addr as *mut _, n), d)
+                select_once(
+                    pp,
+                    raws_ref,
+                    std::slice::from_raw_parts_mut(slots_addr as *mut _, n),
+                    d,
+                )
             }
         })
     };

@@ -115,7 +115,11 @@ impl Mutex {
     fn __repr__(&self) -> String {
         format!(
             "<goro.Mutex {}>",
-            if self.mu.is_locked() { "locked" } else { "unlocked" }
+            if self.mu.is_locked() {
+                "locked"
+            } else {
+                "unlocked"
+            }
         )
     }
 }

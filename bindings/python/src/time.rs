@@ -138,7 +138,11 @@ impl Ticker {
     fn __repr__(&self) -> String {
         format!(
             "<goro.Ticker{}>",
-            if self.stopped.load(Ordering::Relaxed) { " stopped" } else { "" }
+            if self.stopped.load(Ordering::Relaxed) {
+                " stopped"
+            } else {
+                ""
+            }
         )
     }
 }
