@@ -134,20 +134,7 @@ unsafe fn fast_poll(cases: &[Case<'_>]) -> Option<(usize, bool)> {
             continue;
         }
         // SAFETY: locked; the caller vouches for the pointers.
-        let inner = unsafe { ch.inner() };
-        let done = match case.op {
-            // SAFETY: as above.
-            Op::Send(p) => match unsafe { ch.poll_send(inner, p) } {
-                SendPoll::Sent(w) => Some((true, w)),
-                SendPoll::Closed => Some((false, None)),
-                SendPoll::Pending => None,
-            },
-            // SAFETY: as above.
-            Op::Recv(p) => match unsafe { ch.poll_recv(inner, p) } {
-                RecvPoll::Done(ok, w) => Some((ok, w)),
-                RecvPoll::Pending => None,
-            },
-        };
+        let done = unsafe { poll_case(ch, case.op) };
         // SAFETY: locked above.
         unsafe { ch.unlock() };
         if let Some((ok, w)) = done {
@@ -158,6 +145,29 @@ unsafe fn fast_poll(cases: &[Case<'_>]) -> Option<(usize, bool)> {
         }
     }
     None
+}
+
+/// Tries one case without waiting: Some((ok, partner to wake once unlocked)) if it completed.
+///
+/// # Safety
+/// `ch` is locked by the caller; `op`'s pointer is valid as `select` requires.
+#[inline]
+unsafe fn poll_case(ch: &RawChan, op: Op) -> Option<(bool, Option<Arc<Waiter>>)> {
+    // SAFETY: the caller holds the lock.
+    let inner = unsafe { ch.inner() };
+    match op {
+        // SAFETY: as above; the caller vouches for the pointer.
+        Op::Send(p) => match unsafe { ch.poll_send(inner, p) } {
+            SendPoll::Sent(w) => Some((true, w)),
+            SendPoll::Closed => Some((false, None)),
+            SendPoll::Pending => None,
+        },
+        // SAFETY: as above.
+        Op::Recv(p) => match unsafe { ch.poll_recv(inner, p) } {
+            RecvPoll::Done(ok, w) => Some((ok, w)),
+            RecvPoll::Pending => None,
+        },
+    }
 }
 
 /// Steps 1 and 2 of the module doc: poll every case at random under all the locks; if none is
@@ -187,20 +197,7 @@ unsafe fn start(
         let case = &cases[i as usize];
         let Some(ch) = case.chan else { continue };
         // SAFETY: locked; the caller vouches for the pointers.
-        let inner = unsafe { ch.inner() };
-        let done = match case.op {
-            // SAFETY: as above.
-            Op::Send(p) => match unsafe { ch.poll_send(inner, p) } {
-                SendPoll::Sent(w) => Some((true, w)),
-                SendPoll::Closed => Some((false, None)),
-                SendPoll::Pending => None,
-            },
-            // SAFETY: as above.
-            Op::Recv(p) => match unsafe { ch.poll_recv(inner, p) } {
-                RecvPoll::Done(ok, w) => Some((ok, w)),
-                RecvPoll::Pending => None,
-            },
-        };
+        let done = unsafe { poll_case(ch, case.op) };
         if let Some((ok, w)) = done {
             set.unlock_all();
             if let Some(w) = w {
