@@ -31,16 +31,22 @@ class WaitGroup {
   wait(opts) {
     const o = checkOpts(opts);
     if (this._n === 0) return RESOLVED;
-    if (o !== null && o.signal && o.signal.aborted) return Promise.reject(abortError(o.signal));
-    const p = new Promise((resolve, reject) => {
-      const w = new Waiter(LOCK, this._waiters, undefined);
-      w.resolve = resolve;
-      w.reject = reject;
-      this._waiters.push(w);
-      w.arm(o);
-    });
-    return SW[0] === 0 ? p : traceWait(p, R_WAITGROUP);
+    return queueWaiter(this._waiters, o, R_WAITGROUP);
   }
+}
+
+// Queues a waiter on `waiters` (a WaitGroup's or a Mutex's): a Promise settled when it is
+// woken, or rejected by its signal or timeout; traced as `reason` when tracing is on.
+function queueWaiter(waiters, o, reason) {
+  if (o !== null && o.signal && o.signal.aborted) return Promise.reject(abortError(o.signal));
+  const p = new Promise((resolve, reject) => {
+    const w = new Waiter(LOCK, waiters, undefined);
+    w.resolve = resolve;
+    w.reject = reject;
+    waiters.push(w);
+    w.arm(o);
+  });
+  return SW[0] === 0 ? p : traceWait(p, reason);
 }
 
 class Mutex {
@@ -61,15 +67,7 @@ class Mutex {
       this._locked = true;
       return RESOLVED;
     }
-    if (o !== null && o.signal && o.signal.aborted) return Promise.reject(abortError(o.signal));
-    const p = new Promise((resolve, reject) => {
-      const w = new Waiter(LOCK, this._waiters, undefined);
-      w.resolve = resolve;
-      w.reject = reject;
-      this._waiters.push(w);
-      w.arm(o);
-    });
-    return SW[0] === 0 ? p : traceWait(p, R_MUTEX);
+    return queueWaiter(this._waiters, o, R_MUTEX);
   }
 
   // Hands the lock straight to the first waiter (FIFO, no barging).
