@@ -307,39 +307,17 @@ impl NativeChan {
         if sh.elem == Elem::Msg {
             let mut m = MaybeUninit::<Msg>::uninit();
             // SAFETY: room for one element; Ok(true) means it was written.
-            return match unsafe { sh.raw.recv(m.as_mut_ptr().cast(), Deadline::NoWait) } {
-                Ok(true) => {
-                    set_status(OK);
-                    // SAFETY: written by the channel.
-                    unsafe { m.assume_init() }.into_js(&env)
-                }
-                Ok(false) => {
-                    set_status(CLOSED);
-                    Ok(env.get_undefined()?.into_unknown())
-                }
-                Err(e) => {
-                    set_status(status_of(e));
-                    Ok(env.get_undefined()?.into_unknown())
-                }
-            };
+            let r = unsafe { sh.raw.recv(m.as_mut_ptr().cast(), Deadline::NoWait) };
+            // SAFETY: called only for Ok(true): written by the channel.
+            return try_recv_result(&env, r, || unsafe { m.assume_init() }.into_js(&env));
         }
         let mut slot = Slot::empty(sh.elem);
         // SAFETY: the slot has room for one element.
-        match unsafe { sh.raw.recv(slot.ptr(), Deadline::NoWait) } {
-            Ok(true) => {
-                slot.filled();
-                set_status(OK);
-                slot.take_js(&env, sh.elem)
-            }
-            Ok(false) => {
-                set_status(CLOSED);
-                Ok(env.get_undefined()?.into_unknown())
-            }
-            Err(e) => {
-                set_status(status_of(e));
-                Ok(env.get_undefined()?.into_unknown())
-            }
-        }
+        let r = unsafe { sh.raw.recv(slot.ptr(), Deadline::NoWait) };
+        try_recv_result(&env, r, || {
+            slot.filled();
+            slot.take_js(&env, sh.elem)
+        })
     }
 
     /// Closes: OK, or CLOSED the second time.
@@ -433,5 +411,27 @@ mod tests {
         unsafe { c.shared.raw.send(t.ptr(), Deadline::NoWait) }.unwrap();
         t.consumed();
         drop(c); // the channel drops the value still buffered
+    }
+}
+
+/// A try_recv's answer: the value (status OK), or undefined with CLOSED or the error's status.
+fn try_recv_result(
+    env: &Env,
+    r: std::result::Result<bool, goro_core::Error>,
+    value: impl FnOnce() -> Result<JsUnknown>,
+) -> Result<JsUnknown> {
+    match r {
+        Ok(true) => {
+            set_status(OK);
+            value()
+        }
+        Ok(false) => {
+            set_status(CLOSED);
+            Ok(env.get_undefined()?.into_unknown())
+        }
+        Err(e) => {
+            set_status(status_of(e));
+            Ok(env.get_undefined()?.into_unknown())
+        }
     }
 }
