@@ -212,9 +212,12 @@ fn spawn_inner(body: Body, opts: &SpawnOpts, first_defer: Option<Defer>) -> Resu
     })?;
     let id = next_id();
     let gp = slot.header() as *mut G;
-    let home = match (opts.pinned && opts.pin_to_spawner, sched::current_m()) {
-        (true, Some(m)) => Arc::as_ptr(&m.shared).cast_mut(),
-        _ => std::ptr::null_mut(),
+    // Looked up only when asked for: current_m is a thread-local read, not free on a spawn.
+    let home = match opts.pinned && opts.pin_to_spawner {
+        true => {
+            sched::current_m().map_or(std::ptr::null_mut(), |m| Arc::as_ptr(&m.shared).cast_mut())
+        }
+        false => std::ptr::null_mut(),
     };
     let func = match (&body, &opts.func) {
         (Body::C(f, _), Func::Unknown) => Func::Addr(*f as usize),
@@ -464,7 +467,8 @@ impl std::fmt::Write for SliceWriter<'_> {
 }
 
 impl G {
-    /// What dumps and profiles show of this goroutine. Any thread, under its registry lock.
+    /// What dumps and profiles show of this goroutine. Any thread, while the record is kept
+    /// alive (trace::registry's reader handshake, or a queued entry under its channel lock).
     pub(crate) fn info(&self) -> trace::registry::GoroutineInfo {
         use trace::registry::State;
         let reason = WaitReason::from_u8(self.wait_reason.load(Ordering::Relaxed));

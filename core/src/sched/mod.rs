@@ -18,7 +18,7 @@
 
 mod idle;
 mod runq;
-mod sysmon;
+pub(crate) mod sysmon;
 mod worker;
 
 use std::cell::Cell;

@@ -63,7 +63,9 @@ fn thread_runnable(tid: i32) -> bool {
         == Some('R')
 }
 
-fn thread_cpu_ns(clock: i64) -> Option<i64> {
+/// A thread's CPU time (ns) through its clock id; None once the thread is gone. Also read by
+/// the CPU profile (trace/cpu.rs).
+pub(crate) fn thread_cpu_ns(clock: i64) -> Option<i64> {
     let clock = libc::clockid_t::try_from(clock).ok()?;
     let mut ts = libc::timespec {
         tv_sec: 0,

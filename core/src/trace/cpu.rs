@@ -67,17 +67,6 @@ pub fn profile_for(d: Duration, hz: i32) -> Result<Vec<u8>, Error> {
     last_profile().ok_or(Error::Invalid)
 }
 
-/// A thread's CPU time through its clock id (None once the thread is gone).
-fn thread_cpu(clock: i64) -> Option<i64> {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: reads a clock into a timespec we own; a stale clock id gives an error.
-    (unsafe { libc::clock_gettime(clock as libc::clockid_t, &mut ts) } == 0)
-        .then_some(ts.tv_sec * 1_000_000_000 + ts.tv_nsec)
-}
-
 fn sample(hz: i32, stop: &AtomicBool) -> Vec<u8> {
     let period = 1_000_000_000 / hz as i64;
     let begin = crate::now_ns();
@@ -90,7 +79,7 @@ fn sample(hz: i32, stop: &AtomicBool) -> Vec<u8> {
         for m in (0..s.nworkers()).filter_map(|id| s.worker(id)) {
             let clock = m.cpu_clock.load(Ordering::Acquire);
             let running = m.running.load(Ordering::Relaxed);
-            let Some(now) = (clock != i64::MIN).then(|| thread_cpu(clock)).flatten() else {
+            let Some(now) = crate::sched::sysmon::thread_cpu_ns(clock) else {
                 continue;
             };
             let used = last.insert(m.id, now).map_or(0, |prev| now - prev);

@@ -61,6 +61,14 @@ fn created_at(out: &mut String, g: &GoroutineInfo) {
     }
 }
 
+/// One goroutine as the dump shows it: header, frames, where it was started, a blank line.
+fn goroutine_text(out: &mut String, g: &GoroutineInfo, now: i64) {
+    header(out, g, now);
+    frames(out, &stack_of(g));
+    created_at(out, g);
+    out.push('\n');
+}
+
 /// Every goroutine, each with its state, how long it has waited, its stack and where it was
 /// started (Go's SIGQUIT dump).
 pub fn dump_text() -> String {
@@ -68,10 +76,7 @@ pub fn dump_text() -> String {
     let gs = registry::snapshot();
     let mut out = String::new();
     for g in &gs {
-        header(&mut out, g, now);
-        frames(&mut out, &stack_of(g));
-        created_at(&mut out, g);
-        out.push('\n');
+        goroutine_text(&mut out, g, now);
     }
     out
 }
@@ -108,10 +113,7 @@ pub fn leaks_text(leaks: &[Leak]) -> String {
         );
     }
     for l in leaks.iter().filter(|l| l.unreachable) {
-        header(&mut out, &l.goroutine, now);
-        frames(&mut out, &stack_of(&l.goroutine));
-        created_at(&mut out, &l.goroutine);
-        out.push('\n');
+        goroutine_text(&mut out, &l.goroutine, now);
     }
     let long = leaks.len() - unreachable;
     if long > 0 {
@@ -121,10 +123,7 @@ pub fn leaks_text(leaks: &[Leak]) -> String {
         );
     }
     for l in leaks.iter().filter(|l| !l.unreachable) {
-        header(&mut out, &l.goroutine, now);
-        frames(&mut out, &stack_of(&l.goroutine));
-        created_at(&mut out, &l.goroutine);
-        out.push('\n');
+        goroutine_text(&mut out, &l.goroutine, now);
     }
     out
 }

@@ -1,7 +1,7 @@
 //! Seeing inside: goroutine dumps, pprof profiles (goroutine, block, mutex, CPU), leak reports
 //! and counters. Everything here is off the fast paths: with profiling off, a wait pays one
-//! relaxed load (`block::enabled`), and a spawn and an exit one uncontended lock of a registry
-//! shard.
+//! relaxed load (`block::enabled`), a switch one store (what the worker runs, for the CPU
+//! profile), a spawn nothing, and an exit one store and one load (`registry::retire`).
 //!
 //! Files: `registry.rs` every live goroutine (and Node's JS tasks), `symbol.rs` addresses to
 //! names, `cpu.rs` the CPU profile, `block.rs` the block and mutex profiles, `pprof.rs` the
