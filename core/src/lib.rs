@@ -11,7 +11,9 @@
 //! Map of the crate (DESIGN.md has the why):
 //! - `sched/`: workers (OS threads), run queues, stealing, idle parking, sysmon hand-off;
 //! - `stack/`: goroutine stacks carved from guarded slabs; `goroutine`: the G record,
-//!   park/ready; `park`: the Waiter every blocking operation waits through;
+//!   park/ready; `park`: the Waiter every blocking operation waits through; `wait/`: the
+//!   one wait protocol (try, register, unregister), the blocking and the event-loop waits,
+//!   the event-loop bridge and the typed select;
 //! - `chan/`, `select`: channels and select; `time/`: timers, sleep, after, tickers;
 //! - `sync/`: WaitGroup and Mutex; `pool`: the worker pool; `maxprocs`: CPU limits.
 //!
@@ -35,12 +37,14 @@ pub mod stack;
 pub mod sync;
 pub mod time;
 pub mod trace;
+pub mod wait;
 
 pub use chan::{Chan, RawChan};
 pub use goroutine::{current_id, defer, exit, num_goroutine, yield_now, Body, SpawnOpts};
 pub use park::{Outcome, Waiter};
-pub use select::{select, select_async, Case, Op, Pending, Started};
+pub use select::{select, select_async};
 pub use time::{now_ns, sleep, Deadline, Ticker};
+pub use wait::{wait_async, Case, Op, Pending, Source, Started};
 
 /// Errors of blocking operations, as the C status codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -127,10 +127,7 @@ fn select_stress_no_loss() {
     while open > 0 {
         let ptrs: Vec<*mut u8> = slots.iter_mut().map(|s| s as *mut u64 as *mut u8).collect();
         let cases: Vec<Case> = (0..4)
-            .map(|i| Case {
-                chan: live[i],
-                op: Op::Recv(ptrs[i]),
-            })
+            .map(|i| Case::chan(live[i], Op::Recv(ptrs[i])))
             .collect();
         // SAFETY: each case points at its own u64 slot.
         let (i, ok) = unsafe { select(&cases, Deadline::Forever) }.unwrap();

@@ -22,12 +22,12 @@ fn recv_completes_from_another_thread() {
     let ch = Chan::<u64>::new(0).unwrap();
     let mut out = 0u64;
     let (w, rx) = callback_waiter();
-    let cases = [Case {
-        chan: Some(ch.raw()),
-        op: Op::Recv(&mut out as *mut u64 as *mut u8),
-    }];
+    let cases = [Case::chan(
+        Some(ch.raw()),
+        Op::Recv(&mut out as *mut u64 as *mut u8),
+    )];
     // SAFETY: `out` outlives the wait: we wait for the callback before reading it.
-    let started = unsafe { select_async(&cases, &w, Deadline::Forever) }.unwrap();
+    let started = unsafe { select_async(&cases, Deadline::Forever, &mut || w.clone()) }.unwrap();
     let Started::Pending(p) = started else {
         panic!("nothing was ready")
     };
@@ -46,17 +46,17 @@ fn ready_case_completes_at_once_and_no_wait_would_block() {
     let ch = Chan::<u64>::new(1).unwrap();
     let (w, rx) = callback_waiter();
     let v = 7u64;
-    let send = [Case {
-        chan: Some(ch.raw()),
-        op: Op::Send(&v as *const u64 as *const u8),
-    }];
+    let send = [Case::chan(
+        Some(ch.raw()),
+        Op::Send(&v as *const u64 as *const u8),
+    )];
     // SAFETY: `v` lives across the call, which completes at once.
-    match unsafe { select_async(&send, &w, Deadline::Forever) }.unwrap() {
+    match unsafe { select_async(&send, Deadline::Forever, &mut || w.clone()) }.unwrap() {
         Started::Done(0, true) => {}
         _ => panic!("a send into an empty buffer completes at once"),
     }
     // SAFETY: as above.
-    let full = unsafe { select_async(&send, &w, Deadline::NoWait) };
+    let full = unsafe { select_async(&send, Deadline::NoWait, &mut || w.clone()) };
     assert!(matches!(full, Err(goro_core::Error::WouldBlock)));
     assert!(rx.try_recv().is_err(), "the callback never ran");
     assert_eq!(ch.try_recv().unwrap(), Some(7));
@@ -67,12 +67,13 @@ fn cancel_consumes_nothing() {
     let ch = Chan::<u64>::new(0).unwrap();
     let mut out = 0u64;
     let (w, rx) = callback_waiter();
-    let cases = [Case {
-        chan: Some(ch.raw()),
-        op: Op::Recv(&mut out as *mut u64 as *mut u8),
-    }];
+    let cases = [Case::chan(
+        Some(ch.raw()),
+        Op::Recv(&mut out as *mut u64 as *mut u8),
+    )];
     // SAFETY: `out` outlives the Pending, which is dropped below.
-    let Started::Pending(p) = (unsafe { select_async(&cases, &w, Deadline::Forever) }).unwrap()
+    let Started::Pending(p) =
+        (unsafe { select_async(&cases, Deadline::Forever, &mut || w.clone()) }).unwrap()
     else {
         panic!("nothing was ready")
     };
@@ -88,13 +89,11 @@ fn cancel_consumes_nothing() {
 fn deadline_fires_the_callback() {
     let ch = Chan::<u64>::new(0).unwrap();
     let (w, rx) = callback_waiter();
-    let cases = [Case {
-        chan: Some(ch.raw()),
-        op: Op::Recv(std::ptr::null_mut()),
-    }];
+    let cases = [Case::chan(Some(ch.raw()), Op::Recv(std::ptr::null_mut()))];
     let at = Deadline::from_timeout(Some(Duration::from_millis(20)));
     // SAFETY: a null receive buffer drops the value.
-    let Started::Pending(p) = (unsafe { select_async(&cases, &w, at) }).unwrap() else {
+    let Started::Pending(p) = (unsafe { select_async(&cases, at, &mut || w.clone()) }).unwrap()
+    else {
         panic!("nothing was ready")
     };
     assert_eq!(
@@ -112,17 +111,12 @@ fn close_completes_with_not_ok() {
     let mut out = 5u64;
     let (w, rx) = callback_waiter();
     let cases = [
-        Case {
-            chan: None,
-            op: Op::Recv(std::ptr::null_mut()),
-        },
-        Case {
-            chan: Some(ch.raw()),
-            op: Op::Recv(&mut out as *mut u64 as *mut u8),
-        },
+        Case::chan(None, Op::Recv(std::ptr::null_mut())),
+        Case::chan(Some(ch.raw()), Op::Recv(&mut out as *mut u64 as *mut u8)),
     ];
     // SAFETY: `out` outlives the wait.
-    let Started::Pending(_p) = (unsafe { select_async(&cases, &w, Deadline::Forever) }).unwrap()
+    let Started::Pending(_p) =
+        (unsafe { select_async(&cases, Deadline::Forever, &mut || w.clone()) }).unwrap()
     else {
         panic!("nothing was ready")
     };
@@ -160,12 +154,12 @@ fn cancel_races_senders_without_loss() {
     while received < 2 * N {
         let mut out = Box::new(0u64);
         let (w, rx) = callback_waiter();
-        let cases = [Case {
-            chan: Some(ch.raw()),
-            op: Op::Recv(&mut *out as *mut u64 as *mut u8),
-        }];
+        let cases = [Case::chan(
+            Some(ch.raw()),
+            Op::Recv(&mut *out as *mut u64 as *mut u8),
+        )];
         // SAFETY: `out` lives until the Pending is dropped or the callback has run.
-        match unsafe { select_async(&cases, &w, Deadline::Forever) }.unwrap() {
+        match unsafe { select_async(&cases, Deadline::Forever, &mut || w.clone()) }.unwrap() {
             Started::Done(_, ok) => {
                 assert!(ok);
                 received += 1;

@@ -48,10 +48,7 @@ fn select_recv(chans: &[Borrowed]) -> impl FnOnce() + Send + 'static {
         let held: Vec<_> = chans.iter().map(|b| b.get()).collect();
         let cases: Vec<Case> = held
             .iter()
-            .map(|c| Case {
-                chan: Some(&**c),
-                op: Op::Recv(std::ptr::null_mut()),
-            })
+            .map(|c| Case::chan(Some(&**c), Op::Recv(std::ptr::null_mut())))
             .collect();
         // SAFETY: null receive buffers drop the values.
         let _ = unsafe { select(&cases, Deadline::Forever) };

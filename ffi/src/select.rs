@@ -75,10 +75,7 @@ pub unsafe extern "C" fn goro_select(cases: *mut goro_case, n: usize, timeout_ns
                 }
             }
         }
-        let placeholder = Case {
-            chan: None,
-            op: Op::Recv(std::ptr::null_mut()),
-        };
+        let placeholder = Case::Never;
         let mut cases_buf = [placeholder; INLINE];
         let mut cases_vec = Vec::new();
         let core_cases: &mut [Case<'_>] = if n <= INLINE {
@@ -88,14 +85,12 @@ pub unsafe extern "C" fn goro_select(cases: *mut goro_case, n: usize, timeout_ns
             &mut cases_vec
         };
         for ((c, o), k) in cs.iter().zip(own.iter()).zip(core_cases.iter_mut()) {
-            *k = Case {
-                chan: o.as_deref(),
-                op: if c.op == GORO_SEND {
-                    Op::Send(c.elem.cast_const().cast())
-                } else {
-                    Op::Recv(c.elem.cast())
-                },
+            let op = if c.op == GORO_SEND {
+                Op::Send(c.elem.cast_const().cast())
+            } else {
+                Op::Recv(c.elem.cast())
             };
+            *k = Case::chan(o.as_deref(), op);
         }
         // SAFETY: the caller vouches for every elem.
         let r = unsafe { goro_core::select(core_cases, deadline(timeout_ns)) };

@@ -269,10 +269,7 @@ impl ChanSet {
             .chans
             .iter()
             .zip(slots.iter_mut())
-            .map(|(c, s)| Case {
-                chan: Some(&c.raw),
-                op: Op::Recv(s.as_mut_ptr().cast()),
-            })
+            .map(|(c, s)| Case::chan(Some(&c.raw), Op::Recv(s.as_mut_ptr().cast())))
             .collect();
         // SAFETY: each slot has room for one Msg and outlives the call.
         match unsafe { goro_core::select(&cases, Deadline::NoWait) } {
@@ -410,21 +407,24 @@ impl Loop {
         let core_cases: Vec<Case<'_>> = cases
             .iter()
             .zip(&ptrs)
-            .map(|((sh, _, _), &(send, p))| Case {
-                chan: Some(&sh.raw),
-                op: if send { Op::Send(p) } else { Op::Recv(p) },
+            .map(|((sh, _, _), &(send, p))| {
+                Case::chan(Some(&sh.raw), if send { Op::Send(p) } else { Op::Recv(p) })
             })
             .collect();
         let started = if wait {
             let weak = Arc::downgrade(&self.shared);
-            let waiter = Waiter::callback(move |out| {
-                if let Some(s) = weak.upgrade() {
-                    s.completed(id, out);
-                }
-            });
+            // A fresh waiter each time the wait protocol asks (it may start over).
+            let mut make = || {
+                let weak = weak.clone();
+                Waiter::callback(move |out| {
+                    if let Some(s) = weak.upgrade() {
+                        s.completed(id, out);
+                    }
+                })
+            };
             // SAFETY: every slot is boxed and lives in `cases`, which stays in the op map (or
             // here) until the wait has ended: completed (drain), cancelled, or dropped.
-            unsafe { select_async(&core_cases, &waiter, Deadline::Forever) }
+            unsafe { select_async(&core_cases, Deadline::Forever, &mut make) }
         } else {
             // A poll needs no waiter. SAFETY: the slots outlive the call.
             unsafe { goro_core::select(&core_cases, Deadline::NoWait) }

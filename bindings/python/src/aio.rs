@@ -284,13 +284,10 @@ pub fn _async_start(
     });
     let raw = ch.get().ch.raw().clone();
     let p = state.slot.get() as *mut u8;
-    let case = Case {
-        chan: Some(&raw),
-        op: if is_send { Op::Send(p) } else { Op::Recv(p) },
-    };
+    let case = Case::chan(Some(&raw), if is_send { Op::Send(p) } else { Op::Recv(p) });
     // SAFETY: the slot lives in `state`, kept alive by the callback and by the AsyncOp (which
     // holds the Pending) until the wait ends.
-    let started = unsafe { select_async(std::slice::from_ref(&case), &waiter, d) };
+    let started = unsafe { select_async(std::slice::from_ref(&case), d, &mut || waiter.clone()) };
     match started {
         Ok(Started::Done(i, ok)) => {
             let out = Outcome::Case { index: i, ok };

@@ -114,13 +114,13 @@ pub(crate) unsafe fn select_once(
         .iter()
         .zip(slots.iter_mut())
         .zip(p.sends.iter())
-        .map(|((ch, slot), s)| Case {
-            chan: ch.as_ref(),
-            op: if s.is_some() {
+        .map(|((ch, slot), s)| {
+            let op = if s.is_some() {
                 Op::Send(slot.as_ptr().cast())
             } else {
                 Op::Recv(slot.as_mut_ptr().cast())
-            },
+            };
+            Case::chan(ch.as_ref(), op)
         })
         .collect();
     // SAFETY: the caller's contract: each slot is one Py (8 bytes, the channels' elem size).

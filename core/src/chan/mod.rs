@@ -27,19 +27,15 @@ use std::cell::UnsafeCell;
 use std::sync::Arc;
 
 use crate::goroutine::WaitReason;
-use crate::park::{Outcome, Waiter};
+use crate::park::Waiter;
 use crate::time::Deadline;
+use crate::wait::{self, Case, Op};
 use crate::Error;
 use buffer::{copy_elem, zero_elem, Ring};
 use lock::ChanLock;
 use waitq::{Entry, WaitQ};
 
 pub(crate) use buffer::ALIGN;
-
-/// A wait-queue entry for a select case.
-pub(crate) fn waitq_entry(waiter: Arc<Waiter>, case: usize, elem: *mut u8) -> Entry {
-    Entry { waiter, case, elem }
-}
 
 /// A channel of `elem_size`-byte values (see the module doc).
 pub struct RawChan {
@@ -63,6 +59,16 @@ pub(crate) struct Inner {
     closed: bool,
     sendq: WaitQ,
     recvq: WaitQ,
+}
+
+/// What step 3 of a wait found on a channel (see `RawChan::arm`).
+pub(crate) enum Armed {
+    /// Completed (`ok` false when closed); wake this partner.
+    Done(bool, Option<Arc<Waiter>>),
+    /// The waiter is queued.
+    Queued,
+    /// Ready, untouched: the wait must start over.
+    Ready,
 }
 
 /// What a non-blocking attempt at a send found.
@@ -154,11 +160,6 @@ impl RawChan {
 
     pub(crate) fn lock(&self) {
         self.lock.lock();
-    }
-
-    /// Takes the lock if it is free now; never waits.
-    pub(crate) fn try_lock(&self) -> bool {
-        self.lock.try_lock()
     }
 
     /// # Safety
@@ -265,6 +266,104 @@ impl RawChan {
         });
     }
 
+    /// Step 1 of a wait (wait/mod.rs) for one case: completes `op` if it can, under the lock.
+    /// Some((ok, partner to wake)) if it completed. With `skip_busy`, a lock that is held
+    /// this instant is not waited for (None): step 3 will look under it anyway, and a select
+    /// that completes a free case costs one lock (W5 in benches/: +80% over locking all).
+    ///
+    /// # Safety
+    /// `op`'s pointer is valid for elem_size bytes, as `wait` requires.
+    pub(crate) unsafe fn try_op(
+        &self,
+        op: Op,
+        skip_busy: bool,
+    ) -> Option<(bool, Option<Arc<Waiter>>)> {
+        if skip_busy {
+            if !self.lock.try_lock() {
+                return None;
+            }
+        } else {
+            self.lock();
+        }
+        // SAFETY: locked just above; `poll_op` does not keep the reference.
+        let done = unsafe { self.poll_op(self.inner(), op) };
+        // SAFETY: locked above, by this call.
+        unsafe { self.unlock() };
+        done
+    }
+
+    /// Tries `op` without waiting. Lock held.
+    ///
+    /// # Safety
+    /// Lock held; `op`'s pointer as for `try_op`.
+    unsafe fn poll_op(&self, inner: &mut Inner, op: Op) -> Option<(bool, Option<Arc<Waiter>>)> {
+        match op {
+            // SAFETY: the caller holds the lock and vouches for the pointer.
+            Op::Send(p) => match unsafe { self.poll_send(inner, p) } {
+                SendPoll::Sent(w) => Some((true, w)),
+                SendPoll::Closed => Some((false, None)),
+                SendPoll::Pending => None,
+            },
+            // SAFETY: as above.
+            Op::Recv(p) => match unsafe { self.poll_recv(inner, p) } {
+                RecvPoll::Done(ok, w) => Some((ok, w)),
+                RecvPoll::Pending => None,
+            },
+        }
+    }
+
+    /// Step 3 of a wait for one case: under one lock, either completes `op` (only when
+    /// `first`: nothing of this wait is published yet, so no claim of `w` is needed), or
+    /// reports it ready without touching it (`first` false: the wait must abort and start
+    /// over), or queues `w` for `case`.
+    ///
+    /// # Safety
+    /// As `try_op`; the pointer stays valid until `w`'s wait has ended and unregistered.
+    pub(crate) unsafe fn arm(&self, op: Op, w: &Arc<Waiter>, case: usize, first: bool) -> Armed {
+        self.lock();
+        // SAFETY: locked just above; the reference is not used after the unlock below.
+        let inner = unsafe { self.inner() };
+        let armed = if first {
+            // SAFETY: locked; the caller vouches for the pointer.
+            match unsafe { self.poll_op(inner, op) } {
+                Some((ok, partner)) => Armed::Done(ok, partner),
+                None => Armed::Queued,
+            }
+        } else if self.ready_for(inner, op, w) {
+            Armed::Ready
+        } else {
+            Armed::Queued
+        };
+        if let Armed::Queued = armed {
+            let (send, elem) = match op {
+                Op::Send(p) => (true, p.cast_mut()),
+                Op::Recv(p) => (false, p),
+            };
+            let e = Entry {
+                waiter: w.clone(),
+                case,
+                elem,
+            };
+            Self::enqueue(inner, send, e);
+        }
+        // SAFETY: locked above, by this call.
+        unsafe { self.unlock() };
+        armed
+    }
+
+    /// Whether `op` could complete now, not counting `w`'s own entries (a select with a send
+    /// and a receive on one channel must not meet itself). Lock held.
+    fn ready_for(&self, inner: &Inner, op: Op, w: &Arc<Waiter>) -> bool {
+        let partner = |q: &WaitQ| {
+            q.iter()
+                .any(|e| !Arc::ptr_eq(&e.waiter, w) && e.waiter.is_waiting())
+        };
+        match op {
+            Op::Send(_) => inner.closed || !inner.buf.is_full() || partner(&inner.recvq),
+            Op::Recv(_) => inner.closed || inner.buf.len() > 0 || partner(&inner.sendq),
+        }
+    }
+
     /// Sends the value at `elem` (copied in), waiting until `deadline`.
     /// On `Err`, the value was not sent (and remains the caller's).
     ///
@@ -275,51 +374,26 @@ impl RawChan {
     /// before it queues), so the last handle may be released while it waits; one that
     /// completes at once touches no reference count.
     pub unsafe fn send(self: &Arc<Self>, elem: *const u8, deadline: Deadline) -> Result<(), Error> {
-        self.lock();
-        // SAFETY: locked; `inner` is not used after unlock.
-        let poll = unsafe { self.poll_send(self.inner(), elem) };
-        match poll {
-            SendPoll::Sent(w) => {
-                // SAFETY: locked above.
-                unsafe { self.unlock() };
-                if let Some(w) = w {
-                    w.wake();
-                }
-                crate::sched::preempt_point();
-                Ok(())
-            }
-            SendPoll::Closed => {
-                // SAFETY: locked above.
-                unsafe { self.unlock() };
-                Err(Error::Closed)
-            }
-            SendPoll::Pending => {
-                let Some(at) = deadline.wait_until() else {
-                    // SAFETY: locked above.
-                    unsafe { self.unlock() };
-                    return Err(Error::WouldBlock);
-                };
-                // Our own reference while we wait (see the doc above).
-                let _keep = Arc::clone(self);
-                let w = Waiter::current();
-                let e = Entry {
-                    waiter: w.clone(),
-                    case: 0,
-                    elem: elem.cast_mut(),
-                };
-                // SAFETY: locked above.
-                Self::enqueue(unsafe { self.inner() }, true, e);
-                // SAFETY: locked above.
-                unsafe { self.unlock() };
-                match w.wait(WaitReason::ChanSend, at) {
-                    Outcome::Case { ok: true, .. } => Ok(()),
-                    Outcome::Case { ok: false, .. } => Err(Error::Closed),
-                    other => {
-                        self.dequeue(&w);
-                        Err(Error::from_outcome(other))
-                    }
-                }
-            }
+        // SAFETY: the caller's contract.
+        unsafe { self.send_as(elem, deadline, WaitReason::ChanSend) }
+    }
+
+    /// `send`, shown in dumps as waiting for `reason` (a pool submit is a channel send).
+    ///
+    /// # Safety
+    /// As `send`.
+    pub(crate) unsafe fn send_as(
+        self: &Arc<Self>,
+        elem: *const u8,
+        deadline: Deadline,
+        reason: WaitReason,
+    ) -> Result<(), Error> {
+        let case = [Case::Chan(self, Op::Send(elem))];
+        // SAFETY: the caller's contract.
+        match unsafe { wait::wait(&case, deadline, Some(reason)) } {
+            Ok((_, true)) => Ok(()),
+            Ok((_, false)) => Err(Error::Closed),
+            Err(e) => Err(e),
         }
     }
 
@@ -330,45 +404,11 @@ impl RawChan {
     /// `out` is null or points at `elem_size` writable bytes, valid until this returns.
     /// Waiting keeps a reference of its own, as `send` does.
     pub unsafe fn recv(self: &Arc<Self>, out: *mut u8, deadline: Deadline) -> Result<bool, Error> {
-        self.lock();
-        // SAFETY: locked; `inner` is not used after unlock.
-        let poll = unsafe { self.poll_recv(self.inner(), out) };
-        match poll {
-            RecvPoll::Done(ok, w) => {
-                // SAFETY: locked above.
-                unsafe { self.unlock() };
-                if let Some(w) = w {
-                    w.wake();
-                }
-                crate::sched::preempt_point();
-                Ok(ok)
-            }
-            RecvPoll::Pending => {
-                let Some(at) = deadline.wait_until() else {
-                    // SAFETY: locked above.
-                    unsafe { self.unlock() };
-                    return Err(Error::WouldBlock);
-                };
-                // Our own reference while we wait (see the doc above).
-                let _keep = Arc::clone(self);
-                let w = Waiter::current();
-                let e = Entry {
-                    waiter: w.clone(),
-                    case: 0,
-                    elem: out,
-                };
-                // SAFETY: locked above.
-                Self::enqueue(unsafe { self.inner() }, false, e);
-                // SAFETY: locked above.
-                unsafe { self.unlock() };
-                match w.wait(WaitReason::ChanRecv, at) {
-                    Outcome::Case { ok, .. } => Ok(ok),
-                    other => {
-                        self.dequeue(&w);
-                        Err(Error::from_outcome(other))
-                    }
-                }
-            }
+        let case = [Case::Chan(self, Op::Recv(out))];
+        // SAFETY: the caller's contract.
+        match unsafe { wait::wait(&case, deadline, Some(WaitReason::ChanRecv)) } {
+            Ok((_, ok)) => Ok(ok),
+            Err(e) => Err(e),
         }
     }
 

@@ -6,6 +6,9 @@
 //! which is simpler and fair at some cost in throughput under heavy contention.
 //!
 //! Like Go's, it is not tied to an owner: any goroutine or thread may unlock it.
+//!
+//! Waiting is the wait protocol's (wait/mod.rs): a Mutex is a `Source` whose completion is
+//! "the mutex is now yours", so it can be waited on from event loops and selects too.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -14,8 +17,9 @@ use std::sync::Arc;
 use parking_lot::Mutex as Lock;
 
 use crate::goroutine::WaitReason;
-use crate::park::{Outcome, Waiter};
+use crate::park::Waiter;
 use crate::time::Deadline;
+use crate::wait::{self, Case, Source};
 use crate::Error;
 
 const UNLOCKED: u32 = 0;
@@ -28,7 +32,8 @@ const CONTENDED: u32 = 2;
 pub struct Mutex {
     state: AtomicU32,
     /// Guarded by its lock; `state` changes between LOCKED and CONTENDED only under it.
-    queue: Lock<VecDeque<Arc<Waiter>>>,
+    /// Registered waits (waiter, case), first first.
+    queue: Lock<VecDeque<(Arc<Waiter>, usize)>>,
 }
 
 impl Mutex {
@@ -55,39 +60,8 @@ impl Mutex {
         if self.try_lock() {
             return Ok(());
         }
-        let Some(at) = deadline.wait_until() else {
-            return Err(Error::WouldBlock);
-        };
-        let w = Waiter::current();
-        {
-            let mut q = self.queue.lock();
-            // Under the queue lock: either take it now, or mark it contended and queue.
-            let mut s = self.state.load(Ordering::Relaxed);
-            loop {
-                let (want, take) = if s == UNLOCKED {
-                    (LOCKED, true)
-                } else {
-                    (CONTENDED, false)
-                };
-                match self
-                    .state
-                    .compare_exchange(s, want, Ordering::Acquire, Ordering::Relaxed)
-                {
-                    Ok(_) if take => return Ok(()),
-                    Ok(_) => break,
-                    Err(now) => s = now,
-                }
-            }
-            q.push_back(w.clone());
-        }
-        match w.wait(WaitReason::Mutex, at) {
-            // The unlocker handed the mutex to us: it stayed locked throughout.
-            Outcome::Case { .. } => Ok(()),
-            other => {
-                self.queue.lock().retain(|x| !Arc::ptr_eq(x, &w));
-                Err(Error::from_outcome(other))
-            }
-        }
+        // SAFETY: a source case carries no pointers.
+        unsafe { wait::wait(&[Case::Source(self)], deadline, None) }.map(|_| ())
     }
 
     /// Releases the mutex, handing it to the first waiter if any. Err(Invalid) if it was not
@@ -115,8 +89,8 @@ impl Mutex {
                 }
                 _ => {
                     // CONTENDED: hand over to the first waiter still waiting.
-                    while let Some(w) = q.pop_front() {
-                        if w.claim_case(0, true) {
+                    while let Some((w, case)) = q.pop_front() {
+                        if w.claim_case(case, true) {
                             if q.is_empty() {
                                 self.state.store(LOCKED, Ordering::Release);
                             }
@@ -135,5 +109,40 @@ impl Mutex {
     /// Whether it is locked now (for tests and dumps).
     pub fn is_locked(&self) -> bool {
         self.state.load(Ordering::Relaxed) != UNLOCKED
+    }
+}
+
+impl Source for Mutex {
+    fn try_now(&self) -> Option<bool> {
+        self.try_lock().then_some(true)
+    }
+
+    fn register(&self, w: &Arc<Waiter>, case: usize) -> bool {
+        let mut q = self.queue.lock();
+        // Under the queue lock: either it is free (ready: register nothing), or mark it
+        // contended and queue, so that the unlock looks at the queue.
+        let mut s = self.state.load(Ordering::Relaxed);
+        loop {
+            if s == UNLOCKED {
+                return false;
+            }
+            match self
+                .state
+                .compare_exchange(s, CONTENDED, Ordering::Acquire, Ordering::Relaxed)
+            {
+                Ok(_) => break,
+                Err(now) => s = now,
+            }
+        }
+        q.push_back((w.clone(), case));
+        true
+    }
+
+    fn unregister(&self, w: &Arc<Waiter>) {
+        self.queue.lock().retain(|(x, _)| !Arc::ptr_eq(x, w));
+    }
+
+    fn reason(&self) -> WaitReason {
+        WaitReason::Mutex
     }
 }

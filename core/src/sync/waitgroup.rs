@@ -4,6 +4,9 @@
 //! waiters sit behind a lock that is taken only to wait and to release them at zero. No wake
 //! is lost: a waiter checks the counter under the lock, and the `done` that reaches zero drains
 //! the waiters under the same lock, after its decrement.
+//!
+//! Waiting is the wait protocol's (wait/mod.rs): a WaitGroup is a `Source` that is ready at
+//! zero, so it can be waited on from goroutines, threads, event loops and selects alike.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -11,16 +14,17 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::goroutine::WaitReason;
-use crate::park::{Outcome, Waiter};
+use crate::park::Waiter;
 use crate::time::Deadline;
+use crate::wait::{self, Case, Source};
 use crate::Error;
 
 /// See the module doc.
 #[derive(Default)]
 pub struct WaitGroup {
     count: AtomicI64,
-    /// Guarded by its lock.
-    waiters: Mutex<Vec<Arc<Waiter>>>,
+    /// Registered waits (waiter, case). Guarded by its lock.
+    waiters: Mutex<Vec<(Arc<Waiter>, usize)>>,
 }
 
 impl WaitGroup {
@@ -48,8 +52,8 @@ impl WaitGroup {
         };
         if new == 0 && delta != 0 {
             let ws = std::mem::take(&mut *self.waiters.lock());
-            for w in ws {
-                if w.claim_case(0, true) {
+            for (w, case) in ws {
+                if w.claim_case(case, true) {
                     w.wake();
                 }
             }
@@ -87,23 +91,32 @@ impl WaitGroup {
         reason: WaitReason,
         deadline: Option<i64>,
     ) -> Result<(), Error> {
+        let d = deadline.map_or(Deadline::Forever, Deadline::At);
+        // SAFETY: a source case carries no pointers.
+        unsafe { wait::wait(&[Case::Source(self)], d, Some(reason)) }.map(|_| ())
+    }
+}
+
+impl Source for WaitGroup {
+    fn try_now(&self) -> Option<bool> {
+        (self.count.load(Ordering::Acquire) == 0).then_some(true)
+    }
+
+    fn register(&self, w: &Arc<Waiter>, case: usize) -> bool {
+        let mut ws = self.waiters.lock();
+        // Under the lock that the `add` reaching zero drains under (module doc).
         if self.count.load(Ordering::Acquire) == 0 {
-            return Ok(());
+            return false;
         }
-        let w = Waiter::current();
-        {
-            let mut ws = self.waiters.lock();
-            if self.count.load(Ordering::Acquire) == 0 {
-                return Ok(());
-            }
-            ws.push(w.clone());
-        }
-        match w.wait(reason, deadline) {
-            Outcome::Case { .. } => Ok(()),
-            other => {
-                self.waiters.lock().retain(|x| !Arc::ptr_eq(x, &w));
-                Err(Error::from_outcome(other))
-            }
-        }
+        ws.push((w.clone(), case));
+        true
+    }
+
+    fn unregister(&self, w: &Arc<Waiter>) {
+        self.waiters.lock().retain(|(x, _)| !Arc::ptr_eq(x, w));
+    }
+
+    fn reason(&self) -> WaitReason {
+        WaitReason::WaitGroup
     }
 }

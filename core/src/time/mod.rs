@@ -9,8 +9,6 @@ use std::time::Duration;
 pub use timers::{TimerKey, TimerTask};
 
 use crate::chan::Chan;
-use crate::goroutine::WaitReason;
-use crate::park::Waiter;
 use crate::sched;
 
 /// CLOCK_MONOTONIC in nanoseconds (what timers deliver, as the C contract says).
@@ -86,10 +84,7 @@ pub fn sleep_ns(ns: i64) {
         return;
     }
     match crate::goroutine::current() {
-        Some(_) => {
-            let w = Waiter::current();
-            let _ = w.wait(WaitReason::Sleep, Some(now_ns().saturating_add(ns)));
-        }
+        Some(_) => crate::wait::sleep_until(now_ns().saturating_add(ns)),
         None => std::thread::sleep(Duration::from_nanos(ns as u64)),
     }
 }

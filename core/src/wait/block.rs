@@ -1,0 +1,179 @@
+//! How a goroutine or a plain thread waits on its Waiter: the one blocking wait.
+//!
+//! - A goroutine parks (goroutine.rs `park`; the park/ready handshake makes a wake that beats
+//!   the park harmless). A deadline is a timer task that claims the waiter as timed out.
+//! - A plain thread parks its OS thread until the winner's `wake` sets `woken` (Release, read
+//!   here with Acquire) and unparks it; a deadline is a timed park, and the thread claims
+//!   "timed out" itself.
+//! - `wait_interruptible` is the thread wait with a check between naps (Python's main thread
+//!   runs its signal handlers there): the waiter stays queued the whole time, so a nap that
+//!   ends consumes and re-queues nothing.
+//!
+//! Event loops never block: their waiters are callbacks (wait/mod.rs `wait_async`).
+
+use std::ptr::NonNull;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use crate::goroutine::{self, GPtr, WaitReason};
+use crate::park::{Kind, Outcome, Task, Waiter, INTERRUPTED, TIMED_OUT};
+use crate::time::{self, TimerKey, TimerTask};
+
+fn ready_task(p: NonNull<()>) {
+    goroutine::ready(GPtr(p.cast()));
+}
+
+impl Waiter {
+    /// A waiter for the calling goroutine or thread.
+    pub fn current() -> Arc<Waiter> {
+        match goroutine::current() {
+            Some(g) => g
+                .get()
+                .cached_waiter(|| Waiter::new(Kind::Goroutine(Task::new(g.0.cast(), ready_task)))),
+            None => Waiter::for_thread(),
+        }
+    }
+
+    /// The goroutine waiting, if a goroutine waits (leak reports).
+    pub(crate) fn goroutine(&self) -> Option<GPtr> {
+        self.task().map(|t| GPtr(t.ptr().cast()))
+    }
+
+    /// Waits until claimed, or until `deadline` (CLOCK_MONOTONIC ns) passes. For goroutine and
+    /// thread waiters made by `current` on the calling goroutine or thread.
+    pub fn wait(self: &Arc<Self>, reason: WaitReason, deadline: Option<i64>) -> Outcome {
+        if crate::trace::block::enabled() {
+            let start = time::now_ns();
+            crate::trace::block::before_wait();
+            let out = self.wait_inner(reason, deadline);
+            crate::trace::block::after_wait(reason, start);
+            return out;
+        }
+        self.wait_inner(reason, deadline)
+    }
+
+    fn wait_inner(self: &Arc<Self>, reason: WaitReason, deadline: Option<i64>) -> Outcome {
+        match &self.kind {
+            Kind::Goroutine(_) => {
+                let g = self.goroutine().expect("a goroutine waiter");
+                let mut key: Option<TimerKey> = None;
+                if let Some(d) = deadline {
+                    if d <= time::now_ns() {
+                        if self.claim(TIMED_OUT) {
+                            return Outcome::TimedOut;
+                        }
+                    } else {
+                        key = Some(time::add_timer(d, TimerTask::Wake(self.clone())));
+                    }
+                }
+                g.get().wait_since.store(coarse_now_ns(), Ordering::Relaxed);
+                goroutine::park(g, reason);
+                let out = self
+                    .outcome()
+                    .expect("a goroutine is only readied by its waiter's winner");
+                if let (Some(k), false) = (key, out == Outcome::TimedOut) {
+                    time::cancel_timer(k);
+                }
+                out
+            }
+            Kind::Thread(_, woken) => {
+                loop {
+                    if woken.load(Ordering::Acquire) {
+                        break;
+                    }
+                    match deadline {
+                        None => std::thread::park(),
+                        Some(d) => {
+                            let now = time::now_ns();
+                            if now >= d {
+                                if self.claim(TIMED_OUT) {
+                                    return Outcome::TimedOut;
+                                }
+                                // Someone else won just now: their wake is on its way.
+                                while !woken.load(Ordering::Acquire) {
+                                    std::thread::park();
+                                }
+                                break;
+                            }
+                            std::thread::park_timeout(std::time::Duration::from_nanos(
+                                (d - now) as u64,
+                            ));
+                        }
+                    }
+                }
+                self.outcome().expect("woken after claim")
+            }
+            Kind::Callback(_) => panic!("Waiter::wait on a callback waiter"),
+        }
+    }
+
+    /// For a thread waiter: wait with a check between naps of `nap_ns` (Ctrl-C in Python).
+    /// `interrupt` returns true to give up; the wait then ends as `Interrupted` unless someone
+    /// won first. The waiter stays registered throughout. A goroutine waiter waits plainly.
+    pub fn wait_interruptible(
+        self: &Arc<Self>,
+        deadline: Option<i64>,
+        nap_ns: i64,
+        mut interrupt: impl FnMut() -> bool,
+    ) -> Outcome {
+        let Kind::Thread(_, woken) = &self.kind else {
+            return self.wait(WaitReason::None, deadline);
+        };
+        loop {
+            let step = match deadline {
+                Some(d) => d.min(time::now_ns() + nap_ns),
+                None => time::now_ns() + nap_ns,
+            };
+            while !woken.load(Ordering::Acquire) {
+                let now = time::now_ns();
+                if now >= step {
+                    break;
+                }
+                std::thread::park_timeout(std::time::Duration::from_nanos((step - now) as u64));
+            }
+            if woken.load(Ordering::Acquire) {
+                return self.outcome().expect("woken after claim");
+            }
+            let give_up = if deadline.is_some_and(|d| time::now_ns() >= d) {
+                Some(TIMED_OUT)
+            } else if interrupt() {
+                Some(INTERRUPTED)
+            } else {
+                None
+            };
+            if let Some(v) = give_up {
+                if self.claim(v) {
+                    return self.outcome().expect("just claimed");
+                }
+                // Lost the race: the winner is about to wake us.
+                return self.wait(WaitReason::None, None);
+            }
+        }
+    }
+}
+
+/// CLOCK_MONOTONIC to a clock tick, rounded up by the tick, so a wait never looks longer than
+/// it is. For `wait_since`, which only dumps and leak reports read: the precise clock costs
+/// ~23 ns here, a sixth of a whole park and wake (W2, W7 in benches/); this one ~5 ns.
+fn coarse_now_ns() -> i64 {
+    static RES: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(-1);
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    let mut res = RES.load(Ordering::Relaxed);
+    if res < 0 {
+        // SAFETY: clock_getres only writes into the timespec this frame owns.
+        res = if unsafe { libc::clock_getres(libc::CLOCK_MONOTONIC_COARSE, &mut ts) } == 0 {
+            ts.tv_sec as i64 * 1_000_000_000 + ts.tv_nsec as i64
+        } else {
+            0
+        };
+        RES.store(res, Ordering::Relaxed);
+    }
+    // SAFETY: clock_gettime only writes into the timespec this frame owns.
+    if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) } != 0 {
+        return time::now_ns();
+    }
+    ts.tv_sec as i64 * 1_000_000_000 + ts.tv_nsec as i64 + res
+}
