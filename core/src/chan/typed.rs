@@ -84,11 +84,21 @@ impl<T: Send> Chan<T> {
 
     /// Sends, waiting until `deadline`.
     pub fn send_deadline(&self, v: T, deadline: Deadline) -> Result<(), SendError<T>> {
+        self.send_as(v, deadline, crate::goroutine::WaitReason::ChanSend)
+    }
+
+    /// `send_deadline`, shown in dumps as waiting for `reason`.
+    pub(crate) fn send_as(
+        &self,
+        v: T,
+        deadline: Deadline,
+        reason: crate::goroutine::WaitReason,
+    ) -> Result<(), SendError<T>> {
         let v = ManuallyDrop::new(v);
         let p = (&*v as *const T).cast::<u8>();
-        // SAFETY: `p` points at a T that stays put until `send` returns; on success the
+        // SAFETY: `p` points at a T that stays put until `send_as` returns; on success the
         // channel has taken it (we must not drop it), on failure it is still ours.
-        match unsafe { self.raw.send(p, deadline) } {
+        match unsafe { self.raw.send_as(p, deadline, reason) } {
             Ok(()) => Ok(()),
             Err(error) => Err(SendError {
                 value: ManuallyDrop::into_inner(v),

@@ -214,7 +214,10 @@ unsafe fn begin(
         shuffle(order);
         let w = make_waiter();
         // An aborted waiter stays claimed: registering it again would wait for good.
-        assert!(w.is_waiting(), "goro: make_waiter must give an unclaimed waiter");
+        assert!(
+            w.is_waiting(),
+            "goro: make_waiter must give an unclaimed waiter"
+        );
         let mut reg = Registration::new(w);
         let mut published = false;
         let mut ready = false;
