@@ -313,34 +313,49 @@ impl RawChan {
     }
 
     /// Step 3 of a wait for one case: under one lock, either completes `op` (only when
-    /// `first`: nothing of this wait is published yet, so no claim of `w` is needed), or
-    /// reports it ready without touching it (`first` false: the wait must abort and start
-    /// over), or queues `w` for `case`.
+    /// `first`: nothing of this wait is published yet, so no claim of its waiter is needed),
+    /// or reports it ready without touching it (`first` false: the wait must abort and start
+    /// over), or queues the wait's waiter (from `waiter()`, called only then) for `case`.
     ///
     /// # Safety
     /// As `try_op`; the pointer stays valid until `w`'s wait has ended and unregistered.
-    pub(crate) unsafe fn arm(&self, op: Op, w: &Arc<Waiter>, case: usize, first: bool) -> Armed {
+    pub(crate) unsafe fn arm(
+        &self,
+        op: Op,
+        case: usize,
+        first: bool,
+        waiter: &mut dyn FnMut() -> Arc<Waiter>,
+    ) -> Armed {
         self.lock();
         // SAFETY: locked just above; the reference is not used after the unlock below.
         let inner = unsafe { self.inner() };
+        let mut w = None;
         let armed = if first {
             // SAFETY: locked; the caller vouches for the pointer.
             match unsafe { self.poll_op(inner, op) } {
                 Some((ok, partner)) => Armed::Done(ok, partner),
                 None => Armed::Queued,
             }
-        } else if self.ready_for(inner, op, w) {
-            Armed::Ready
         } else {
-            Armed::Queued
+            let me = waiter();
+            let ready = self.ready_for(inner, op, &me);
+            w = Some(me);
+            if ready {
+                Armed::Ready
+            } else {
+                Armed::Queued
+            }
         };
         if let Armed::Queued = armed {
+            // Made here, under the lock, only when it is needed: a goroutine's is cached, a
+            // thread's is one allocation on a path that blocks a thread anyway.
+            let w = w.unwrap_or_else(waiter);
             let (send, elem) = match op {
                 Op::Send(p) => (true, p.cast_mut()),
                 Op::Recv(p) => (false, p),
             };
             let e = Entry {
-                waiter: w.clone(),
+                waiter: w,
                 case,
                 elem,
             };

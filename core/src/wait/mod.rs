@@ -210,15 +210,10 @@ unsafe fn begin(
         if !may_wait {
             return Begun::WouldBlock;
         }
-        // Step 3.
+        // Step 3. The waiter is made only when a case is about to be queued: an operation
+        // that completes here (most sends and receives on a busy channel) never pays for one.
         shuffle(order);
-        let w = make_waiter();
-        // An aborted waiter stays claimed: registering it again would wait for good.
-        assert!(
-            w.is_waiting(),
-            "goro: make_waiter must give an unclaimed waiter"
-        );
-        let mut reg = Registration::new(w);
+        let mut reg: Option<Registration> = None;
         let mut published = false;
         let mut ready = false;
         for &i in order.iter() {
@@ -226,8 +221,9 @@ unsafe fn begin(
             match cases[i] {
                 Case::Never => {}
                 Case::Chan(ch, op) => {
+                    let mut waiter = || registration(&mut reg, make_waiter).waiter.clone();
                     // SAFETY: the caller's contract.
-                    match unsafe { ch.arm(op, &reg.waiter, i, !published) } {
+                    match unsafe { ch.arm(op, i, !published, &mut waiter) } {
                         crate::chan::Armed::Done(ok, partner) => {
                             if let Some(p) = partner {
                                 p.wake();
@@ -235,7 +231,7 @@ unsafe fn begin(
                             return Begun::Done(i, ok);
                         }
                         crate::chan::Armed::Queued => {
-                            reg.keep_chan(ch);
+                            registration(&mut reg, make_waiter).keep_chan(ch);
                             published = true;
                         }
                         crate::chan::Armed::Ready => {
@@ -250,15 +246,19 @@ unsafe fn begin(
                             return Begun::Done(i, ok);
                         }
                     }
-                    if !s.register(&reg.waiter, i) {
+                    let r = registration(&mut reg, make_waiter);
+                    if !s.register(&r.waiter, i) {
                         ready = true;
                         break;
                     }
-                    reg.keep_source(s);
+                    r.keep_source(s);
                     published = true;
                 }
             }
         }
+        let Some(reg) = reg else {
+            continue; // nothing was queued: a source became ready; try again
+        };
         if ready {
             if !published {
                 continue;
@@ -273,6 +273,22 @@ unsafe fn begin(
         }
         return Begun::Registered(reg);
     }
+}
+
+/// The wait's registration, made with a fresh waiter the first time it is needed.
+fn registration<'r>(
+    reg: &'r mut Option<Registration>,
+    make_waiter: &mut dyn FnMut() -> Arc<Waiter>,
+) -> &'r mut Registration {
+    reg.get_or_insert_with(|| {
+        let w = make_waiter();
+        // An aborted waiter stays claimed: registering it again would wait for good.
+        assert!(
+            w.is_waiting(),
+            "goro: make_waiter must give an unclaimed waiter"
+        );
+        Registration::new(w)
+    })
 }
 
 /// Step 1 for one case: completes it if it can, without registering anything. A wait that
