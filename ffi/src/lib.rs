@@ -14,6 +14,8 @@ use goro_core::Error;
 // In the header's order, which is CONTRACT.md's (cbindgen follows declaration order; the
 // blank lines keep rustfmt from sorting them): runtime and goroutines, channels, select,
 // timers, sync, worker pool, seeing inside. build.rs puts a banner before each section.
+mod handle;
+
 mod runtime;
 
 mod chan;
