@@ -15,7 +15,9 @@
 //!   one wait protocol (try, register, unregister), the blocking and the event-loop waits,
 //!   the event-loop bridge and the typed select;
 //! - `chan/`, `select`: channels and select; `time/`: timers, sleep, after, tickers;
-//! - `sync/`: WaitGroup and Mutex; `pool`: the worker pool; `maxprocs`: CPU limits.
+//! - `sync/`: WaitGroup and Mutex; `pool`: the worker pool; `maxprocs`: CPU limits;
+//! - `context/`: cancellation scopes with deadlines, and the error group, as Go's context
+//!   and errgroup.
 //!
 //! Lock order (never hold two of one kind except as said): channel locks, several only in
 //! `select` and then in address order; then a WaitGroup's or Mutex's waiter list; then the
@@ -25,6 +27,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod chan;
+pub mod context;
 pub mod goroutine;
 pub mod handshake;
 mod loom;
@@ -64,6 +67,10 @@ pub enum Error {
     Shutdown,
     /// The wait was interrupted (a signal, a cancelled future).
     Interrupted,
+    /// The context the call was given was cancelled first (nothing was consumed or sent).
+    Cancelled,
+    /// The context the call was given passed its deadline first (nothing consumed or sent).
+    DeadlineExceeded,
 }
 
 impl Error {
@@ -86,6 +93,8 @@ impl std::fmt::Display for Error {
             Error::NoMemory => "out of memory",
             Error::Shutdown => "runtime shutting down",
             Error::Interrupted => "interrupted",
+            Error::Cancelled => "context cancelled",
+            Error::DeadlineExceeded => "context deadline exceeded",
         })
     }
 }
