@@ -11,12 +11,14 @@
 //! - `idle.rs`: how workers go to sleep and are woken without losing a wake-up.
 //! - `sysmon.rs`: the monitor thread: hand-off of workers stuck in foreign calls, late timers.
 //! - `worker.rs`: the worker loop, and every "when" (spin, steal, sleep, hand off).
+//! - `policy.rs`: every tuning number those use, each with what set it.
 //!
 //! Rejected: a thread per goroutine (a million threads), a single global queue (contention at
 //! two workers already), handing off straight to a sleeping worker on every wake (a futex wake
 //! costs ~35 µs here: `idle.rs` explains spinning).
 
 mod idle;
+pub(crate) mod policy;
 mod runq;
 pub(crate) mod sysmon;
 mod worker;

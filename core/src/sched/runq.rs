@@ -1,7 +1,7 @@
 //! Where a goroutine is queued, and where a worker looks for the next one.
 //!
-//! Order of search, as Go's findRunnable: the pinned inbox; every 61st time the global queue
-//! first (so it cannot starve behind two goroutines that keep waking each other); the "run
+//! Order of search, as Go's findRunnable: the pinned inbox; every GLOBAL_QUEUE_EVERY-th time
+//! (`policy.rs`) the global queue first (so it cannot starve behind two goroutines that keep waking each other); the "run
 //! next" slot; the local queue; the global queue; then stealing half of another worker's queue.
 //!
 //! A worker's "run next" slot holds the goroutine its current goroutine just woke (a send to a
@@ -13,6 +13,7 @@ use std::sync::atomic::Ordering;
 
 use crossbeam_deque::Steal;
 
+use super::policy::GLOBAL_QUEUE_EVERY;
 use super::{current_m, idle, sched, MShared, M, PH_REVOKED};
 use crate::goroutine::GPtr;
 
@@ -30,9 +31,8 @@ pub(crate) fn put(g: GPtr, next: bool) {
     match current_m() {
         Some(m) if m.has_token() => {
             if next {
-                let old = m.shared.runnext.swap(g.0.as_ptr(), Ordering::AcqRel);
-                if let Some(old) = std::ptr::NonNull::new(old) {
-                    m.runq.push(GPtr(old));
+                if let Some(old) = swap_runnext(&m.shared, g.0.as_ptr()) {
+                    m.runq.push(old);
                 }
             } else {
                 m.runq.push(g);
@@ -41,6 +41,25 @@ pub(crate) fn put(g: GPtr, next: bool) {
         _ => sched().injector.push(g),
     }
     idle::wakep();
+}
+
+/// Puts `g` (null: nothing) into a worker's run-next slot and returns what was there. The one
+/// place the slot is written: AcqRel, because the slot hands a goroutine between threads both
+/// ways. Release publishes the goroutine's record (written by whoever made it ready) to the
+/// thread that takes it out; Acquire makes the previous occupant's record visible to us. It
+/// pairs with the same swap on the taking side, and with the Acquire peeks in
+/// `steal_pass` and `Sched::work_queued`.
+#[inline]
+fn swap_runnext(sh: &MShared, g: *mut crate::goroutine::G) -> Option<GPtr> {
+    std::ptr::NonNull::new(sh.runnext.swap(g, Ordering::AcqRel)).map(GPtr)
+}
+
+/// Empties a worker's run-next slot: by its owner (`find_local`, `spin`, `drain_to_global`),
+/// or by a thief that judged the owner stuck (`steal_pass`). Whoever swaps the goroutine out
+/// owns it: the slot is never read and cleared in two steps.
+#[inline]
+pub(crate) fn take_runnext(sh: &MShared) -> Option<GPtr> {
+    swap_runnext(sh, std::ptr::null_mut())
 }
 
 /// Queues a goroutine that yielded, behind everything that waits: at the back of this worker's
@@ -71,17 +90,13 @@ pub(crate) fn pop_inbox(sh: &MShared) -> Option<GPtr> {
 /// Looks in this worker's own queues and the global queue.
 pub(crate) fn find_local(m: &M, tick: u64) -> Option<GPtr> {
     let s = sched();
-    if tick % 61 == 0 {
+    if tick % GLOBAL_QUEUE_EVERY == 0 {
         if let Some(g) = steal_global(m) {
             return Some(g);
         }
     }
-    let rn = m
-        .shared
-        .runnext
-        .swap(std::ptr::null_mut(), Ordering::AcqRel);
-    if let Some(g) = std::ptr::NonNull::new(rn) {
-        return Some(GPtr(g));
+    if let Some(g) = take_runnext(&m.shared) {
+        return Some(g);
     }
     if let Some(g) = m.runq.pop() {
         return Some(g);
@@ -129,9 +144,8 @@ pub(crate) fn steal_pass(m: &M, ticks: Option<&[u64]>) -> Option<GPtr> {
         let stuck = v.phase.load(Ordering::Acquire) == PH_REVOKED
             || ticks.is_some_and(|t| t.get(v.id) == Some(&v.tick.load(Ordering::Acquire)));
         if stuck && !v.runnext.load(Ordering::Acquire).is_null() {
-            let g = v.runnext.swap(std::ptr::null_mut(), Ordering::AcqRel);
-            if let Some(g) = std::ptr::NonNull::new(g) {
-                return Some(GPtr(g));
+            if let Some(g) = take_runnext(v) {
+                return Some(g);
             }
         }
     }
@@ -154,12 +168,8 @@ pub(crate) fn snapshot_ticks(into: &mut Vec<u64>) {
 pub(crate) fn drain_to_global(m: &M) {
     let s = sched();
     let mut moved = false;
-    let rn = m
-        .shared
-        .runnext
-        .swap(std::ptr::null_mut(), Ordering::AcqRel);
-    if let Some(g) = std::ptr::NonNull::new(rn) {
-        s.injector.push(GPtr(g));
+    if let Some(g) = take_runnext(&m.shared) {
+        s.injector.push(g);
         moved = true;
     }
     while let Some(g) = m.runq.pop() {

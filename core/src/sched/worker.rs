@@ -7,28 +7,10 @@ use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
 
+use super::policy::{enough_spinners, RUNNEXT_GRACE_NS, SPIN_NS, SPIN_PAUSES};
 use super::{idle, runq, sched, set_current_m, MShared, PH_IDLE, PH_REVOKED, PH_RUNNING, PH_SCHED};
 use crate::goroutine::{self, GPtr, Ran};
 use crate::time::now_ns;
-
-/// How long a worker with nothing to do keeps looking before it sleeps. Waking a sleeping
-/// thread costs ~35 µs on these machines (BENCHMARKS.md), so a hand-off between workers is
-/// only fast if the receiver is still spinning; W2 and W3 in benches/ set this figure.
-const SPIN_NS: i64 = 50_000;
-/// How long a worker may go without scheduling before a spinning worker takes the goroutine
-/// in its run-next slot (see `spin`).
-///
-/// A goroutine woken by a channel operation waits in its waker's run-next slot, to run on
-/// the same worker when the waker blocks. For a producer and a consumer on a buffered
-/// channel, "when the waker blocks" is when the buffer is full: a thousand sends, some tens
-/// of microseconds. Taking the consumer sooner (1 µs, or Go's 3 µs) splits the pair across
-/// two CPUs, where every operation fights over the channel's cache lines: W3 in benches/
-/// runs at about half the speed (22 against 40-48 M msg/s here). What a longer grace costs
-/// is latency, not throughput: a woken goroutine whose waker keeps computing without
-/// blocking starts up to this much later on another worker (once per wake; in a pipeline
-/// whose consumer keeps up, it is woken rarely). Kept below SPIN_NS, so a spinning worker
-/// still takes it before it gives up and sleeps.
-const RUNNEXT_GRACE_NS: i64 = 30_000;
 
 /// A worker (Go's M): an OS thread that runs goroutines. Owner thread only, except `shared`.
 pub(crate) struct Worker {
@@ -240,14 +222,14 @@ impl Worker {
         false
     }
 
-    /// Looks for work on other workers for up to SPIN_NS. At most half the busy workers spin
-    /// at once (as Go), so spinning cannot eat the CPUs that have work.
+    /// Looks for work on other workers for up to SPIN_NS, unless enough workers spin already
+    /// (`policy::enough_spinners`).
     fn spin(&self) -> Option<GPtr> {
         let s = sched();
         if !self.spinning.get() {
             let spinners = s.nmspinning.load(Ordering::Relaxed);
             let busy = s.active.load(Ordering::Relaxed);
-            if 2 * spinners >= busy.max(1) {
+            if enough_spinners(spinners, busy) {
                 return runq::steal_pass(self, None);
             }
             self.spinning.set(true);
@@ -273,17 +255,13 @@ impl Worker {
                 runq::snapshot_ticks(&mut ticks);
                 snap_at = now;
             }
-            let rn = self
-                .shared
-                .runnext
-                .swap(std::ptr::null_mut(), Ordering::AcqRel);
-            if let Some(g) = std::ptr::NonNull::new(rn) {
-                return Some(GPtr(g));
+            if let Some(g) = runq::take_runnext(&self.shared) {
+                return Some(g);
             }
             if now - start > SPIN_NS || s.timers.next() <= now {
                 return None;
             }
-            for _ in 0..64 {
+            for _ in 0..SPIN_PAUSES {
                 std::hint::spin_loop();
             }
         }
