@@ -115,7 +115,23 @@ static SCHED: OnceLock<Sched> = OnceLock::new();
 
 pub(crate) fn sched() -> &'static Sched {
     SCHED.get_or_init(|| {
+        // First, before any goroutine can exist: the goroutine layer reaches us only through
+        // this table (goroutine/scheduler.rs).
+        crate::goroutine::install_scheduler(crate::goroutine::Scheduler {
+            current: current_g,
+            ready: runq::put,
+            preempt_point,
+            current_worker: || {
+                current_m().map_or(std::ptr::null_mut(), |m| {
+                    Arc::as_ptr(&m.shared).cast_mut().cast()
+                })
+            },
+        });
         crate::stack::install_overflow_handler(crate::goroutine::describe_for_signal);
+        // Starting the runtime starts trace's environment features (GORO_TRACEBACK,
+        // GORO_DUMP_SIGNAL, GORO_DEBUG_ADDR): the one call the scheduler makes upward, allowed
+        // by name in core/tests/layering.rs (goroutine/spawn.rs says why a lazily started
+        // runtime needs it).
         crate::trace::init_from_env();
         let s = Sched {
             injector: Injector::new(),
@@ -217,14 +233,36 @@ pub(crate) fn current_g() -> Option<GPtr> {
     current_m().and_then(|m| m.curg())
 }
 
-/// Queues a goroutine that was just created.
-pub(crate) fn ready_new(g: GPtr) {
-    runq::put(g, false);
+/// The worker `g` is pinned to, if any.
+pub(crate) fn pinned_home(g: &G) -> Option<&'static MShared> {
+    let p = g.pinned_m.load(Ordering::Acquire).cast::<MShared>();
+    // SAFETY: `pinned_m` is null or the address of a worker's MShared (stored by spawn from
+    // our `current_worker`, or by `Worker::execute`), and workers are never freed: `ms`
+    // keeps an Arc of each for the life of the process.
+    unsafe { p.as_ref() }
 }
 
-/// Queues a goroutine that was parked (called by `goroutine::ready`).
-pub(crate) fn ready_parked(g: GPtr) {
-    runq::put(g, true);
+/// Cheap randomness: the worker's own generator on a worker, a thread-local one elsewhere.
+/// Never inlined (the TLS trap).
+#[inline(never)]
+pub(crate) fn rand() -> u64 {
+    if let Some(m) = current_m() {
+        return m.rand();
+    }
+    thread_local! {
+        static RNG: Cell<u64> = const { Cell::new(0) };
+    }
+    RNG.with(|r| {
+        let mut x = r.get();
+        if x == 0 {
+            x = (r as *const _ as u64) ^ crate::time::now_ns() as u64 | 1;
+        }
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        r.set(x);
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    })
 }
 
 /// Sets GOMAXPROCS (n > 0) and returns the value before. Lowering it takes effect as workers

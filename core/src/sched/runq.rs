@@ -20,7 +20,7 @@ use crate::goroutine::GPtr;
 /// Queues a runnable goroutine: on the current worker when it holds a token (in its run-next
 /// slot when `next`), else on the global queue; pinned goroutines go to their own worker.
 pub(crate) fn put(g: GPtr, next: bool) {
-    if let Some(home) = g.get().pinned_to() {
+    if let Some(home) = super::pinned_home(g.get()) {
         home.inbox.lock().push_back(g);
         home.inbox_len.fetch_add(1, Ordering::SeqCst);
         if !current_m().is_some_and(|m| std::ptr::eq(&*m.shared, home)) {
@@ -66,7 +66,7 @@ pub(crate) fn take_runnext(sh: &MShared) -> Option<GPtr> {
 /// queue when that holds anything (it then runs after all of it), else at the back of the
 /// global queue (Go's Gosched), so goroutines queued elsewhere get their turn first.
 pub(crate) fn put_yielded(m: &M, g: GPtr) {
-    if g.get().pinned_to().is_some() {
+    if super::pinned_home(g.get()).is_some() {
         return put(g, false);
     }
     if m.has_token() && !m.runq.is_empty() {

@@ -122,9 +122,9 @@ impl Worker {
 
     fn execute(&self, g: GPtr) {
         let gr = g.get();
-        if gr.pinned && gr.pinned_to().is_none() {
+        if gr.pinned && super::pinned_home(gr).is_none() {
             gr.pinned_m
-                .store(Arc::as_ptr(&self.shared).cast_mut(), Ordering::Release);
+                .store(Arc::as_ptr(&self.shared).cast_mut().cast(), Ordering::Release);
         }
         self.curg.set(Some(g));
         super::clear_preempt(&self.shared);
