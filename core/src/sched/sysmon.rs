@@ -148,7 +148,8 @@ fn run() {
                     // Little CPU used: blocked, unless the thread is runnable and merely waiting
                     // for a CPU (preempted by the OS, or its virtual CPU by the host).
                     (Some(c), p) if p >= 0 && now - e.at >= BLOCKED_NS => {
-                        (c - p) * COMPUTING_CPU_SHARE > now - e.at || thread_runnable(m.tid.load(Ordering::Relaxed))
+                        (c - p) * COMPUTING_CPU_SHARE > now - e.at
+                            || thread_runnable(m.tid.load(Ordering::Relaxed))
                     }
                     (Some(_), p) if p >= 0 => continue, // too short a window to judge yet
                     _ => {

@@ -123,8 +123,10 @@ impl Worker {
     fn execute(&self, g: GPtr) {
         let gr = g.get();
         if gr.pinned && super::pinned_home(gr).is_none() {
-            gr.pinned_m
-                .store(Arc::as_ptr(&self.shared).cast_mut().cast(), Ordering::Release);
+            gr.pinned_m.store(
+                Arc::as_ptr(&self.shared).cast_mut().cast(),
+                Ordering::Release,
+            );
         }
         self.curg.set(Some(g));
         super::clear_preempt(&self.shared);

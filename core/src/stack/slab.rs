@@ -156,7 +156,11 @@ impl SizeClass {
     }
 
     /// Moves up to `n` free slots into `into` (a thread's cache), warmest last.
-    pub(super) fn take_batch(&self, into: &mut Vec<(u32, u32)>, n: usize) -> Result<(), StackError> {
+    pub(super) fn take_batch(
+        &self,
+        into: &mut Vec<(u32, u32)>,
+        n: usize,
+    ) -> Result<(), StackError> {
         let mut free = self.free_list.lock();
         if free.is_empty() {
             self.grow(&mut free)?;
