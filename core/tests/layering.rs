@@ -271,7 +271,10 @@ fn build_graph(sources: &[(String, String)]) -> Graph {
                         .push(Site {
                             file: rel.clone(),
                             line,
-                            path: path.clone(),
+                            path: match names.is_empty() {
+                                true => path.clone(),
+                                false => format!("{path}::{{{}}}", names.join(", ")),
+                            },
                         });
                 }
             }
@@ -492,11 +495,6 @@ fn references(code: &str) -> Vec<(usize, String, Vec<String>)> {
                     .filter(|m| !m.is_empty())
                     .collect();
             }
-            let path = if names.is_empty() {
-                path
-            } else {
-                format!("{path}::{{{}}}", names.join(", "))
-            };
             out.push((at, path, names));
             from = end.max(from);
         }
