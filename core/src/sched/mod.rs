@@ -24,13 +24,14 @@ pub(crate) mod sysmon;
 mod worker;
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 
 use crossbeam_deque::{Injector, Stealer};
 use parking_lot::Mutex;
 
 use crate::goroutine::{GPtr, G};
+use crate::loom::{AtomicBool, AtomicI32, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
 use crate::time::timers::Timers;
 
 pub(crate) use worker::Worker as M;
@@ -68,12 +69,12 @@ pub struct MShared {
     pub(crate) phase: AtomicU32,
     /// Set by sysmon when the current goroutine has run for long: it yields at its next goro
     /// call (cooperative preemption, as Go's stack-check preemption).
-    pub(crate) preempt: std::sync::atomic::AtomicBool,
+    pub(crate) preempt: AtomicBool,
     /// This thread's CPU-time clock, so sysmon can tell a goroutine blocked in a foreign call
     /// (no CPU used) from one computing. i64::MIN until known (thread clock ids are negative).
-    pub(crate) cpu_clock: std::sync::atomic::AtomicI64,
+    pub(crate) cpu_clock: AtomicI64,
     /// The thread's kernel id (for its state in /proc), 0 until known.
-    pub(crate) tid: std::sync::atomic::AtomicI32,
+    pub(crate) tid: AtomicI32,
     /// WAKE_* bits; set by wakers, swapped to 0 by the worker.
     pub(crate) wake: AtomicU32,
     /// Counters for `trace::counters`, written by this worker only.
@@ -187,6 +188,8 @@ impl Sched {
         let max = self.maxprocs.load(Ordering::Relaxed);
         let mut a = self.active.load(Ordering::Relaxed);
         while a < max {
+            // SeqCst: in the one order of token counts that `wakep`'s and `sleep`'s checks of
+            // `active` read (sched/idle.rs's numbered race).
             match self
                 .active
                 .compare_exchange_weak(a, a + 1, Ordering::SeqCst, Ordering::Relaxed)
@@ -199,6 +202,8 @@ impl Sched {
     }
 
     pub(crate) fn release_token(&self) {
+        // Step 1 of sched/idle.rs's race when a sleeper gives its token up. SeqCst: pairs with
+        // `wakep`'s load of `active` (step 2).
         self.active.fetch_sub(1, Ordering::SeqCst);
     }
 
@@ -272,6 +277,9 @@ pub fn maxprocs(n: i64) -> usize {
     let before = s.maxprocs.load(Ordering::Relaxed);
     if n > 0 {
         let n = (n as usize).min(MAX_PROCS);
+        // SeqCst has no partner here: every reader loads `maxprocs` Relaxed and re-reads it at
+        // each schedule point; the workers woken below are started by this thread, after
+        // the store. (Kept as the first scheduler wrote it.)
         s.maxprocs.store(n, Ordering::SeqCst);
         if n > before {
             for _ in before..n {
@@ -303,7 +311,7 @@ pub fn blocking_end() {
 /// Workers whose `preempt` flag is set. Preemption points read only this shared, rarely
 /// written word: the thread-local lookup of their own worker (a call through __tls_get_addr in
 /// a shared library) is paid only while some worker is asked to yield (W3 in benches/).
-static PREEMPT_PENDING: AtomicUsize = AtomicUsize::new(0);
+static PREEMPT_PENDING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// Asks the goroutine running on `m` to yield at its next goro call. Sysmon only.
 pub(crate) fn request_preempt(m: &MShared) -> bool {

@@ -22,6 +22,8 @@ use crate::goroutine::GPtr;
 pub(crate) fn put(g: GPtr, next: bool) {
     if let Some(home) = super::pinned_home(g.get()) {
         home.inbox.lock().push_back(g);
+        // SeqCst: pairs with the home worker's fence and load of `inbox_len` in
+        // `idle::sleep`: either it sees this goroutine, or our kick's WAKE_KICK reaches it.
         home.inbox_len.fetch_add(1, Ordering::SeqCst);
         if !current_m().is_some_and(|m| std::ptr::eq(&*m.shared, home)) {
             idle::kick(home);
@@ -83,6 +85,8 @@ pub(crate) fn pop_inbox(sh: &MShared) -> Option<GPtr> {
         return None;
     }
     let g = sh.inbox.lock().pop_front()?;
+    // SeqCst: in the one order of `inbox_len` with `put`'s increment and `idle::sleep`'s
+    // load (the owner's own count, so no partner reads it concurrently but those two).
     sh.inbox_len.fetch_sub(1, Ordering::SeqCst);
     Some(g)
 }

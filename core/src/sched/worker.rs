@@ -2,7 +2,7 @@
 //! up the token); `runq`, `idle` and `sysmon` carry it out.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
@@ -10,6 +10,7 @@ use parking_lot::Mutex;
 use super::policy::{enough_spinners, RUNNEXT_GRACE_NS, SPIN_NS, SPIN_PAUSES};
 use super::{idle, runq, sched, set_current_m, MShared, PH_IDLE, PH_REVOKED, PH_RUNNING, PH_SCHED};
 use crate::goroutine::{self, GPtr, Ran};
+use crate::loom::{AtomicBool, AtomicI32, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
 use crate::time::now_ns;
 
 /// A worker (Go's M): an OS thread that runs goroutines. Owner thread only, except `shared`.
@@ -38,9 +39,9 @@ impl Worker {
                 runnext: AtomicPtr::new(std::ptr::null_mut()),
                 tick: AtomicU64::new(0),
                 running: AtomicUsize::new(0),
-                preempt: std::sync::atomic::AtomicBool::new(false),
-                tid: std::sync::atomic::AtomicI32::new(0),
-                cpu_clock: std::sync::atomic::AtomicI64::new(i64::MIN),
+                preempt: AtomicBool::new(false),
+                tid: AtomicI32::new(0),
+                cpu_clock: AtomicI64::new(i64::MIN),
                 phase: AtomicU32::new(PH_SCHED),
                 wake: AtomicU32::new(0),
                 counts: Default::default(),
@@ -206,6 +207,8 @@ impl Worker {
         let s = sched();
         let mut a = s.active.load(Ordering::Relaxed);
         while a > s.maxprocs.load(Ordering::Relaxed) {
+            // A token given up, as `release_token`. SeqCst: pairs with `wakep`'s load of
+            // `active` (sched/idle.rs's step 2).
             match s
                 .active
                 .compare_exchange(a, a - 1, Ordering::SeqCst, Ordering::Relaxed)
@@ -213,6 +216,7 @@ impl Worker {
                 Ok(_) => {
                     self.has_token.set(false);
                     if self.spinning.replace(false) {
+                        // SeqCst: pairs with `wakep`'s load of `nmspinning`.
                         s.nmspinning.fetch_sub(1, Ordering::SeqCst);
                     }
                     runq::drain_to_global(self);
@@ -235,6 +239,8 @@ impl Worker {
                 return runq::steal_pass(self, None);
             }
             self.spinning.set(true);
+            // SeqCst: pairs with `wakep`'s load of `nmspinning`: a waker that sees us spinning
+            // starts no one, and we find its goroutine in the passes below.
             s.nmspinning.fetch_add(1, Ordering::SeqCst);
         }
         let start = now_ns();
@@ -274,6 +280,7 @@ impl Worker {
             let s = sched();
             // The last spinner found work: there may be more, so start another spinner
             // (Go's resetspinning).
+            // SeqCst: pairs with `wakep`'s load and CAS of `nmspinning`.
             if s.nmspinning.fetch_sub(1, Ordering::SeqCst) == 1 {
                 idle::wakep();
             }
