@@ -8,6 +8,7 @@
 //! its worker is being handed off.
 //!
 //! - `runq.rs`: where a goroutine is queued and where a worker finds the next one.
+//! - `runnext.rs`: the run-next slot, handed between threads by swaps (loom-checked).
 //! - `idle.rs`: how workers go to sleep and are woken without losing a wake-up.
 //! - `sysmon.rs`: the monitor thread: hand-off of workers stuck in foreign calls, late timers.
 //! - `worker.rs`: the worker loop, and every "when" (spin, steal, sleep, hand off).
@@ -19,6 +20,7 @@
 
 mod idle;
 pub(crate) mod policy;
+pub mod runnext;
 mod runq;
 pub(crate) mod sysmon;
 mod worker;
@@ -31,9 +33,10 @@ use crossbeam_deque::{Injector, Stealer};
 use parking_lot::Mutex;
 
 use crate::goroutine::{GPtr, G};
-use crate::loom::{AtomicBool, AtomicI32, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
+use crate::loom::{AtomicBool, AtomicI32, AtomicI64, AtomicU32, AtomicU64, AtomicUsize};
 use crate::time::timers::Timers;
 
+use runnext::RunNext;
 pub(crate) use worker::Worker as M;
 
 /// Most workers that may ever exist (Go's default limit of 10,000 threads).
@@ -59,7 +62,7 @@ pub struct MShared {
     pub(crate) stealer: Stealer<GPtr>,
     /// The goroutine to run next on this worker (just woken by what it ran). Stealable only
     /// when the worker seems stuck (see runq::steal_runnext).
-    pub(crate) runnext: AtomicPtr<G>,
+    pub(crate) runnext: RunNext<G>,
     /// Schedule count: sysmon compares it across ticks to find a worker stuck in one G.
     pub(crate) tick: AtomicU64,
     /// What the goroutine running here now runs (`trace::FuncKey`; 0 between goroutines),
@@ -212,7 +215,7 @@ impl Sched {
         !self.injector.is_empty()
             || (0..self.nworkers())
                 .filter_map(|id| self.worker(id))
-                .any(|m| !m.stealer.is_empty() || !m.runnext.load(Ordering::Acquire).is_null())
+                .any(|m| !m.stealer.is_empty() || !m.runnext.is_empty())
     }
 }
 

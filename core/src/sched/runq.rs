@@ -33,8 +33,8 @@ pub(crate) fn put(g: GPtr, next: bool) {
     match current_m() {
         Some(m) if m.has_token() => {
             if next {
-                if let Some(old) = swap_runnext(&m.shared, g.0.as_ptr()) {
-                    m.runq.push(old);
+                if let Some(old) = m.shared.runnext.put(g.0) {
+                    m.runq.push(GPtr(old));
                 }
             } else {
                 m.runq.push(g);
@@ -45,23 +45,12 @@ pub(crate) fn put(g: GPtr, next: bool) {
     idle::wakep();
 }
 
-/// Puts `g` (null: nothing) into a worker's run-next slot and returns what was there. The one
-/// place the slot is written: AcqRel, because the slot hands a goroutine between threads both
-/// ways. Release publishes the goroutine's record (written by whoever made it ready) to the
-/// thread that takes it out; Acquire makes the previous occupant's record visible to us. It
-/// pairs with the same swap on the taking side, and with the Acquire peeks in
-/// `steal_pass` and `Sched::work_queued`.
-#[inline]
-fn swap_runnext(sh: &MShared, g: *mut crate::goroutine::G) -> Option<GPtr> {
-    std::ptr::NonNull::new(sh.runnext.swap(g, Ordering::AcqRel)).map(GPtr)
-}
-
 /// Empties a worker's run-next slot: by its owner (`find_local`, `spin`, `drain_to_global`),
 /// or by a thief that judged the owner stuck (`steal_pass`). Whoever swaps the goroutine out
 /// owns it: the slot is never read and cleared in two steps.
 #[inline]
 pub(crate) fn take_runnext(sh: &MShared) -> Option<GPtr> {
-    swap_runnext(sh, std::ptr::null_mut())
+    sh.runnext.take().map(GPtr)
 }
 
 /// Queues a goroutine that yielded, behind everything that waits: at the back of this worker's
@@ -147,7 +136,7 @@ pub(crate) fn steal_pass(m: &M, ticks: Option<&[u64]>) -> Option<GPtr> {
         }
         let stuck = v.phase.load(Ordering::Acquire) == PH_REVOKED
             || ticks.is_some_and(|t| t.get(v.id) == Some(&v.tick.load(Ordering::Acquire)));
-        if stuck && !v.runnext.load(Ordering::Acquire).is_null() {
+        if stuck && !v.runnext.is_empty() {
             if let Some(g) = take_runnext(v) {
                 return Some(g);
             }

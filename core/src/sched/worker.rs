@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 use super::policy::{enough_spinners, RUNNEXT_GRACE_NS, SPIN_NS, SPIN_PAUSES};
 use super::{idle, runq, sched, set_current_m, MShared, PH_IDLE, PH_REVOKED, PH_RUNNING, PH_SCHED};
 use crate::goroutine::{self, GPtr, Ran};
-use crate::loom::{AtomicBool, AtomicI32, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
+use crate::loom::{AtomicBool, AtomicI32, AtomicI64, AtomicU32, AtomicU64, AtomicUsize};
 use crate::time::now_ns;
 
 /// A worker (Go's M): an OS thread that runs goroutines. Owner thread only, except `shared`.
@@ -36,7 +36,7 @@ impl Worker {
                 id,
                 thread: OnceLock::new(),
                 stealer,
-                runnext: AtomicPtr::new(std::ptr::null_mut()),
+                runnext: super::RunNext::new(),
                 tick: AtomicU64::new(0),
                 running: AtomicUsize::new(0),
                 preempt: AtomicBool::new(false),
