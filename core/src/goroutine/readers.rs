@@ -9,6 +9,7 @@
 //! 1. A reader counts itself in `READERS`, then reads the record's status.
 //! 2. An exiting goroutine's worker stores DEAD into its status, then reads `READERS`, and
 //!    waits while it is not zero.
+//!
 //! With both sides sequentially consistent, either the reader sees DEAD (and skips the record)
 //! or the exiting side sees the reader (and waits for it before freeing).
 //!
