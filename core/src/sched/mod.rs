@@ -14,6 +14,10 @@
 //! - `worker.rs`: the worker loop, and every "when" (spin, steal, sleep, hand off).
 //! - `policy.rs`: every tuning number those use, each with what set it.
 //!
+//! The scheduler sits above the goroutine layer: it names goroutines (it runs them), and the
+//! goroutine layer reaches it only through the table `sched()` installs at start
+//! (`goroutine/scheduler.rs`): which goroutine runs here, queue this one, a preemption point.
+//!
 //! Rejected: a thread per goroutine (a million threads), a single global queue (contention at
 //! two workers already), handing off straight to a sleeping worker on every wake (a futex wake
 //! costs ~35 µs here: `idle.rs` explains spinning).
