@@ -69,8 +69,9 @@ pub struct MShared {
     pub(crate) runnext: RunNext<G>,
     /// Schedule count: sysmon compares it across ticks to find a worker stuck in one G.
     pub(crate) tick: AtomicU64,
-    /// What the goroutine running here now runs (`trace::FuncKey`; 0 between goroutines),
-    /// for the CPU profile's sampler: a plain number, so the sampler never touches a record.
+    /// What the goroutine running here now runs (its `func_key`, goroutine/origin.rs; 0
+    /// between goroutines), for the CPU profile's sampler: a plain number, so the sampler
+    /// never touches a record.
     pub(crate) running: AtomicUsize,
     /// PH_* above.
     pub(crate) phase: AtomicU32,
