@@ -15,9 +15,9 @@ use parking_lot::Mutex;
 
 use super::Context;
 use crate::chan::Chan;
+use crate::clock::Deadline;
 use crate::goroutine::{self, Body, SpawnOpts};
 use crate::sync::WaitGroup;
-use crate::time::Deadline;
 use crate::Error;
 
 /// See the module doc. `E` is what a member fails with.
@@ -125,7 +125,7 @@ impl<E: Send + 'static> Group<E> {
         &self,
         f: impl FnOnce(&Context) -> Result<(), E> + Send + 'static,
     ) -> Result<u64, Error> {
-        let site = crate::trace::Site::Rust(std::panic::Location::caller());
+        let site = crate::goroutine::Site::Rust(std::panic::Location::caller());
         self.go_with(f, move |body| {
             let opts = SpawnOpts {
                 site,

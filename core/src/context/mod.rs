@@ -31,9 +31,10 @@ use std::sync::{Arc, OnceLock, Weak};
 use parking_lot::Mutex;
 
 use crate::chan::Chan;
-use crate::goroutine::WaitReason;
+use crate::clock::{self, Deadline};
 use crate::park::Waiter;
-use crate::time::{self, Deadline, TimerKey, TimerTask};
+use crate::reason::WaitReason;
+use crate::sched::timers::{self, TimerKey, TimerTask};
 use crate::wait::{self, Case, Source};
 use crate::Error;
 
@@ -114,7 +115,7 @@ impl Context {
 
     /// A child that also ends `ns` from now.
     pub fn with_timeout(&self, ns: i64) -> Context {
-        self.child(Some(time::now_ns().saturating_add(ns.max(0))))
+        self.child(Some(clock::now_ns().saturating_add(ns.max(0))))
     }
 
     fn child(&self, own: Option<i64>) -> Context {
@@ -149,11 +150,11 @@ impl Context {
             return c;
         }
         if let Some(d) = deadline {
-            if d <= time::now_ns() {
+            if d <= clock::now_ns() {
                 end(&c.inner, Reason::DeadlineExceeded);
             } else {
                 let weak = Arc::downgrade(&c.inner);
-                let key = time::add_timer(
+                let key = timers::add_timer(
                     d,
                     TimerTask::Call(Box::new(move |_| {
                         if let Some(i) = weak.upgrade() {
@@ -167,7 +168,7 @@ impl Context {
                     st.timer = Some(key);
                 } else {
                     drop(st);
-                    time::cancel_timer(key);
+                    timers::cancel_timer(key);
                 }
             }
         }
@@ -238,7 +239,7 @@ fn end(c: &Arc<Inner>, why: Reason) {
         )
     };
     if let Some(k) = timer {
-        time::cancel_timer(k);
+        timers::cancel_timer(k);
     }
     for (w, case) in waiters {
         if w.claim_case(case, true) {
@@ -335,7 +336,7 @@ pub fn sleep_ctx(ns: i64, ctx: &Context) -> Result<(), Error> {
     if ns <= 0 {
         return Ok(());
     }
-    let at = Deadline::At(time::now_ns().saturating_add(ns));
+    let at = Deadline::At(clock::now_ns().saturating_add(ns));
     // SAFETY: the only case is the context, which carries no pointers.
     match unsafe { wait::wait(&[Case::Source(ctx)], at, Some(WaitReason::Sleep)) } {
         Err(Error::TimedOut) => Ok(()),
