@@ -116,6 +116,20 @@ class Waiter {
   }
 }
 
+// A native wait that queued as `id` (status PENDING): its Promise, settled by dispatch or
+// given up by o's timeout or signal; traced as `reason` when tracing is on.
+function pendingNative(id, mode, o, reason) {
+  const p = new Promise((resolve, reject) => {
+    const w = new Waiter(mode, null, undefined);
+    w.resolve = resolve;
+    w.reject = reject;
+    w.nativeId = id;
+    pending.set(id, w);
+    w.arm(o);
+  });
+  return SW[0] === 0 ? p : traceWait(p, reason);
+}
+
 // A partner takes a waiter it found in a queue: true if it won it.
 function claim(w) {
   if (w.sel !== null) return w.sel.claim(w);
@@ -125,5 +139,6 @@ function claim(w) {
 }
 
 const { decode: decodeValue } = require('./native');
+const { SW, traceWait } = require('./trace');
 
-module.exports = { Waiter, claim, checkOpts, abortError, RECV, ITER, SEND, LOCK, BYTES };
+module.exports = { Waiter, claim, checkOpts, abortError, pendingNative, RECV, ITER, SEND, LOCK, BYTES };

@@ -5,88 +5,29 @@
 //! The JS layer (lib/chan.js) uses this only once a channel is shared or native; a channel
 //! used inside one JS thread never calls into native code.
 
-use std::collections::HashMap;
 use std::mem::MaybeUninit;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::Arc;
 
 use goro_core::{Chan, Deadline, Error, RawChan};
 use napi::{Env, JsBigInt, JsBuffer, JsUnknown, Result};
 
-use crate::status::set_status;
+use crate::shared::{Elem, Res, Shared};
+use crate::status::{of_case, of_result, set_status};
 use crate::value::Msg;
-
-/// Status codes in the status cell, read by lib/native.js.
-pub const OK: i32 = 0;
-pub const WOULD_BLOCK: i32 = 1;
-pub const CLOSED: i32 = 2;
-
-/// What one element of the channel is.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Elem {
-    Msg,
-    Bytes(usize),
-}
-
-/// The channel and its flavor; shared by every JS handle in every thread.
-pub struct Shared {
-    pub raw: Arc<RawChan>,
-    pub elem: Elem,
-    /// JS handles (in any thread) plus unopened tokens. A wait on a channel of JS values that
-    /// only its own handle can reach can never be settled: it must not keep Node alive.
-    holders: AtomicUsize,
-    /// Loops with waits on this channel, told when `holders` drops (wake.rs, keep-alive).
-    pub(crate) watchers: Mutex<Vec<Weak<dyn Watch>>>,
-}
-
-/// A loop that wants to hear when a channel loses holders.
-pub trait Watch: Send + Sync {
-    fn holders_dropped(&self);
-}
-
-impl Shared {
-    fn new(raw: Arc<RawChan>, elem: Elem) -> Arc<Shared> {
-        Arc::new(Shared {
-            raw,
-            elem,
-            holders: AtomicUsize::new(0),
-            watchers: Mutex::new(Vec::new()),
-        })
-    }
-
-    /// Whether someone other than one handle may still use the channel: another handle or a
-    /// token; for a C channel, C code we cannot see, so always.
-    pub fn hopeful(&self) -> bool {
-        self.elem != Elem::Msg || self.holders.load(Ordering::Acquire) > 1
-    }
-
-    fn hold(self: &Arc<Self>) -> Arc<Self> {
-        self.holders.fetch_add(1, Ordering::AcqRel);
-        self.clone()
-    }
-
-    fn release(&self) {
-        if self.holders.fetch_sub(1, Ordering::AcqRel) <= 2 {
-            let ws: Vec<_> = self.watchers.lock().unwrap().drain(..).collect();
-            for w in ws.iter().filter_map(Weak::upgrade) {
-                w.holders_dropped();
-            }
-        }
-    }
-}
 
 /// A buffer for one value in flight: the source of a send, the target of a receive. Boxed, so
 /// the channel may write into it from another thread while it sits in a map.
 pub enum Slot {
     Msg(Box<MaybeUninit<Msg>>, bool),
-    Bytes(Vec<u128>),
+    /// Room for n bytes.
+    Bytes(Vec<u128>, usize),
 }
 
 impl Slot {
     pub fn empty(elem: Elem) -> Slot {
         match elem {
             Elem::Msg => Slot::Msg(Box::new(MaybeUninit::uninit()), false),
-            Elem::Bytes(n) => Slot::Bytes(vec![0u128; n.div_ceil(16)]),
+            Elem::Bytes(n) => Slot::Bytes(vec![0u128; n.div_ceil(16)], n),
         }
     }
 
@@ -123,7 +64,7 @@ impl Slot {
     pub fn ptr(&mut self) -> *mut u8 {
         match self {
             Slot::Msg(b, _) => b.as_mut_ptr().cast(),
-            Slot::Bytes(v) => v.as_mut_ptr().cast(),
+            Slot::Bytes(v, _) => v.as_mut_ptr().cast(),
         }
     }
 
@@ -142,7 +83,7 @@ impl Slot {
     }
 
     /// Takes the value out as JS.
-    pub fn take_js(&mut self, env: &Env, elem: Elem) -> Result<JsUnknown> {
+    pub fn take_js(&mut self, env: &Env) -> Result<JsUnknown> {
         match self {
             Slot::Msg(b, init) => {
                 if !*init {
@@ -152,8 +93,7 @@ impl Slot {
                 // SAFETY: `init` said it holds a Msg; it is now marked empty.
                 unsafe { b.assume_init_read() }.into_js(env)
             }
-            Slot::Bytes(v) => {
-                let Elem::Bytes(n) = elem else { unreachable!() };
+            &mut Slot::Bytes(ref v, n) => {
                 // SAFETY: the slot holds n bytes.
                 let bytes = unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), n) };
                 Ok(env
@@ -174,28 +114,38 @@ impl Drop for Slot {
     }
 }
 
-/// One-use tokens from `share()`: each keeps its channel alive until opened.
-fn tokens() -> &'static Mutex<HashMap<u64, Arc<Shared>>> {
-    static T: OnceLock<Mutex<HashMap<u64, Arc<Shared>>>> = OnceLock::new();
-    T.get_or_init(Default::default)
-}
-static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
-
-fn status_of(e: Error) -> i32 {
-    match e {
-        Error::Closed => CLOSED,
-        _ => WOULD_BLOCK,
-    }
-}
-
 #[napi]
 pub struct NativeChan {
     pub(crate) shared: Arc<Shared>,
+    pub(crate) raw: Arc<RawChan>,
+    pub(crate) elem: Elem,
 }
 
 impl Drop for NativeChan {
     fn drop(&mut self) {
         self.shared.release();
+    }
+}
+
+/// A send's status: case 0, not ok when the channel is closed (as a select's send case).
+fn send_status(r: std::result::Result<(), Error>) -> i32 {
+    of_result(match r {
+        Ok(()) => Ok(true),
+        Err(Error::Closed) => Ok(false),
+        Err(e) => Err(e),
+    })
+}
+
+impl NativeChan {
+    fn wrap(shared: Arc<Shared>) -> Result<NativeChan> {
+        match &shared.res {
+            &Res::Chan(ref raw, elem) => Ok(NativeChan {
+                raw: raw.clone(),
+                elem,
+                shared,
+            }),
+            _ => unreachable!("a channel token opens a channel"),
+        }
     }
 }
 
@@ -206,9 +156,7 @@ impl NativeChan {
     pub fn new(cap: u32) -> Result<NativeChan> {
         let c = Chan::<Msg>::new(cap as usize)
             .ok_or_else(|| napi::Error::new(napi::Status::GenericFailure, "goro: out of memory"))?;
-        Ok(NativeChan {
-            shared: Shared::new(c.raw().clone(), Elem::Msg).hold(),
-        })
+        NativeChan::wrap(Shared::new(Res::Chan(c.raw().clone(), Elem::Msg)))
     }
 
     /// Adopts a C `goro_chan*` (its address, as from the C API of this same runtime): takes a
@@ -230,113 +178,94 @@ impl NativeChan {
             Arc::from_raw(p)
         };
         let n = raw.elem_size();
-        Ok(NativeChan {
-            shared: Shared::new(raw, Elem::Bytes(n)).hold(),
-        })
+        NativeChan::wrap(Shared::new(Res::Chan(raw, Elem::Bytes(n))))
     }
 
     /// A one-use token for postMessage; the channel stays alive until it is opened.
     #[napi]
     pub fn share(&self) -> String {
-        let id = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
-        tokens().lock().unwrap().insert(id, self.shared.hold());
-        format!("goro-chan:{id}")
+        self.shared.share("chan")
     }
 
-    /// Opens a token made by `share` (in any thread). Null if unknown or already opened.
+    /// Opens a token made by `share` (in any thread), once.
     #[napi(factory)]
     pub fn open(token: String) -> Result<NativeChan> {
-        let id = token
-            .strip_prefix("goro-chan:")
-            .and_then(|s| s.parse::<u64>().ok());
-        let shared = id.and_then(|id| tokens().lock().unwrap().remove(&id));
-        match shared {
-            // The token's hold passes to the new handle.
-            Some(shared) => Ok(NativeChan { shared }),
-            None => Err(napi::Error::new(
-                napi::Status::InvalidArg,
-                "goro: Chan.open: unknown or already used token",
-            )),
-        }
+        NativeChan::wrap(Shared::open(&token, "chan")?)
     }
 
     /// Element size for a byte channel; -1 for a channel of JS values.
     #[napi(getter)]
     pub fn elem_size(&self) -> i32 {
-        match self.shared.elem {
+        match self.elem {
             Elem::Msg => -1,
             Elem::Bytes(n) => n as i32,
         }
     }
 
-    /// Sends without waiting: OK, WOULD_BLOCK or CLOSED.
+    /// Sends without waiting; returns the status (status.rs: 1 sent, 0 closed, WouldBlock).
     #[napi]
     pub fn try_send(&self, v: JsUnknown) -> Result<i32> {
-        let sh = &self.shared;
-        if sh.elem == Elem::Msg {
+        if self.elem == Elem::Msg {
             // The common case without a heap slot: the value lives on the stack meanwhile.
             let m = std::mem::ManuallyDrop::new(Msg::from_js(v)?);
             // SAFETY: `m` is one element of this channel; on success the channel owns it.
-            return match unsafe { sh.raw.send((&*m as *const Msg).cast(), Deadline::NoWait) } {
-                Ok(()) => Ok(OK),
-                Err(e) => {
-                    // Not sent: the JS side keeps the object's key (it retries or forgets).
-                    let mut m = std::mem::ManuallyDrop::into_inner(m);
-                    m.disarm();
-                    drop(m);
-                    Ok(status_of(e))
-                }
-            };
-        }
-        let mut slot = Slot::from_js(sh.elem, v)?;
-        // SAFETY: the slot holds one element of this channel's size.
-        match unsafe { sh.raw.send(slot.ptr(), Deadline::NoWait) } {
-            Ok(()) => {
-                slot.consumed();
-                Ok(OK)
+            let r = unsafe { self.raw.send((&*m as *const Msg).cast(), Deadline::NoWait) };
+            if r.is_err() {
+                // Not sent: the JS side keeps the object's key (it retries or forgets).
+                let mut m = std::mem::ManuallyDrop::into_inner(m);
+                m.disarm();
             }
-            Err(e) => Ok(status_of(e)),
+            return Ok(send_status(r));
         }
+        let mut slot = Slot::from_js(self.elem, v)?;
+        // SAFETY: the slot holds one element of this channel's size.
+        let r = unsafe { self.raw.send(slot.ptr(), Deadline::NoWait) };
+        if r.is_ok() {
+            slot.consumed();
+        }
+        Ok(send_status(r))
     }
 
-    /// Receives without waiting: the value, with OK in the status cell; or WOULD_BLOCK, or
-    /// CLOSED once closed and drained (value undefined).
+    /// Receives without waiting: the value (undefined unless received), its status in the
+    /// status cell (1 received, 0 closed and drained, WouldBlock).
     #[napi]
     pub fn try_recv(&self, env: Env) -> Result<JsUnknown> {
-        let sh = &self.shared;
-        if sh.elem == Elem::Msg {
+        if self.elem == Elem::Msg {
+            // As try_send: no heap slot.
             let mut m = MaybeUninit::<Msg>::uninit();
             // SAFETY: room for one element; Ok(true) means it was written.
-            let r = unsafe { sh.raw.recv(m.as_mut_ptr().cast(), Deadline::NoWait) };
-            // SAFETY: called only for Ok(true): written by the channel.
-            return try_recv_result(&env, r, || unsafe { m.assume_init() }.into_js(&env));
+            let r = unsafe { self.raw.recv(m.as_mut_ptr().cast(), Deadline::NoWait) };
+            set_status(of_result(r));
+            return match r {
+                // SAFETY: Ok(true): the channel wrote a Msg there.
+                Ok(true) => unsafe { m.assume_init() }.into_js(&env),
+                _ => Ok(env.get_undefined()?.into_unknown()),
+            };
         }
-        let mut slot = Slot::empty(sh.elem);
+        let mut slot = Slot::empty(self.elem);
         // SAFETY: the slot has room for one element.
-        let r = unsafe { sh.raw.recv(slot.ptr(), Deadline::NoWait) };
-        try_recv_result(&env, r, || {
+        let r = unsafe { self.raw.recv(slot.ptr(), Deadline::NoWait) };
+        set_status(of_result(r));
+        if r == Ok(true) {
             slot.filled();
-            slot.take_js(&env, sh.elem)
-        })
+        }
+        slot.take_js(&env)
     }
 
-    /// Closes: OK, or CLOSED the second time.
+    /// Closes: 1, or 0 the second time (closed already).
     #[napi]
     pub fn close(&self) -> i32 {
-        match self.shared.raw.close() {
-            Ok(()) => OK,
-            Err(_) => CLOSED,
-        }
+        of_case(0, self.raw.close().is_ok())
     }
 
     #[napi(getter)]
     pub fn length(&self) -> u32 {
-        self.shared.raw.len() as u32
+        self.raw.len() as u32
     }
 
     #[napi(getter)]
     pub fn capacity(&self) -> u32 {
-        self.shared.raw.cap() as u32
+        self.raw.cap() as u32
     }
 }
 
@@ -345,7 +274,9 @@ impl NativeChan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicUsize as Counter;
+    use crate::shared::Watch;
+    use std::sync::atomic::{AtomicUsize as Counter, Ordering};
+    use std::sync::Weak;
 
     struct Poked(Counter);
     impl Watch for Poked {
@@ -370,6 +301,11 @@ mod tests {
         assert!(Arc::ptr_eq(&a.shared, &b.shared));
         assert!(NativeChan::open(token).is_err(), "a token opens once");
         assert!(NativeChan::open("goro-chan:nope".into()).is_err());
+        let m = crate::sync::NativeSync::mutex();
+        assert!(
+            NativeChan::open(m.share()).is_err(),
+            "a Mutex's token opens no channel"
+        );
 
         let w = Arc::new(Poked(Counter::new(0)));
         let weak: Weak<dyn Watch> = Arc::downgrade(&w) as Weak<dyn Watch>;
@@ -388,13 +324,13 @@ mod tests {
         let c = NativeChan::new(4).unwrap();
         let mut s = Slot::Msg(Box::new(MaybeUninit::new(Msg::Str("x".repeat(100)))), true);
         // SAFETY: the slot holds one Msg.
-        unsafe { c.shared.raw.send(s.ptr(), Deadline::NoWait) }.unwrap();
+        unsafe { c.raw.send(s.ptr(), Deadline::NoWait) }.unwrap();
         s.consumed(); // the channel owns it now; dropping the slot must not drop it again
         drop(s);
         let mut r = Slot::empty(Elem::Msg);
         // SAFETY: room for one Msg.
         assert_eq!(
-            unsafe { c.shared.raw.recv(r.ptr(), Deadline::NoWait) },
+            unsafe { c.raw.recv(r.ptr(), Deadline::NoWait) },
             Ok(true)
         );
         r.filled();
@@ -408,30 +344,8 @@ mod tests {
         drop(r); // drops the received string (a double drop would crash under the allocator)
         let mut t = Slot::Msg(Box::new(MaybeUninit::new(Msg::Ser(vec![1, 2, 3]))), true);
         // SAFETY: as above.
-        unsafe { c.shared.raw.send(t.ptr(), Deadline::NoWait) }.unwrap();
+        unsafe { c.raw.send(t.ptr(), Deadline::NoWait) }.unwrap();
         t.consumed();
         drop(c); // the channel drops the value still buffered
-    }
-}
-
-/// A try_recv's answer: the value (status OK), or undefined with CLOSED or the error's status.
-fn try_recv_result(
-    env: &Env,
-    r: std::result::Result<bool, goro_core::Error>,
-    value: impl FnOnce() -> Result<JsUnknown>,
-) -> Result<JsUnknown> {
-    match r {
-        Ok(true) => {
-            set_status(OK);
-            value()
-        }
-        Ok(false) => {
-            set_status(CLOSED);
-            Ok(env.get_undefined()?.into_unknown())
-        }
-        Err(e) => {
-            set_status(status_of(e));
-            Ok(env.get_undefined()?.into_unknown())
-        }
     }
 }

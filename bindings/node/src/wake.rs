@@ -1,32 +1,29 @@
 //! `Loop`: how native waits reach one JS thread.
 //!
-//! A wait that cannot complete at once is a core `select_async` with a callback Waiter. The
-//! callback runs on whichever thread completes it (a goroutine, another JS thread's send); it
-//! must not touch JS, so it only pushes `(id, outcome)` on this loop's queue and, if no wake
-//! is pending, calls the loop's one thread-safe function (non-blocking). On the JS thread that
-//! function drains the whole queue and hands JS one flat array `[id, code, value, ...]`: one
-//! cross-thread wake settles as many waits as have completed (DESIGN.md: a tsfn per promise
-//! is the expensive path).
+//! A wait that cannot complete at once is a core `wait_async` (channels, Mutexes and
+//! WaitGroups alike) with a callback Waiter. The callback runs on whichever thread completes
+//! it (a goroutine, another JS thread's send or unlock); it must not touch JS, so it only
+//! pushes `(id, outcome)` on this loop's core `Bridge`, whose notify calls the loop's one
+//! thread-safe function (non-blocking) once per batch. On the JS thread that function drains
+//! the batch and hands JS one flat array `[id, code, value, ...]`: one cross-thread wake
+//! settles as many waits as have completed (DESIGN.md: a tsfn per promise is the expensive
+//! path). The bridge's own doc says why no notify is lost.
 //!
 //! Wakes between JS threads are deferred to the waker's next event-loop turn (`owe_wake`).
 //!
-//! No lost wake-up: the callback pushes, then sets `wake_pending` (swap); the JS side clears
-//! `wake_pending`, then drains. A push the drain misses comes with a swap that saw false, so
-//! it calls again.
-//!
 //! Keep-alive: the thread-safe function is ref'd only while this thread has a native wait in
-//! flight that someone else could settle: its channel has another handle (in any thread) or
-//! an unopened token, or is a C channel. When a channel loses a holder (a Worker exits and
-//! its handles are finalized) the loops waiting on it recount. So an idle channel never holds
-//! the process open, and a wait a Worker will settle does.
+//! flight that someone else could settle (shared.rs, `hopeful`: another handle in any
+//! thread, an unopened token, or a C channel). When a thing loses a holder (a Worker exits
+//! and its handles are finalized) the loops waiting on it recount. So an idle channel or
+//! Mutex never holds the process open, and a wait a Worker will settle does.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
-use goro_core::select::{select_async, Case, Op, Pending, Started};
-use goro_core::{Deadline, Error, Outcome, Waiter};
+use goro_core::wait::bridge::Bridge;
+use goro_core::{wait_async, Case, Deadline, Error, Op, Outcome, Pending, Started, Waiter};
 use napi::bindgen_prelude::ClassInstance;
 use napi::threadsafe_function::{
     ErrorStrategy, ThreadSafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode,
@@ -34,21 +31,35 @@ use napi::threadsafe_function::{
 use napi::{Env, JsFunction, JsObject, JsUnknown, Result};
 use std::mem::MaybeUninit;
 
-use crate::chan::{Elem, NativeChan, Shared, Slot, Watch};
-use crate::status::set_status;
+use crate::chan::{NativeChan, Slot};
+use crate::shared::{Elem, Res, Shared, Watch};
+use crate::status::{of_case, of_error, of_outcome, set_status, PENDING};
+use crate::sync::NativeSync;
 use crate::value::Msg;
 
 type Tsfn = ThreadsafeFunction<(), ErrorStrategy::Fatal>;
 
-/// Status codes of `Loop::select` (in the status cell); >= 0 is `index * 2 + ok`.
-const PENDING: i32 = -1;
-const WOULD_BLOCK: i32 = -2;
+/// One case of a wait: what it waits on and, for a channel, its direction (send: true) and
+/// buffer (None: a Mutex or WaitGroup).
+struct Entry {
+    on: Arc<Shared>,
+    slot: Option<(bool, Slot)>,
+}
 
-/// A wait in flight. `pending` must go before `slots`: dropping it takes our entries off the
-/// channels, after which nobody can write into the slots.
+impl Entry {
+    fn chan(ch: &NativeChan, send: bool, slot: Slot) -> Entry {
+        Entry {
+            on: ch.shared.clone(),
+            slot: Some((send, slot)),
+        }
+    }
+}
+
+/// A wait in flight. `pending` must go before `entries`: dropping it takes our registrations
+/// off the channels and sources, after which nobody can write into the slots.
 struct InFlight {
     pending: Option<Pending>,
-    cases: Vec<(Arc<Shared>, bool, Slot)>,
+    entries: Vec<Entry>,
     /// Whether something other than this wait can still settle it (see `Shared::hopeful`).
     hopeful: bool,
 }
@@ -65,48 +76,45 @@ struct LoopShared {
     env: usize,
     /// Whether the thread-safe function is ref'd. Owner thread only.
     refd: AtomicBool,
-    queue: Mutex<Vec<(u32, Outcome)>>,
-    wake_pending: AtomicBool,
+    bridge: Arc<Bridge<u32>>,
     tsfn: OnceLock<Tsfn>,
     /// Waits in flight, by the JS layer's id. Touched by the JS thread only, but kept under a
     /// mutex so this struct is Sync for the callbacks.
     ops: Mutex<HashMap<u32, InFlight>>,
 }
 
-/// Queue entry id meaning "a channel lost holders: recount the hopeful waits".
+/// Bridge tokens that are no wait of JS's (whose ids run 1..2^31): "a thing lost holders:
+/// recount the hopeful waits", and "drain, to pay the wakes this thread owes".
 const RECHECK: u32 = 0;
+const PAY: u32 = u32::MAX;
 
 impl Watch for LoopShared {
     fn holders_dropped(&self) {
-        self.queue
-            .lock()
-            .unwrap()
-            .push((RECHECK, Outcome::Interrupted));
-        if !self.wake_pending.swap(true, Ordering::SeqCst) {
-            self.notify();
-        }
+        self.bridge.push(RECHECK, Outcome::Interrupted);
+        // At once, never owed: this may run in a Worker's teardown, which pays no more debts.
+        self.call();
     }
 }
 
 impl LoopShared {
     /// The Waiter callback: any thread.
-    fn completed(self: &Arc<Self>, id: u32, out: Outcome) {
-        self.queue.lock().unwrap().push((id, out));
-        let here = std::thread::current().id();
+    fn completed(&self, id: u32, out: Outcome) {
         // Completed by this very thread (a send to its own native wait): the wake must keep
         // the loop alive until it is dispatched, whatever the keep-alive count said.
-        if here == self.owner {
+        if std::thread::current().id() == self.owner {
             self.set_ref(true);
         }
-        // SeqCst pairs with the store(false) in `drain`: see the module doc.
-        if !self.wake_pending.swap(true, Ordering::SeqCst)
-            && (here == self.owner || !owe_wake(self))
-        {
-            self.notify();
+        self.bridge.push(id, out);
+    }
+
+    /// The bridge's notify: a batch has begun. The completing thread's, any.
+    fn notify(self: &Arc<Self>) {
+        if std::thread::current().id() == self.owner || !owe_wake(self) {
+            self.call();
         }
     }
 
-    fn notify(&self) {
+    fn call(&self) {
         if let Some(t) = self.tsfn.get() {
             t.call((), ThreadsafeFunctionCallMode::NonBlocking);
         }
@@ -138,16 +146,15 @@ impl LoopShared {
 
     /// JS thread: turns completed waits into `[id, code, value, ...]`.
     fn drain(&self, env: &Env) -> Result<JsObject> {
-        self.wake_pending.store(false, Ordering::SeqCst);
         pay_owed();
-        let done = std::mem::take(&mut *self.queue.lock().unwrap());
+        let done = self.bridge.drain();
         let mut arr = env.create_array_with_length(done.len() * 3)?;
         let mut ops = self.ops.lock().unwrap();
         let mut k = 0;
         for (id, out) in done {
             if id == RECHECK {
                 for op in ops.values_mut() {
-                    op.hopeful = op.cases.iter().any(|c| c.0.hopeful());
+                    op.hopeful = op.entries.iter().any(|e| e.on.hopeful());
                 }
                 continue;
             }
@@ -191,9 +198,7 @@ fn owe_wake(target: &Arc<LoopShared>) -> bool {
     });
     if first {
         home.set_ref(true);
-        if !home.wake_pending.swap(true, Ordering::SeqCst) {
-            home.notify();
-        }
+        home.bridge.push(PAY, Outcome::Interrupted);
     }
     true
 }
@@ -202,29 +207,34 @@ fn owe_wake(target: &Arc<LoopShared>) -> bool {
 /// of its own (it is about to yield anyway, and its partner may be waiting for exactly this).
 fn pay_owed() {
     for target in OWED.with(|o| std::mem::take(&mut *o.borrow_mut())) {
-        target.notify();
+        target.call();
     }
 }
 
-/// Settles the slots of a completed wait; returns the code and the received value.
+/// Settles the slot of a completed wait; returns the code and the received value.
 fn finish(env: &Env, op: &mut InFlight, out: Outcome) -> Result<(i32, JsUnknown)> {
-    match out {
-        Outcome::Case { index, ok } => {
-            let (sh, send, slot) = &mut op.cases[index];
-            let value = if *send {
-                if ok {
-                    slot.consumed();
-                }
-                env.get_undefined()?.into_unknown()
-            } else if ok {
-                slot.filled();
-                slot.take_js(env, sh.elem)?
-            } else {
-                env.get_undefined()?.into_unknown()
-            };
-            Ok(((index as i32) * 2 + ok as i32, value))
+    let got = match (out, &mut op.entries.get_mut(out_index(out)).map(|e| &mut e.slot)) {
+        (Outcome::Case { ok: true, .. }, Some(Some((true, slot)))) => {
+            slot.consumed();
+            None
         }
-        Outcome::TimedOut | Outcome::Interrupted => Ok((-1, env.get_undefined()?.into_unknown())),
+        (Outcome::Case { ok: true, .. }, Some(Some((false, slot)))) => {
+            slot.filled();
+            Some(slot.take_js(env)?)
+        }
+        _ => None,
+    };
+    let value = match got {
+        Some(v) => v,
+        None => env.get_undefined()?.into_unknown(),
+    };
+    Ok((of_outcome(out), value))
+}
+
+fn out_index(out: Outcome) -> usize {
+    match out {
+        Outcome::Case { index, .. } => index,
+        _ => usize::MAX,
     }
 }
 
@@ -246,14 +256,14 @@ impl ChanSet {
                 "goro: at most 32 shared channels in one select",
             ));
         }
-        let chans: Vec<Arc<Shared>> = chans.iter().map(|c| c.shared.clone()).collect();
         let all_msg = chans.iter().all(|c| c.elem == Elem::Msg);
+        let chans = chans.iter().map(|c| c.shared.clone()).collect();
         Ok(ChanSet { chans, all_msg })
     }
 
     /// A select of receives on every channel of the set that does not wait: the fast path
     /// of a receive-only select (no loop, no id, no waiter, one allocation). Status as
-    /// `Loop::select`: `k * 2 + ok` with the value, or WOULD_BLOCK. Channels of JS values only.
+    /// `Loop::select`, with the value. Channels of JS values only.
     #[napi]
     pub fn poll_recv(&self, env: Env) -> Result<JsUnknown> {
         if !self.all_msg {
@@ -269,23 +279,15 @@ impl ChanSet {
             .chans
             .iter()
             .zip(slots.iter_mut())
-            .map(|(c, s)| Case::chan(Some(&c.raw), Op::Recv(s.as_mut_ptr().cast())))
+            .map(|(c, s)| Case::chan(c.raw(), Op::Recv(s.as_mut_ptr().cast())))
             .collect();
         // SAFETY: each slot has room for one Msg and outlives the call.
-        match unsafe { goro_core::select(&cases, Deadline::NoWait) } {
-            Ok((i, ok)) => {
-                set_status((i as i32) * 2 + ok as i32);
-                if ok {
-                    // SAFETY: case i received a value into slot i.
-                    unsafe { slots[i].assume_init_read() }.into_js(&env)
-                } else {
-                    Ok(env.get_undefined()?.into_unknown())
-                }
-            }
-            Err(_) => {
-                set_status(WOULD_BLOCK);
-                Ok(env.get_undefined()?.into_unknown())
-            }
+        let r = unsafe { goro_core::select(&cases, Deadline::NoWait) };
+        set_status(r.map_or_else(of_error, |(i, ok)| of_case(i, ok)));
+        match r {
+            // SAFETY: case i received a value into slot i.
+            Ok((i, true)) => unsafe { slots[i].assume_init_read() }.into_js(&env),
+            _ => Ok(env.get_undefined()?.into_unknown()),
         }
     }
 }
@@ -300,14 +302,20 @@ impl Loop {
     /// `dispatch` receives `[id, code, value, ...]` for waits that completed.
     #[napi(constructor)]
     pub fn new(mut env: Env, dispatch: JsFunction) -> Result<Loop> {
-        let shared = Arc::new(LoopShared {
-            owner: std::thread::current().id(),
-            env: env.raw() as usize,
-            refd: AtomicBool::new(false),
-            queue: Mutex::new(Vec::new()),
-            wake_pending: AtomicBool::new(false),
-            tsfn: OnceLock::new(),
-            ops: Mutex::new(HashMap::new()),
+        let shared = Arc::new_cyclic(|me: &Weak<LoopShared>| {
+            let me = me.clone();
+            LoopShared {
+                owner: std::thread::current().id(),
+                env: env.raw() as usize,
+                refd: AtomicBool::new(false),
+                bridge: Bridge::new(move || {
+                    if let Some(s) = me.upgrade() {
+                        s.notify();
+                    }
+                }),
+                tsfn: OnceLock::new(),
+                ops: Mutex::new(HashMap::new()),
+            }
         });
         let weak: Weak<LoopShared> = Arc::downgrade(&shared);
         let mut tsfn: Tsfn = dispatch.create_threadsafe_function(
@@ -329,23 +337,31 @@ impl Loop {
     /// Starts a one-case receive. See `select`.
     #[napi]
     pub fn recv(&mut self, env: Env, id: u32, ch: &NativeChan) -> Result<JsUnknown> {
-        let sh = ch.shared.clone();
-        let slot = Slot::empty(sh.elem);
-        self.start(env, id, vec![(sh, false, slot)], true)
+        let e = Entry::chan(ch, false, Slot::empty(ch.elem));
+        self.start(env, id, vec![e], true)
     }
 
     /// Starts a one-case send. See `select`.
     #[napi]
     pub fn send(&mut self, env: Env, id: u32, ch: &NativeChan, v: JsUnknown) -> Result<JsUnknown> {
-        let sh = ch.shared.clone();
-        let slot = Slot::from_js(sh.elem, v)?;
-        self.start(env, id, vec![(sh, true, slot)], true)
+        let e = Entry::chan(ch, true, Slot::from_js(ch.elem, v)?);
+        self.start(env, id, vec![e], true)
+    }
+
+    /// Starts a wait for a Mutex (to take it) or a WaitGroup (to reach zero). See `select`.
+    #[napi]
+    pub fn wait(&mut self, env: Env, id: u32, s: &NativeSync) -> Result<JsUnknown> {
+        let e = Entry {
+            on: s.shared.clone(),
+            slot: None,
+        };
+        self.start(env, id, vec![e], true)
     }
 
     /// Starts a select over the native channels of `set`: case k sends when bit k of
     /// `send_mask` is set (its value in `values[k]`). Completes at once (status
-    /// `k * 2 + ok`, returns a received value), or with `wait` false gives WOULD_BLOCK, or
-    /// queues (PENDING) and later reports through dispatch.
+    /// `k * 2 + ok`, returns a received value), or with `wait` false gives WouldBlock, or
+    /// queues (PENDING) and later reports through dispatch (status.rs has the codes).
     #[napi]
     pub fn select(
         &mut self,
@@ -356,24 +372,27 @@ impl Loop {
         values: Option<Vec<JsUnknown>>,
         wait: bool,
     ) -> Result<JsUnknown> {
-        let mut cases = Vec::with_capacity(set.chans.len());
+        let mut entries = Vec::with_capacity(set.chans.len());
         let mut values = values.unwrap_or_default().into_iter();
         for (k, sh) in set.chans.iter().enumerate() {
             let send = send_mask & (1 << k) != 0;
-            let v = values.next();
-            let slot = match (send, v) {
-                (true, Some(v)) => Slot::from_js(sh.elem, v)?,
+            let elem = sh.elem();
+            let slot = match (send, values.next()) {
+                (true, Some(v)) => Slot::from_js(elem, v)?,
                 (true, None) => {
                     return Err(napi::Error::new(
                         napi::Status::InvalidArg,
                         "goro: missing send value",
                     ))
                 }
-                (false, _) => Slot::empty(sh.elem),
+                (false, _) => Slot::empty(elem),
             };
-            cases.push((sh.clone(), send, slot));
+            entries.push(Entry {
+                on: sh.clone(),
+                slot: Some((send, slot)),
+            });
         }
-        self.start(env, id, cases, wait)
+        self.start(env, id, entries, wait)
     }
 
     /// Gives up a wait in flight. True: nothing was consumed or delivered (and dispatch will
@@ -385,12 +404,11 @@ impl Loop {
             Some(op) => op.pending.as_ref().is_some_and(|p| p.cancel()),
             None => false,
         };
-        if cancelled {
-            if ops.remove(&id).is_some_and(|o| o.hopeful)
-                && !self.shared.wake_pending.load(Ordering::SeqCst)
-            {
-                self.shared.keep_alive(&ops);
-            }
+        if cancelled
+            && ops.remove(&id).is_some_and(|o| o.hopeful)
+            && self.shared.bridge.is_empty()
+        {
+            self.shared.keep_alive(&ops);
         }
         Ok(cancelled)
     }
@@ -399,16 +417,21 @@ impl Loop {
         &mut self,
         env: Env,
         id: u32,
-        mut cases: Vec<(Arc<Shared>, bool, Slot)>,
+        mut entries: Vec<Entry>,
         wait: bool,
     ) -> Result<JsUnknown> {
-        let ptrs: Vec<(bool, *mut u8)> =
-            cases.iter_mut().map(|(_, s, sl)| (*s, sl.ptr())).collect();
-        let core_cases: Vec<Case<'_>> = cases
+        let ptrs: Vec<*mut u8> = entries
+            .iter_mut()
+            .map(|e| e.slot.as_mut().map_or(std::ptr::null_mut(), |s| s.1.ptr()))
+            .collect();
+        let cases: Vec<Case<'_>> = entries
             .iter()
             .zip(&ptrs)
-            .map(|((sh, _, _), &(send, p))| {
-                Case::chan(Some(&sh.raw), if send { Op::Send(p) } else { Op::Recv(p) })
+            .map(|(e, &p)| match (&e.on.res, &e.slot) {
+                (Res::Chan(raw, _), Some((true, _))) => Case::Chan(raw, Op::Send(p)),
+                (Res::Chan(raw, _), _) => Case::Chan(raw, Op::Recv(p)),
+                (Res::Mutex(m), _) => Case::Source(&**m),
+                (Res::WaitGroup(w), _) => Case::Source(&**w),
             })
             .collect();
         let started = if wait {
@@ -422,20 +445,21 @@ impl Loop {
                     }
                 })
             };
-            // SAFETY: every slot is boxed and lives in `cases`, which stays in the op map (or
-            // here) until the wait has ended: completed (drain), cancelled, or dropped.
-            unsafe { select_async(&core_cases, Deadline::Forever, &mut make) }
+            // SAFETY: every slot is boxed and every source is behind an Arc, all in
+            // `entries`, which stays in the op map (or here) until the wait has ended:
+            // completed (drain), cancelled, or dropped (InFlight drops the Pending first).
+            unsafe { wait_async(&cases, Deadline::Forever, &mut make) }
         } else {
             // A poll needs no waiter. SAFETY: the slots outlive the call.
-            unsafe { goro_core::select(&core_cases, Deadline::NoWait) }
+            unsafe { goro_core::select(&cases, Deadline::NoWait) }
                 .map(|(i, ok)| Started::Done(i, ok))
         };
-        drop(core_cases);
+        drop(cases);
         match started {
             Ok(Started::Done(i, ok)) => {
                 let mut op = InFlight {
                     pending: None,
-                    cases,
+                    entries,
                     hopeful: false,
                 };
                 let (code, v) = finish(&env, &mut op, Outcome::Case { index: i, ok })?;
@@ -443,10 +467,10 @@ impl Loop {
                 Ok(v)
             }
             Ok(Started::Pending(p)) => {
-                let hopeful = cases.iter().any(|c| c.0.hopeful());
+                let hopeful = entries.iter().any(|e| e.on.hopeful());
                 let me: Weak<dyn Watch> = Arc::downgrade(&self.shared) as Weak<dyn Watch>;
-                for c in &cases {
-                    let mut ws = c.0.watchers.lock().unwrap();
+                for e in &entries {
+                    let mut ws = e.on.watchers.lock().unwrap();
                     if !ws.iter().any(|w| w.ptr_eq(&me)) {
                         ws.push(me.clone());
                     }
@@ -456,7 +480,7 @@ impl Loop {
                     id,
                     InFlight {
                         pending: Some(p),
-                        cases,
+                        entries,
                         hopeful,
                     },
                 );
@@ -468,8 +492,8 @@ impl Loop {
                 set_status(PENDING);
                 Ok(env.get_undefined()?.into_unknown())
             }
-            Err(Error::WouldBlock) => {
-                set_status(WOULD_BLOCK);
+            Err(e @ Error::WouldBlock) => {
+                set_status(of_error(e));
                 Ok(env.get_undefined()?.into_unknown())
             }
             Err(e) => Err(napi::Error::new(
