@@ -84,7 +84,7 @@ class WaitGroup {
 
   _toNative() {
     if (this._native) return;
-    if (this._ns === null) this._ns = native.NativeSync.waitGroup();
+    if (this._ns === null) this._ns = native.NativeSync.newWaitGroup();
     this._ns.add(this._n);
     this._n = 0;
     this._native = true;
@@ -145,7 +145,7 @@ class Mutex {
 
   _toNative() {
     if (this._native) return;
-    if (this._ns === null) this._ns = native.NativeSync.mutex();
+    if (this._ns === null) this._ns = native.NativeSync.newMutex();
     // Idle natively (see the top): taking it cannot fail.
     if (this._locked) this._ns.tryLock();
     this._locked = false;

@@ -14,90 +14,84 @@ use napi::{Env, JsBigInt, JsBuffer, JsUnknown, Result};
 use crate::shared::{Elem, Res, Shared};
 use crate::status::{of_case, of_result, set_status};
 use crate::value::Msg;
+use crate::{err, invalid};
 
-/// A buffer for one value in flight: the source of a send, the target of a receive. Boxed, so
-/// the channel may write into it from another thread while it sits in a map.
-pub enum Slot {
-    Msg(Box<MaybeUninit<Msg>>, bool),
-    /// Room for n bytes.
-    Bytes(Vec<u128>, usize),
+/// A buffer for one value in flight: the source of a send, the target of a receive. On the
+/// heap, so the channel may write into it from another thread while it sits in a map. It has
+/// room for one element as `elem` says (a Msg, or n bytes); `full`: a value is in it (and, a
+/// Msg, is ours to drop).
+pub struct Slot {
+    buf: Vec<u128>,
+    elem: Elem,
+    full: bool,
 }
 
 impl Slot {
     pub fn empty(elem: Elem) -> Slot {
-        match elem {
-            Elem::Msg => Slot::Msg(Box::new(MaybeUninit::uninit()), false),
-            Elem::Bytes(n) => Slot::Bytes(vec![0u128; n.div_ceil(16)], n),
+        let n = match elem {
+            Elem::Msg => std::mem::size_of::<Msg>(),
+            Elem::Bytes(n) => n,
+        };
+        let buf = vec![0; n.div_ceil(16)];
+        Slot {
+            buf,
+            elem,
+            full: false,
         }
     }
 
     /// A slot holding `v`, to send.
     pub fn from_js(elem: Elem, v: JsUnknown) -> Result<Slot> {
+        let mut s = Slot::empty(elem);
         match elem {
-            Elem::Msg => Ok(Slot::Msg(
-                Box::new(MaybeUninit::new(Msg::from_js(v)?)),
-                true,
-            )),
+            // SAFETY: room for a Msg, aligned (u128's alignment is at least Msg's).
+            Elem::Msg => unsafe { s.ptr().cast::<Msg>().write(Msg::from_js(v)?) },
             Elem::Bytes(n) => {
-                let bad = || {
-                    napi::Error::new(
-                        napi::Status::InvalidArg,
-                        format!("goro: this channel carries Buffers of {n} bytes"),
-                    )
+                // SAFETY (the cast): is_buffer was checked first.
+                let b = match v.is_buffer()? {
+                    true => Some(unsafe { v.cast::<JsBuffer>() }.into_value()?),
+                    false => None,
                 };
-                if !v.is_buffer()? {
-                    return Err(bad());
+                match b {
+                    // SAFETY: the slot has room for n bytes.
+                    Some(b) if b.len() == n => unsafe {
+                        std::ptr::copy_nonoverlapping(b.as_ptr(), s.ptr(), n)
+                    },
+                    _ => {
+                        return Err(invalid(format!(
+                            "this channel carries Buffers of {n} bytes"
+                        )))
+                    }
                 }
-                // SAFETY: checked just above.
-                let b = unsafe { v.cast::<JsBuffer>() }.into_value()?;
-                if b.len() != n {
-                    return Err(bad());
-                }
-                let mut s = Slot::empty(elem);
-                // SAFETY: the slot has room for n bytes.
-                unsafe { std::ptr::copy_nonoverlapping(b.as_ptr(), s.ptr(), n) };
-                Ok(s)
             }
         }
+        s.full = true;
+        Ok(s)
     }
 
     pub fn ptr(&mut self) -> *mut u8 {
-        match self {
-            Slot::Msg(b, _) => b.as_mut_ptr().cast(),
-            Slot::Bytes(v, _) => v.as_mut_ptr().cast(),
-        }
+        self.buf.as_mut_ptr().cast()
     }
 
-    /// After a send completed: the channel owns the value now.
-    pub fn consumed(&mut self) {
-        if let Slot::Msg(_, init) = self {
-            *init = false;
-        }
+    /// After the operation completed: a sent value is the channel's now (false); a receive
+    /// filled the slot (true).
+    pub fn set_full(&mut self, full: bool) {
+        self.full = full;
     }
 
-    /// After a receive completed with a value: the slot holds it.
-    pub fn filled(&mut self) {
-        if let Slot::Msg(_, init) = self {
-            *init = true;
-        }
-    }
-
-    /// Takes the value out as JS.
+    /// Takes the value out as JS (undefined if there is none).
     pub fn take_js(&mut self, env: &Env) -> Result<JsUnknown> {
-        match self {
-            Slot::Msg(b, init) => {
-                if !*init {
-                    return Ok(env.get_undefined()?.into_unknown());
-                }
-                *init = false;
-                // SAFETY: `init` said it holds a Msg; it is now marked empty.
-                unsafe { b.assume_init_read() }.into_js(env)
-            }
-            &mut Slot::Bytes(ref v, n) => {
-                // SAFETY: the slot holds n bytes.
-                let bytes = unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), n) };
+        if !std::mem::take(&mut self.full) {
+            return Ok(env.get_undefined()?.into_unknown());
+        }
+        match self.elem {
+            // SAFETY: it was full: it holds a Msg, ours now that it is marked empty.
+            Elem::Msg => unsafe { self.ptr().cast::<Msg>().read() }.into_js(env),
+            Elem::Bytes(n) => {
+                // SAFETY: it was full: n bytes.
+                let b = unsafe { std::slice::from_raw_parts(self.buf.as_ptr().cast::<u8>(), n) };
                 Ok(env
-                    .create_buffer_with_data(bytes.to_vec())?
+                    .create_buffer_with_data(b.to_vec())?
                     .into_raw()
                     .into_unknown())
             }
@@ -107,9 +101,9 @@ impl Slot {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        if let Slot::Msg(b, true) = self {
-            // SAFETY: marked initialized: a value that nobody took.
-            unsafe { b.assume_init_drop() };
+        if self.full && self.elem == Elem::Msg {
+            // SAFETY: full: a Msg that nobody took.
+            unsafe { std::ptr::drop_in_place(self.ptr().cast::<Msg>()) };
         }
     }
 }
@@ -154,8 +148,7 @@ impl NativeChan {
     /// A channel of JS values with room for `cap`.
     #[napi(constructor)]
     pub fn new(cap: u32) -> Result<NativeChan> {
-        let c = Chan::<Msg>::new(cap as usize)
-            .ok_or_else(|| napi::Error::new(napi::Status::GenericFailure, "goro: out of memory"))?;
+        let c = Chan::<Msg>::new(cap as usize).ok_or_else(|| err("out of memory"))?;
         NativeChan::wrap(Shared::new(Res::Chan(c.raw().clone(), Elem::Msg)))
     }
 
@@ -165,9 +158,8 @@ impl NativeChan {
     pub fn from_address(addr: JsBigInt) -> Result<NativeChan> {
         let (a, lossless) = addr.get_u64()?;
         if a == 0 || !lossless {
-            return Err(napi::Error::new(
-                napi::Status::InvalidArg,
-                "goro: fromNative needs the address of a goro_chan, as a non-zero BigInt",
+            return Err(invalid(
+                "fromNative needs the address of a goro_chan, as a non-zero BigInt",
             ));
         }
         let p = a as usize as *const RawChan;
@@ -220,9 +212,7 @@ impl NativeChan {
         let mut slot = Slot::from_js(self.elem, v)?;
         // SAFETY: the slot holds one element of this channel's size.
         let r = unsafe { self.raw.send(slot.ptr(), Deadline::NoWait) };
-        if r.is_ok() {
-            slot.consumed();
-        }
+        slot.set_full(r.is_err());
         Ok(send_status(r))
     }
 
@@ -246,9 +236,7 @@ impl NativeChan {
         // SAFETY: the slot has room for one element.
         let r = unsafe { self.raw.recv(slot.ptr(), Deadline::NoWait) };
         set_status(of_result(r));
-        if r == Ok(true) {
-            slot.filled();
-        }
+        slot.set_full(r == Ok(true));
         slot.take_js(&env)
     }
 
@@ -301,7 +289,7 @@ mod tests {
         assert!(Arc::ptr_eq(&a.shared, &b.shared));
         assert!(NativeChan::open(token).is_err(), "a token opens once");
         assert!(NativeChan::open("goro-chan:nope".into()).is_err());
-        let m = crate::sync::NativeSync::mutex();
+        let m = crate::sync::NativeSync::new_mutex();
         assert!(
             NativeChan::open(m.share()).is_err(),
             "a Mutex's token opens no channel"
@@ -319,33 +307,34 @@ mod tests {
         );
     }
 
+    fn full(m: Msg) -> Slot {
+        let mut s = Slot::empty(Elem::Msg);
+        // SAFETY: room for one Msg.
+        unsafe { s.ptr().cast::<Msg>().write(m) };
+        s.set_full(true);
+        s
+    }
+
     #[test]
     fn values_left_in_slots_and_channels_are_dropped_once() {
         let c = NativeChan::new(4).unwrap();
-        let mut s = Slot::Msg(Box::new(MaybeUninit::new(Msg::Str("x".repeat(100)))), true);
+        let mut s = full(Msg::Str("x".repeat(100)));
         // SAFETY: the slot holds one Msg.
         unsafe { c.raw.send(s.ptr(), Deadline::NoWait) }.unwrap();
-        s.consumed(); // the channel owns it now; dropping the slot must not drop it again
+        s.set_full(false); // the channel owns it now; dropping the slot must not drop it again
         drop(s);
         let mut r = Slot::empty(Elem::Msg);
         // SAFETY: room for one Msg.
-        assert_eq!(
-            unsafe { c.raw.recv(r.ptr(), Deadline::NoWait) },
-            Ok(true)
-        );
-        r.filled();
-        match &r {
-            // SAFETY: filled just above.
-            Slot::Msg(b, true) => {
-                assert!(matches!(unsafe { b.assume_init_ref() }, Msg::Str(s) if s.len() == 100))
-            }
-            _ => panic!("slot not filled"),
-        }
+        assert_eq!(unsafe { c.raw.recv(r.ptr(), Deadline::NoWait) }, Ok(true));
+        r.set_full(true);
+        // SAFETY: filled just above.
+        let got = unsafe { &*r.ptr().cast::<Msg>() };
+        assert!(matches!(got, Msg::Str(s) if s.len() == 100));
         drop(r); // drops the received string (a double drop would crash under the allocator)
-        let mut t = Slot::Msg(Box::new(MaybeUninit::new(Msg::Ser(vec![1, 2, 3]))), true);
+        let mut t = full(Msg::Ser(vec![1, 2, 3]));
         // SAFETY: as above.
         unsafe { c.raw.send(t.ptr(), Deadline::NoWait) }.unwrap();
-        t.consumed();
+        t.set_full(false);
         drop(c); // the channel drops the value still buffered
     }
 }

@@ -21,3 +21,13 @@ pub mod sync;
 pub mod trace;
 pub mod value;
 pub mod wake;
+
+/// An error for JS: "goro: msg".
+pub(crate) fn err(msg: impl std::fmt::Display) -> napi::Error {
+    napi::Error::new(napi::Status::GenericFailure, format!("goro: {msg}"))
+}
+
+/// A bad argument from JS: "goro: msg".
+pub(crate) fn invalid(msg: impl std::fmt::Display) -> napi::Error {
+    napi::Error::new(napi::Status::InvalidArg, format!("goro: {msg}"))
+}

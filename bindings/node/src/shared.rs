@@ -71,8 +71,7 @@ impl Shared {
     /// Whether someone other than one handle may still use it: another handle or a token;
     /// for a C channel, C code we cannot see, so always.
     pub fn hopeful(&self) -> bool {
-        matches!(self.res, Res::Chan(_, Elem::Bytes(_)))
-            || self.holders.load(Ordering::Acquire) > 1
+        matches!(self.res, Res::Chan(_, Elem::Bytes(_))) || self.holders.load(Ordering::Acquire) > 1
     }
 
     fn hold(self: &Arc<Self>) -> Arc<Self> {
@@ -101,17 +100,14 @@ impl Shared {
     /// Opens a token of `kind` made by `share` (in any thread); its hold passes to the new
     /// handle.
     pub fn open(token: &str, kind: &str) -> napi::Result<Arc<Shared>> {
-        let mine = token.strip_prefix("goro-").and_then(|t| t.strip_prefix(kind));
+        let mine = token
+            .strip_prefix("goro-")
+            .and_then(|t| t.strip_prefix(kind));
         let found = match mine {
             Some(rest) if rest.starts_with(':') => tokens().lock().unwrap().remove(token),
             _ => None,
         };
-        found.ok_or_else(|| {
-            napi::Error::new(
-                napi::Status::InvalidArg,
-                "goro: open: unknown or already used token",
-            )
-        })
+        found.ok_or_else(|| crate::invalid("open: unknown or already used token"))
     }
 }
 

@@ -56,8 +56,10 @@ pub fn of_result(r: std::result::Result<bool, Error>) -> i32 {
 /// The status table: `{ PENDING, WouldBlock, Closed, ... }`.
 #[napi]
 pub fn status_codes() -> std::collections::HashMap<String, i32> {
-    let mut t: std::collections::HashMap<String, i32> =
-        ERRORS.iter().map(|&e| (format!("{e:?}"), of_error(e))).collect();
+    let mut t: std::collections::HashMap<String, i32> = ERRORS
+        .iter()
+        .map(|&e| (format!("{e:?}"), of_error(e)))
+        .collect();
     t.insert("PENDING".into(), PENDING);
     t
 }

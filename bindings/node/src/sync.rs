@@ -23,26 +23,11 @@ impl Drop for NativeSync {
 }
 
 impl NativeSync {
-    fn mutex_ref(&self) -> &Mutex {
-        match &self.shared.res {
-            Res::Mutex(m) => m,
-            _ => unreachable!("lib/sync.js calls Mutex methods on Mutexes"),
-        }
-    }
-
-    fn wg_ref(&self) -> &WaitGroup {
-        match &self.shared.res {
-            Res::WaitGroup(w) => w,
-            _ => unreachable!("lib/sync.js calls WaitGroup methods on WaitGroups"),
-        }
-    }
-
-    /// The kind, as tokens name it.
-    fn kind(&self) -> &'static str {
-        match self.shared.res {
-            Res::Mutex(_) => "mutex",
-            _ => "waitgroup",
-        }
+    fn mutex(&self) -> &Mutex {
+        let Res::Mutex(m) = &self.shared.res else {
+            unreachable!("lib/sync.js calls Mutex methods on Mutexes only")
+        };
+        m
     }
 }
 
@@ -50,7 +35,7 @@ impl NativeSync {
 impl NativeSync {
     /// An unlocked Mutex.
     #[napi(factory)]
-    pub fn mutex() -> NativeSync {
+    pub fn new_mutex() -> NativeSync {
         NativeSync {
             shared: Shared::new(Res::Mutex(Arc::new(Mutex::new()))),
         }
@@ -58,7 +43,7 @@ impl NativeSync {
 
     /// A WaitGroup at zero.
     #[napi(factory)]
-    pub fn wait_group() -> NativeSync {
+    pub fn new_wait_group() -> NativeSync {
         NativeSync {
             shared: Shared::new(Res::WaitGroup(Arc::new(WaitGroup::new()))),
         }
@@ -67,7 +52,11 @@ impl NativeSync {
     /// A one-use token for postMessage; the thing stays alive until it is opened.
     #[napi]
     pub fn share(&self) -> String {
-        self.shared.share(self.kind())
+        let kind = match self.shared.res {
+            Res::Mutex(_) => "mutex",
+            _ => "waitgroup",
+        };
+        self.shared.share(kind)
     }
 
     /// Opens a token of `kind` ("mutex", "waitgroup") made by `share`, once.
@@ -80,14 +69,14 @@ impl NativeSync {
 
     #[napi]
     pub fn try_lock(&self) -> bool {
-        self.mutex_ref().try_lock()
+        self.mutex().try_lock()
     }
 
     /// Unlocks: 1 if that left it free, 0 if it went to a waiter, Invalid if not locked.
     /// (Free or not is a fact only while no other thread holds it: lib/sync.js asks only then.)
     #[napi]
     pub fn unlock(&self) -> i32 {
-        let m = self.mutex_ref();
+        let m = self.mutex();
         match m.unlock() {
             Ok(()) => of_case(0, !m.is_locked()),
             Err(e) => of_error(e),
@@ -98,7 +87,9 @@ impl NativeSync {
     /// Invalid (below zero: nothing changed).
     #[napi]
     pub fn add(&self, delta: i64) -> i64 {
-        let wg = self.wg_ref();
+        let Res::WaitGroup(wg) = &self.shared.res else {
+            unreachable!("lib/sync.js adds to WaitGroups only")
+        };
         match wg.add(delta) {
             Ok(()) => wg.count(),
             Err(e) => of_error(e).into(),
@@ -113,11 +104,11 @@ mod tests {
 
     #[test]
     fn mutex_and_waitgroup_statuses() {
-        let m = NativeSync::mutex();
+        let m = NativeSync::new_mutex();
         assert!(m.try_lock() && !m.try_lock());
         assert_eq!(m.unlock(), of_case(0, true));
         assert_eq!(m.unlock(), of_error(Error::Invalid));
-        let w = NativeSync::wait_group();
+        let w = NativeSync::new_wait_group();
         assert_eq!((w.add(2), w.add(-1)), (2, 1));
         assert_eq!(w.add(-2), of_error(Error::Invalid).into());
         let t = w.share();

@@ -15,15 +15,13 @@ use goro_core::trace::{self, registry::Task, Frame};
 use napi::bindgen_prelude::Buffer;
 use napi::{Env, JsTypedArray, Result};
 
+use crate::err;
+
 static SWITCH: AtomicI32 = AtomicI32::new(0);
 
 const TASKS: i32 = 1;
 const BLOCK: i32 = 2;
 const MUTEX: i32 = 4;
-
-fn err(msg: impl std::fmt::Display) -> napi::Error {
-    napi::Error::new(napi::Status::GenericFailure, format!("goro: {msg}"))
-}
 
 fn set_bit(bit: i32, on: bool) {
     if on {
@@ -231,11 +229,6 @@ pub fn counters() -> CountersInfo {
     }
 }
 
-/// Wait reasons as lib/trace.js numbers them (WaitReason's discriminants).
-fn reason(r: u32) -> WaitReason {
-    WaitReason::from_u8(r.min(255) as u8)
-}
-
 thread_local! {
     /// This JS thread's go() tasks now registered, by goroutine id. A Worker's tasks are
     /// unregistered when its thread ends (the map is dropped with it).
@@ -254,12 +247,12 @@ pub fn task_start(func: String, file: Option<String>, line: Option<u32>) -> f64 
     id as f64
 }
 
-/// What task `id` waits on now (0: nothing; lib/trace.js's numbers).
+/// What task `id` waits on now: a WaitReason's number (status.rs `wait_reasons`; 0: nothing).
 #[napi]
 pub fn task_wait(id: f64, r: u32) {
     TASKS_HERE.with(|m| {
         if let Some(t) = m.borrow().get(&(id as u64)) {
-            t.set_wait(reason(r));
+            t.set_wait(WaitReason::from_u8(r.min(255) as u8));
         }
     });
 }

@@ -32,6 +32,7 @@ use napi::{Env, JsFunction, JsObject, JsUnknown, Result};
 use std::mem::MaybeUninit;
 
 use crate::chan::{NativeChan, Slot};
+use crate::invalid;
 use crate::shared::{Elem, Res, Shared, Watch};
 use crate::status::{of_case, of_error, of_outcome, set_status, PENDING};
 use crate::sync::NativeSync;
@@ -55,19 +56,13 @@ impl Entry {
     }
 }
 
-/// A wait in flight. `pending` must go before `entries`: dropping it takes our registrations
-/// off the channels and sources, after which nobody can write into the slots.
+/// A wait in flight. `pending` is declared (so dropped) before `entries`: dropping it takes
+/// our registrations off the channels and sources, after which nobody writes into the slots.
 struct InFlight {
-    pending: Option<Pending>,
+    pending: Pending,
     entries: Vec<Entry>,
     /// Whether something other than this wait can still settle it (see `Shared::hopeful`).
     hopeful: bool,
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.pending.take();
-    }
 }
 
 struct LoopShared {
@@ -161,7 +156,7 @@ impl LoopShared {
             let Some(mut op) = ops.remove(&id) else {
                 continue;
             };
-            let (code, value) = finish(env, &mut op, out)?;
+            let (code, value) = finish(env, &mut op.entries, out)?;
             drop(op);
             arr.set_element(k, env.create_uint32(id)?)?;
             arr.set_element(k + 1, env.create_int32(code)?)?;
@@ -212,30 +207,14 @@ fn pay_owed() {
 }
 
 /// Settles the slot of a completed wait; returns the code and the received value.
-fn finish(env: &Env, op: &mut InFlight, out: Outcome) -> Result<(i32, JsUnknown)> {
-    let got = match (out, &mut op.entries.get_mut(out_index(out)).map(|e| &mut e.slot)) {
-        (Outcome::Case { ok: true, .. }, Some(Some((true, slot)))) => {
-            slot.consumed();
-            None
+fn finish(env: &Env, entries: &mut [Entry], out: Outcome) -> Result<(i32, JsUnknown)> {
+    if let Outcome::Case { index, ok: true } = out {
+        if let Some((send, slot)) = &mut entries[index].slot {
+            slot.set_full(!*send);
+            return Ok((of_outcome(out), slot.take_js(env)?));
         }
-        (Outcome::Case { ok: true, .. }, Some(Some((false, slot)))) => {
-            slot.filled();
-            Some(slot.take_js(env)?)
-        }
-        _ => None,
-    };
-    let value = match got {
-        Some(v) => v,
-        None => env.get_undefined()?.into_unknown(),
-    };
-    Ok((of_outcome(out), value))
-}
-
-fn out_index(out: Outcome) -> usize {
-    match out {
-        Outcome::Case { index, .. } => index,
-        _ => usize::MAX,
     }
+    Ok((of_outcome(out), env.get_undefined()?.into_unknown()))
 }
 
 /// The channels of a select, made once and reused while the select's cases stay the same
@@ -251,10 +230,7 @@ impl ChanSet {
     #[napi(constructor)]
     pub fn new(chans: Vec<ClassInstance<NativeChan>>) -> Result<ChanSet> {
         if chans.len() > 32 {
-            return Err(napi::Error::new(
-                napi::Status::InvalidArg,
-                "goro: at most 32 shared channels in one select",
-            ));
+            return Err(invalid("at most 32 shared channels in one select"));
         }
         let all_msg = chans.iter().all(|c| c.elem == Elem::Msg);
         let chans = chans.iter().map(|c| c.shared.clone()).collect();
@@ -267,10 +243,7 @@ impl ChanSet {
     #[napi]
     pub fn poll_recv(&self, env: Env) -> Result<JsUnknown> {
         if !self.all_msg {
-            return Err(napi::Error::new(
-                napi::Status::InvalidArg,
-                "goro: pollRecv on byte channels",
-            ));
+            return Err(invalid("pollRecv on byte channels"));
         }
         let mut slots: Vec<MaybeUninit<Msg>> = Vec::with_capacity(self.chans.len());
         // SAFETY: MaybeUninit needs no initialization.
@@ -379,12 +352,7 @@ impl Loop {
             let elem = sh.elem();
             let slot = match (send, values.next()) {
                 (true, Some(v)) => Slot::from_js(elem, v)?,
-                (true, None) => {
-                    return Err(napi::Error::new(
-                        napi::Status::InvalidArg,
-                        "goro: missing send value",
-                    ))
-                }
+                (true, None) => return Err(invalid("missing send value")),
                 (false, _) => Slot::empty(elem),
             };
             entries.push(Entry {
@@ -401,12 +369,10 @@ impl Loop {
     pub fn cancel(&mut self, id: u32) -> Result<bool> {
         let mut ops = self.shared.ops.lock().unwrap();
         let cancelled = match ops.get(&id) {
-            Some(op) => op.pending.as_ref().is_some_and(|p| p.cancel()),
+            Some(op) => op.pending.cancel(),
             None => false,
         };
-        if cancelled
-            && ops.remove(&id).is_some_and(|o| o.hopeful)
-            && self.shared.bridge.is_empty()
+        if cancelled && ops.remove(&id).is_some_and(|o| o.hopeful) && self.shared.bridge.is_empty()
         {
             self.shared.keep_alive(&ops);
         }
@@ -457,12 +423,7 @@ impl Loop {
         drop(cases);
         match started {
             Ok(Started::Done(i, ok)) => {
-                let mut op = InFlight {
-                    pending: None,
-                    entries,
-                    hopeful: false,
-                };
-                let (code, v) = finish(&env, &mut op, Outcome::Case { index: i, ok })?;
+                let (code, v) = finish(&env, &mut entries, Outcome::Case { index: i, ok })?;
                 set_status(code);
                 Ok(v)
             }
@@ -479,7 +440,7 @@ impl Loop {
                 ops.insert(
                     id,
                     InFlight {
-                        pending: Some(p),
+                        pending: p,
                         entries,
                         hopeful,
                     },
@@ -496,10 +457,7 @@ impl Loop {
                 set_status(of_error(e));
                 Ok(env.get_undefined()?.into_unknown())
             }
-            Err(e) => Err(napi::Error::new(
-                napi::Status::GenericFailure,
-                format!("goro: {e}"),
-            )),
+            Err(e) => Err(crate::err(e)),
         }
     }
 }
