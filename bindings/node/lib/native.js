@@ -30,16 +30,17 @@ const S = Object.freeze(native.statusCodes());
 const status = new Int32Array(1);
 native.setStatusCell(status);
 
-const pending = new Map(); // id -> waiter with .nativeDone(code, value)
+const pending = new Map(); // id -> waiter with .nativeDone(code, value), or a WeakRef to one
 let nextId = 1;
 let loop = null;
 
 function dispatch(flat) {
   for (let i = 0; i < flat.length; i += 3) {
     const id = flat[i];
-    const w = pending.get(id);
+    let w = pending.get(id);
     if (w === undefined) continue;
     pending.delete(id);
+    if (w instanceof WeakRef && (w = w.deref()) === undefined) continue;
     w.nativeDone(flat[i + 1], flat[i + 2]);
   }
 }

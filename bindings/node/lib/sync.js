@@ -13,18 +13,31 @@
 
 const { checkOpts, abortError, pendingNative, LOCK } = require('./wait');
 const { typeError } = require('./errors');
-const { native, S, status, getLoop, newId } = require('./native');
+const { native, S, status, pending, getLoop, newId } = require('./native');
 const { R_WAITGROUP, R_MUTEX } = require('./trace');
 
 const RESOLVED = Promise.resolve();
 
-// A wait on a native Mutex or WaitGroup.
-function nativeWait(ns, o, reason) {
+// A wait on the native Mutex or WaitGroup of `t`; while t is not shared its waits are held
+// by t alone (see pendingNative).
+function nativeWait(t, o, reason) {
   if (o !== null && o.signal && o.signal.aborted) return Promise.reject(abortError(o.signal));
   const id = newId();
-  getLoop().wait(id, ns);
+  getLoop().wait(id, t._ns);
   if (status[0] >= 0) return RESOLVED;
-  return pendingNative(id, LOCK, o, reason);
+  return pendingNative(id, LOCK, o, reason, t._shared ? null : (t._waits ??= new Set()));
+}
+
+// t is shared from now on: a Worker may settle its waits, which `pending` must then hold.
+function share(t) {
+  t._toNative();
+  t._shared = true;
+  for (const w of t._waits || []) {
+    w.keep = null;
+    pending.set(w.nativeId, w);
+  }
+  t._waits = null;
+  return t._ns.share();
 }
 
 function openToken(token, kind, what) {
@@ -42,6 +55,7 @@ class WaitGroup {
     this._ns = null; // the NativeSync, once made
     this._native = false; // the native one is the truth
     this._shared = false;
+    this._waits = null; // a Set of its native waits while not shared (nativeWait)
   }
 
   add(n = 1) {
@@ -66,13 +80,11 @@ class WaitGroup {
       if (this._n === 0) return RESOLVED;
       this._toNative();
     }
-    return nativeWait(this._ns, o, R_WAITGROUP);
+    return nativeWait(this, o, R_WAITGROUP);
   }
 
   share() {
-    this._toNative();
-    this._shared = true;
-    return this._ns.share();
+    return share(this);
   }
 
   static open(token) {
@@ -97,6 +109,7 @@ class Mutex {
     this._ns = null;
     this._native = false;
     this._shared = false;
+    this._waits = null; // a Set of its native waits while not shared (nativeWait)
   }
 
   tryLock() {
@@ -115,7 +128,7 @@ class Mutex {
       }
       this._toNative();
     }
-    return nativeWait(this._ns, o, R_MUTEX);
+    return nativeWait(this, o, R_MUTEX);
   }
 
   // Hands the lock straight to the first waiter (FIFO, no barging: the core's Mutex).
@@ -131,9 +144,7 @@ class Mutex {
   }
 
   share() {
-    this._toNative();
-    this._shared = true;
-    return this._ns.share();
+    return share(this);
   }
 
   static open(token) {
