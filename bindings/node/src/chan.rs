@@ -5,7 +5,6 @@
 //! The JS layer (lib/chan.js) uses this only once a channel is shared or native; a channel
 //! used inside one JS thread never calls into native code.
 
-use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use goro_core::{Chan, Deadline, Error, RawChan};
@@ -132,14 +131,14 @@ fn send_status(r: std::result::Result<(), Error>) -> i32 {
 
 impl NativeChan {
     fn wrap(shared: Arc<Shared>) -> Result<NativeChan> {
-        match &shared.res {
-            &Res::Chan(ref raw, elem) => Ok(NativeChan {
-                raw: raw.clone(),
-                elem,
-                shared,
-            }),
-            _ => unreachable!("a channel token opens a channel"),
-        }
+        Ok(NativeChan {
+            raw: shared
+                .raw()
+                .expect("a channel token opens a channel")
+                .clone(),
+            elem: shared.elem(),
+            shared,
+        })
     }
 }
 
@@ -149,7 +148,7 @@ impl NativeChan {
     #[napi(constructor)]
     pub fn new(cap: u32) -> Result<NativeChan> {
         let c = Chan::<Msg>::new(cap as usize).ok_or_else(|| err("out of memory"))?;
-        NativeChan::wrap(Shared::new(Res::Chan(c.raw().clone(), Elem::Msg)))
+        NativeChan::wrap(Shared::new(Res::Msg(c)))
     }
 
     /// Adopts a C `goro_chan*` (its address, as from the C API of this same runtime): takes a
@@ -170,7 +169,7 @@ impl NativeChan {
             Arc::from_raw(p)
         };
         let n = raw.elem_size();
-        NativeChan::wrap(Shared::new(Res::Chan(raw, Elem::Bytes(n))))
+        NativeChan::wrap(Shared::new(Res::Bytes(raw, n)))
     }
 
     /// A one-use token for postMessage; the channel stays alive until it is opened.
@@ -197,17 +196,15 @@ impl NativeChan {
     /// Sends without waiting; returns the status (status.rs: 1 sent, 0 closed, WouldBlock).
     #[napi]
     pub fn try_send(&self, v: JsUnknown) -> Result<i32> {
-        if self.elem == Elem::Msg {
-            // The common case without a heap slot: the value lives on the stack meanwhile.
-            let m = std::mem::ManuallyDrop::new(Msg::from_js(v)?);
-            // SAFETY: `m` is one element of this channel; on success the channel owns it.
-            let r = unsafe { self.raw.send((&*m as *const Msg).cast(), Deadline::NoWait) };
-            if r.is_err() {
-                // Not sent: the JS side keeps the object's key (it retries or forgets).
-                let mut m = std::mem::ManuallyDrop::into_inner(m);
-                m.disarm();
-            }
-            return Ok(send_status(r));
+        if let Res::Msg(c) = &self.shared.res {
+            return Ok(match c.try_send(Msg::from_js(v)?) {
+                Ok(()) => of_case(0, true),
+                Err(mut e) => {
+                    // Not sent: the JS side keeps the object's key (it retries or forgets).
+                    e.value.disarm();
+                    send_status(Err(e.error))
+                }
+            });
         }
         let mut slot = Slot::from_js(self.elem, v)?;
         // SAFETY: the slot holds one element of this channel's size.
@@ -220,15 +217,11 @@ impl NativeChan {
     /// status cell (1 received, 0 closed and drained, WouldBlock).
     #[napi]
     pub fn try_recv(&self, env: Env) -> Result<JsUnknown> {
-        if self.elem == Elem::Msg {
-            // As try_send: no heap slot.
-            let mut m = MaybeUninit::<Msg>::uninit();
-            // SAFETY: room for one element; Ok(true) means it was written.
-            let r = unsafe { self.raw.recv(m.as_mut_ptr().cast(), Deadline::NoWait) };
-            set_status(of_result(r));
+        if let Res::Msg(c) = &self.shared.res {
+            let r = c.try_recv();
+            set_status(of_result(r.as_ref().map(Option::is_some).map_err(|e| *e)));
             return match r {
-                // SAFETY: Ok(true): the channel wrote a Msg there.
-                Ok(true) => unsafe { m.assume_init() }.into_js(&env),
+                Ok(Some(m)) => m.into_js(&env),
                 _ => Ok(env.get_undefined()?.into_unknown()),
             };
         }

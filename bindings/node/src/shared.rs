@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use goro_core::sync::{Mutex as GoMutex, WaitGroup};
-use goro_core::RawChan;
+use goro_core::{Chan, RawChan};
+
+use crate::value::Msg;
 
 /// What one element of a channel is.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -24,7 +26,10 @@ pub enum Elem {
 
 /// The shared thing.
 pub enum Res {
-    Chan(Arc<RawChan>, Elem),
+    /// A channel of JS values.
+    Msg(Chan<Msg>),
+    /// A C channel of n-byte elements.
+    Bytes(Arc<RawChan>, usize),
     Mutex(Arc<GoMutex>),
     WaitGroup(Arc<WaitGroup>),
 }
@@ -55,7 +60,16 @@ impl Shared {
     /// A channel's raw channel (None for a Mutex or WaitGroup).
     pub fn raw(&self) -> Option<&Arc<RawChan>> {
         match &self.res {
-            Res::Chan(raw, _) => Some(raw),
+            Res::Msg(c) => Some(c.raw()),
+            Res::Bytes(raw, _) => Some(raw),
+            _ => None,
+        }
+    }
+
+    /// A channel of JS values, typed.
+    pub fn msg(&self) -> Option<&Chan<Msg>> {
+        match &self.res {
+            Res::Msg(c) => Some(c),
             _ => None,
         }
     }
@@ -63,7 +77,7 @@ impl Shared {
     /// A channel's element (JS values for anything else).
     pub fn elem(&self) -> Elem {
         match self.res {
-            Res::Chan(_, e) => e,
+            Res::Bytes(_, n) => Elem::Bytes(n),
             _ => Elem::Msg,
         }
     }
@@ -71,7 +85,7 @@ impl Shared {
     /// Whether someone other than one handle may still use it: another handle or a token;
     /// for a C channel, C code we cannot see, so always.
     pub fn hopeful(&self) -> bool {
-        matches!(self.res, Res::Chan(_, Elem::Bytes(_))) || self.holders.load(Ordering::Acquire) > 1
+        matches!(self.res, Res::Bytes(..)) || self.holders.load(Ordering::Acquire) > 1
     }
 
     fn hold(self: &Arc<Self>) -> Arc<Self> {

@@ -23,17 +23,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use goro_core::wait::bridge::Bridge;
-use goro_core::{wait_async, Case, Deadline, Error, Op, Outcome, Pending, Started, Waiter};
+use goro_core::wait::{Select, Selected};
+use goro_core::{wait_async, Case, Chan, Deadline, Error, Op, Outcome, Pending, Started, Waiter};
 use napi::bindgen_prelude::ClassInstance;
 use napi::threadsafe_function::{
     ErrorStrategy, ThreadSafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode,
 };
 use napi::{Env, JsFunction, JsObject, JsUnknown, Result};
-use std::mem::MaybeUninit;
 
 use crate::chan::{NativeChan, Slot};
 use crate::invalid;
-use crate::shared::{Elem, Res, Shared, Watch};
+use crate::shared::{Res, Shared, Watch};
 use crate::status::{of_case, of_error, of_outcome, set_status, PENDING};
 use crate::sync::NativeSync;
 use crate::value::Msg;
@@ -222,7 +222,8 @@ fn finish(env: &Env, entries: &mut [Entry], out: Outcome) -> Result<(i32, JsUnkn
 #[napi]
 pub struct ChanSet {
     chans: Vec<Arc<Shared>>,
-    all_msg: bool,
+    /// The same, typed, when every one carries JS values (for `poll_recv`).
+    msgs: Option<Vec<Chan<Msg>>>,
 }
 
 #[napi]
@@ -232,34 +233,30 @@ impl ChanSet {
         if chans.len() > 32 {
             return Err(invalid("at most 32 shared channels in one select"));
         }
-        let all_msg = chans.iter().all(|c| c.elem == Elem::Msg);
-        let chans = chans.iter().map(|c| c.shared.clone()).collect();
-        Ok(ChanSet { chans, all_msg })
+        let chans: Vec<Arc<Shared>> = chans.iter().map(|c| c.shared.clone()).collect();
+        let msgs = chans.iter().map(|c| c.msg().cloned()).collect();
+        Ok(ChanSet { chans, msgs })
     }
 
     /// A select of receives on every channel of the set that does not wait: the fast path
-    /// of a receive-only select (no loop, no id, no waiter, one allocation). Status as
-    /// `Loop::select`, with the value. Channels of JS values only.
+    /// of a receive-only select (no loop, no id, no waiter; the core's typed Select owns the
+    /// buffers). Status as `Loop::select`, with the value. Channels of JS values only.
     #[napi]
     pub fn poll_recv(&self, env: Env) -> Result<JsUnknown> {
-        if !self.all_msg {
+        let Some(msgs) = &self.msgs else {
             return Err(invalid("pollRecv on byte channels"));
+        };
+        let mut sel = Select::new();
+        for c in msgs {
+            sel.recv(Some(c));
         }
-        let mut slots: Vec<MaybeUninit<Msg>> = Vec::with_capacity(self.chans.len());
-        // SAFETY: MaybeUninit needs no initialization.
-        unsafe { slots.set_len(self.chans.len()) };
-        let cases: Vec<Case<'_>> = self
-            .chans
-            .iter()
-            .zip(slots.iter_mut())
-            .map(|(c, s)| Case::chan(c.raw(), Op::Recv(s.as_mut_ptr().cast())))
-            .collect();
-        // SAFETY: each slot has room for one Msg and outlives the call.
-        let r = unsafe { goro_core::select(&cases, Deadline::NoWait) };
-        set_status(r.map_or_else(of_error, |(i, ok)| of_case(i, ok)));
+        let (r, _) = sel.wait(Deadline::NoWait);
+        set_status(
+            r.as_ref()
+                .map_or_else(|&e| of_error(e), |s| of_case(s.index, s.ok)),
+        );
         match r {
-            // SAFETY: case i received a value into slot i.
-            Ok((i, true)) => unsafe { slots[i].assume_init_read() }.into_js(&env),
+            Ok(Selected { value: Some(m), .. }) => m.into_js(&env),
             _ => Ok(env.get_undefined()?.into_unknown()),
         }
     }
@@ -394,10 +391,10 @@ impl Loop {
             .iter()
             .zip(&ptrs)
             .map(|(e, &p)| match (&e.on.res, &e.slot) {
-                (Res::Chan(raw, _), Some((true, _))) => Case::Chan(raw, Op::Send(p)),
-                (Res::Chan(raw, _), _) => Case::Chan(raw, Op::Recv(p)),
                 (Res::Mutex(m), _) => Case::Source(&**m),
                 (Res::WaitGroup(w), _) => Case::Source(&**w),
+                (_, Some((true, _))) => Case::chan(e.on.raw(), Op::Send(p)),
+                _ => Case::chan(e.on.raw(), Op::Recv(p)),
             })
             .collect();
         let started = if wait {
