@@ -2,6 +2,7 @@
 //! - `Msg`: JS values (see value.rs), for channels shared between JS threads;
 //! - `Bytes(n)`: fixed-size byte elements, for a C `goro_chan*` fed by native goroutines;
 //!   values come out as Buffers of n bytes.
+//!
 //! The JS layer (lib/chan.js) uses this only once a channel is shared or native; a channel
 //! used inside one JS thread never calls into native code.
 

@@ -143,9 +143,8 @@ pub struct LeakInfo {
     pub task: bool,
 }
 
-fn leak_info(l: &trace::leak::Leak, now: i64) -> LeakInfo {
+fn leak_info(g: &trace::registry::GoroutineInfo, unreachable: bool, now: i64) -> LeakInfo {
     use trace::registry::State;
-    let g = &l.goroutine;
     let (state, waited) = match &g.state {
         State::Running => ("running".to_string(), 0),
         State::Runnable => ("runnable".to_string(), 0),
@@ -161,7 +160,7 @@ fn leak_info(l: &trace::leak::Leak, now: i64) -> LeakInfo {
         waited_ms: waited as f64 / 1e6,
         func,
         started_at: g.site.file_line().map(|(f, l)| format!("{f}:{l}")),
-        unreachable: l.unreachable,
+        unreachable,
         task: g.task,
     }
 }
@@ -172,7 +171,7 @@ pub fn leaks(threshold_ms: f64) -> Vec<LeakInfo> {
     let now = goro_core::now_ns();
     trace::leak::find((threshold_ms * 1e6) as i64)
         .iter()
-        .map(|l| leak_info(l, now))
+        .map(|l| leak_info(&l.goroutine, l.unreachable, now))
         .collect()
 }
 
@@ -187,16 +186,8 @@ pub fn leak_report(threshold_ms: f64) -> String {
 pub fn goroutines() -> Vec<LeakInfo> {
     let now = goro_core::now_ns();
     trace::registry::snapshot()
-        .into_iter()
-        .map(|g| {
-            leak_info(
-                &trace::leak::Leak {
-                    goroutine: g,
-                    unreachable: false,
-                },
-                now,
-            )
-        })
+        .iter()
+        .map(|g| leak_info(g, false, now))
         .collect()
 }
 

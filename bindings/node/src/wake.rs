@@ -183,7 +183,9 @@ thread_local! {
 /// wake. A goroutine thread (no loop) wakes at once. The owing thread stays ref'd until it
 /// has paid, so it cannot exit owing. Returns false when this thread has no loop.
 fn owe_wake(target: &Arc<LoopShared>) -> bool {
-    let Some(home) = HOME.with(|h| h.borrow().as_ref().and_then(Weak::upgrade)) else {
+    // try_with: a finalizer may complete a wait while this thread is being torn down.
+    let home = HOME.try_with(|h| h.borrow().as_ref().and_then(Weak::upgrade));
+    let Some(home) = home.ok().flatten() else {
         return false;
     };
     let first = OWED.with(|o| {
