@@ -28,34 +28,45 @@ function nativeWait(t, o, reason) {
   return pendingNative(id, LOCK, o, reason, t._shared ? null : (t._waits ??= new Set()));
 }
 
-// t is shared from now on: a Worker may settle its waits, which `pending` must then hold.
-function share(t) {
-  t._toNative();
-  t._shared = true;
-  for (const w of t._waits || []) {
-    w.keep = null;
-    pending.set(w.nativeId, w);
-  }
-  t._waits = null;
-  return t._ns.share();
-}
-
-function openToken(token, kind, what) {
-  if (typeof token !== 'string') throw typeError(`${what}.open needs a token made by share()`);
-  try {
-    return native.NativeSync.open(token, kind);
-  } catch (e) {
-    throw typeError(`${what}.open: unknown or already used token`);
-  }
-}
-
-class WaitGroup {
+// What WaitGroup and Mutex have in common: the native one, and whose truth it is.
+class Native {
   constructor() {
-    this._n = 0; // the counter while local
     this._ns = null; // the NativeSync, once made
     this._native = false; // the native one is the truth
     this._shared = false;
     this._waits = null; // a Set of its native waits while not shared (nativeWait)
+  }
+
+  // Shared from now on: a Worker may settle its waits, which `pending` must then hold.
+  share() {
+    this._toNative();
+    this._shared = true;
+    for (const w of this._waits || []) {
+      w.keep = null;
+      pending.set(w.nativeId, w);
+    }
+    this._waits = null;
+    return this._ns.share();
+  }
+}
+
+// t, a new WaitGroup or Mutex, as the handle of the one `token` carries (WaitGroup.open).
+function open(t, token, kind) {
+  const what = t.constructor.name;
+  if (typeof token !== 'string') throw typeError(`${what}.open needs a token made by share()`);
+  try {
+    t._ns = native.NativeSync.open(token, kind);
+  } catch (e) {
+    throw typeError(`${what}.open: unknown or already used token`);
+  }
+  t._native = t._shared = true;
+  return t;
+}
+
+class WaitGroup extends Native {
+  constructor() {
+    super();
+    this._n = 0; // the counter while local
   }
 
   add(n = 1) {
@@ -83,15 +94,8 @@ class WaitGroup {
     return nativeWait(this, o, R_WAITGROUP);
   }
 
-  share() {
-    return share(this);
-  }
-
   static open(token) {
-    const wg = new WaitGroup();
-    wg._ns = openToken(token, 'waitgroup', 'WaitGroup');
-    wg._native = wg._shared = true;
-    return wg;
+    return open(new WaitGroup(), token, 'waitgroup');
   }
 
   _toNative() {
@@ -103,13 +107,10 @@ class WaitGroup {
   }
 }
 
-class Mutex {
+class Mutex extends Native {
   constructor() {
+    super();
     this._locked = false; // the state while local
-    this._ns = null;
-    this._native = false;
-    this._shared = false;
-    this._waits = null; // a Set of its native waits while not shared (nativeWait)
   }
 
   tryLock() {
@@ -145,15 +146,8 @@ class Mutex {
     if (r === 1 && !this._shared) this._native = false;
   }
 
-  share() {
-    return share(this);
-  }
-
   static open(token) {
-    const m = new Mutex();
-    m._ns = openToken(token, 'mutex', 'Mutex');
-    m._native = m._shared = true;
-    return m;
+    return open(new Mutex(), token, 'mutex');
   }
 
   _toNative() {
