@@ -67,18 +67,28 @@ export interface SelectResult {
 /** Waits for the first case that can complete; among ready cases one is chosen at random. */
 export declare function select(cases: SelectCase[], options?: SelectOptions): Promise<SelectResult>;
 
+/** The runtime's WaitGroup: usable across worker_threads after share()/open(). */
 export declare class WaitGroup {
   /** Throws when the counter would go below zero. */
   add(n?: number): void;
   done(): void;
   wait(options?: WaitOptions): Promise<void>;
+  /** A one-use token to postMessage to a Worker, which calls WaitGroup.open(token). */
+  share(): string;
+  static open(token: string): WaitGroup;
 }
 
+/** The runtime's Mutex (FIFO hand-off, no owner, as Go's): usable across worker_threads after
+ * share()/open(). A lock whose abort or timeout comes after the hand-off resolves: it holds the
+ * mutex. */
 export declare class Mutex {
   lock(options?: WaitOptions): Promise<void>;
   /** Throws when not locked. */
   unlock(): void;
   tryLock(): boolean;
+  /** A one-use token to postMessage to a Worker, which calls Mutex.open(token). */
+  share(): string;
+  static open(token: string): Mutex;
 }
 
 export interface PoolOptions {
