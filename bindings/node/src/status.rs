@@ -19,7 +19,7 @@ use napi::{JsTypedArray, Result};
 pub const PENDING: i32 = -1;
 
 /// The core's errors, as JS sees them (named by the core's own names).
-const ERRORS: [Error; 7] = [
+const ERRORS: [Error; 9] = [
     Error::WouldBlock,
     Error::Closed,
     Error::TimedOut,
@@ -27,11 +27,15 @@ const ERRORS: [Error; 7] = [
     Error::NoMemory,
     Error::Shutdown,
     Error::Interrupted,
+    Error::Cancelled,
+    Error::DeadlineExceeded,
 ];
 
 /// An error's code: -2 and down, in `ERRORS` order.
 pub fn of_error(e: Error) -> i32 {
-    -2 - ERRORS.iter().position(|x| *x == e).unwrap_or(0) as i32
+    let i = ERRORS.iter().position(|x| *x == e);
+    debug_assert!(i.is_some(), "goro: {e:?} is missing from ERRORS");
+    -2 - i.map_or(ERRORS.len() - 1, |i| i) as i32
 }
 
 /// A case that completed.
