@@ -62,6 +62,13 @@ pub struct SpawnOpts {
     /// at a time (the GIL), so spreading them over workers buys no parallelism and turns every
     /// hand-off between them into a cross-thread GIL wake.
     pub pin_to_spawner: bool,
+    /// With `pinned`: goroutines of one group (1 to `PIN_GROUPS - 1`; 0 is none) that are not
+    /// started on a worker (from a plain thread) share one home worker, the one the group's
+    /// first goroutine ran on, instead of each pinning to wherever it first runs. For Python
+    /// goroutines started from the main thread: they take turns on the GIL anyway, and spread
+    /// over workers each one that waits for the GIL looks blocked to sysmon, which then hands
+    /// its queue to a new thread (issue 12: 86 threads for 50,000 wakes).
+    pub pin_group: u8,
     /// What it runs, for dumps and profiles (C bodies are named from their address).
     pub func: Func,
     /// Where it was started; `Unknown` takes the Rust caller of `spawn`.
@@ -98,6 +105,8 @@ pub struct G {
     /// opaque pointer: only `sched` knows what it points at (workers are never freed).
     pub(crate) pinned_m: AtomicPtr<()>,
     pub(crate) pinned: bool,
+    /// See `SpawnOpts::pin_group`.
+    pub(crate) pin_group: u8,
     /// See `SpawnOpts::no_preempt`.
     pub(crate) no_preempt: bool,
     /// For dumps: why (a `WaitReason` as a byte) and since when it waits.
@@ -163,3 +172,13 @@ impl G {
         cache.as_ref().expect("just filled").clone()
     }
 }
+
+/// Pin groups (see `SpawnOpts::pin_group`).
+pub const PIN_GROUPS: usize = 8;
+
+/// Each pin group's home worker, as `G::pinned_m` holds it (null until its first goroutine
+/// runs). Set once (first CAS wins), read by spawn and by the worker that runs a goroutine of
+/// the group for the first time.
+/// (std's atomics: a static needs a const constructor, which loom's lack.)
+pub(crate) static GROUP_HOME: [std::sync::atomic::AtomicPtr<()>; PIN_GROUPS] =
+    [const { std::sync::atomic::AtomicPtr::new(std::ptr::null_mut()) }; PIN_GROUPS];

@@ -47,6 +47,10 @@ fn spawn_inner(body: Body, opts: &SpawnOpts, first_defer: Option<Defer>) -> Resu
     crate::sched::init();
     let sched = started();
     let header = std::mem::size_of::<G>();
+    let group = opts.pin_group as usize;
+    if group >= super::record::PIN_GROUPS {
+        return Err(Error::Invalid);
+    }
     let slot = stack::alloc(opts.stack_size, header).map_err(|e| match e {
         stack::StackError::BadSize => Error::Invalid,
         stack::StackError::NoMemory => Error::NoMemory,
@@ -55,10 +59,13 @@ fn spawn_inner(body: Body, opts: &SpawnOpts, first_defer: Option<Defer>) -> Resu
     let gp = slot.header() as *mut G;
     // Looked up only when asked for: the current worker is a thread-local read, not free on
     // a spawn.
-    let home = match opts.pinned && opts.pin_to_spawner {
+    let mut home = match opts.pinned && opts.pin_to_spawner {
         true => (sched.current_worker)(),
         false => std::ptr::null_mut(),
     };
+    if opts.pinned && home.is_null() && group != 0 {
+        home = super::record::GROUP_HOME[group].load(Ordering::Acquire);
+    }
     let func = match (&body, &opts.func) {
         (Body::C(f, _), Func::Unknown) => Func::Addr(*f as usize),
         (_, f) => f.clone(),
@@ -77,6 +84,7 @@ fn spawn_inner(body: Body, opts: &SpawnOpts, first_defer: Option<Defer>) -> Resu
             name: opts.name.as_deref().map(Into::into),
             pinned_m: AtomicPtr::new(home),
             pinned: opts.pinned,
+            pin_group: opts.pin_group,
             no_preempt: opts.no_preempt,
             wait_reason: AtomicU8::new(0),
             wait_since: AtomicI64::new(0),

@@ -124,10 +124,26 @@ impl Worker {
     fn execute(&self, g: GPtr) {
         let gr = g.get();
         if gr.pinned && super::pinned_home(gr).is_none() {
-            gr.pinned_m.store(
-                Arc::as_ptr(&self.shared).cast_mut().cast(),
-                Ordering::Release,
-            );
+            let me: *mut () = Arc::as_ptr(&self.shared).cast_mut().cast();
+            let mut home = me;
+            if gr.pin_group != 0 {
+                // The group's first goroutine to run makes this its home; the others go there.
+                // Moving one before it has ever run is free: nothing of it is tied to a thread.
+                let slot = &goroutine::GROUP_HOME[gr.pin_group as usize];
+                if let Err(h) = slot.compare_exchange(
+                    std::ptr::null_mut(),
+                    me,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
+                    home = h;
+                }
+            }
+            gr.pinned_m.store(home, Ordering::Release);
+            if home != me {
+                runq::put(g, false); // into its home's inbox
+                return;
+            }
         }
         self.curg.set(Some(g));
         super::clear_preempt(&self.shared);
