@@ -100,6 +100,30 @@ export interface PoolOptions {
   queue?: number;
 }
 
+/** Options of a Group. */
+export interface GroupOptions {
+  /** At most this many functions run at once; `go` waits for a place (0, the default: no limit). */
+  limit?: number;
+  /** A parent: its abort (a deadline from AbortSignal.timeout, ...) aborts the group. */
+  signal?: AbortSignal;
+}
+
+/** Go's errgroup on AbortSignal: every function gets the group's signal; the first rejection
+ * aborts it, so the others' waits end with an AbortError; `wait` rejects with that first error. */
+export declare class Group {
+  constructor(opts?: GroupOptions);
+  /** Aborted by the first rejection, by the parent signal, or once `wait` has returned. */
+  readonly signal: AbortSignal;
+  /** Every rejection so far, first first. */
+  readonly errors: unknown[];
+  /** Functions started and not yet settled. */
+  readonly running: number;
+  /** Starts fn(signal, ...args), first waiting while `limit` functions run; resolves once started. */
+  go<A extends unknown[]>(fn: (signal: AbortSignal, ...args: A) => unknown, ...args: A): Promise<void>;
+  /** Resolves once every function has settled; rejects with the first error. */
+  wait(): Promise<void>;
+}
+
 /** Jobs on worker_threads. The job function is called as fn(arg, ctx), where ctx is
  * { signal } when the caller passed a signal. */
 export declare class Pool {
