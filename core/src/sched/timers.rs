@@ -48,6 +48,8 @@ impl Timers {
     /// Earliest deadline (i64::MAX when none).
     #[inline]
     pub(crate) fn next(&self) -> i64 {
+        // SeqCst pairs with the stores below (an earlier deadline published by `add`): an
+        // idle worker's re-check after its fence (sched::idle, step 1) sees a new earliest.
         self.next.load(Ordering::SeqCst)
     }
 
@@ -69,6 +71,7 @@ impl Timers {
         let mut map = self.map.lock();
         let found = map.remove(&key).is_some();
         if found {
+            // SeqCst: as in `add` (pairs with `next`'s load after the idle fence).
             self.next.store(
                 map.keys().next().map_or(i64::MAX, |k| k.0),
                 Ordering::SeqCst,
@@ -91,6 +94,7 @@ impl Timers {
                 }
                 due.push(entry.remove_entry());
             }
+            // SeqCst: as in `add` (pairs with `next`'s load after the idle fence).
             self.next.store(
                 map.keys().next().map_or(i64::MAX, |k| k.0),
                 Ordering::SeqCst,
