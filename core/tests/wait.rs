@@ -378,3 +378,34 @@ fn readiness_in_step_three_aborts_retries_and_leaves_nothing_behind() {
         "the abort path never ran in 200 random orders"
     );
 }
+
+#[test]
+fn an_async_select_dropped_after_completing_drops_its_value_once() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    for round in 0..200 {
+        let ch = Chan::<Counted>::new(0).unwrap();
+        let mut sel = Select::new();
+        sel.recv(Some(&ch));
+        let Ok(AsyncStarted::Pending(p)) =
+            sel.start_async(Deadline::Forever, &mut || Waiter::callback(|_| {}))
+        else {
+            panic!("nothing was ready")
+        };
+        let (tx, d) = (ch.clone(), drops.clone());
+        let t = std::thread::spawn(move || tx.send(Counted(d)).map_err(|_| ()).unwrap());
+        if round % 2 == 0 {
+            t.join().unwrap(); // completed before the drop
+            drop(p);
+        } else {
+            drop(p); // races the partner: either it completed into the select, or the cancel won
+            // If the cancel won, the value is still the sender's: take it here.
+            let at = Deadline::At(goro_core::now_ns() + 200_000_000);
+            if let Ok(Some(v)) = ch.recv_deadline(at) {
+                drop(v);
+            }
+            t.join().unwrap();
+        }
+    }
+    // Each value was dropped exactly once: by the dropped select it completed into, or here.
+    assert_eq!(drops.load(Ordering::SeqCst), 200);
+}

@@ -244,21 +244,24 @@ impl<T: Send> AsyncSelect<T> {
 impl<T> Drop for AsyncSelect<T> {
     fn drop(&mut self) {
         if let Some(p) = self.pending.take() {
-            if !p.cancel() && p.outcome().is_some() {
+            let cancelled = p.cancel();
+            let out = p.outcome();
+            // Dropped first: its unregister takes each channel's lock, so a partner that won
+            // the claim has finished copying into (or out of) the buffers before we look.
+            drop(p);
+            if let (false, Some(Outcome::Case { index, ok: true }), Some(sel)) =
+                (cancelled, out, self.select.as_mut())
+            {
                 // Completed, never finished: let `Select`'s drop see what the channel took.
-                if let (Some(Outcome::Case { index, ok: true }), Some(sel)) =
-                    (p.outcome(), self.select.as_mut())
-                {
-                    let slot = &mut sel.slots[index];
-                    match slot.kind {
-                        Kind::Send(_) => slot.full = false,
-                        // SAFETY: a receive that completed wrote a T: drop it.
-                        Kind::Recv(_) => unsafe { slot.value.assume_init_drop() },
-                        _ => {}
-                    }
+                let slot = &mut sel.slots[index];
+                match slot.kind {
+                    Kind::Send(_) => slot.full = false,
+                    // SAFETY: a receive that completed wrote a T, and its writer is done
+                    // (above): drop it.
+                    Kind::Recv(_) => unsafe { slot.value.assume_init_drop() },
+                    _ => {}
                 }
             }
-            drop(p);
         }
     }
 }
