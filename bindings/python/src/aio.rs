@@ -96,7 +96,9 @@ impl Bridge {
 
 /// One wait of a loop: the bridge's token for it.
 struct Wait {
-    fut: Py<PyAny>,
+    /// Until settled: afterwards only the coroutine holds it (the future's exception holds the
+    /// coroutine's frame, which holds our `AsyncOp`, which the GC cannot see through).
+    fut: Mutex<Option<Py<PyAny>>>,
     /// The started select, until it is finished or cancelled. Loop thread only (the lock is
     /// for the type system: the bridge's callback never touches it).
     sel: Mutex<Option<AsyncSelect<Py<PyAny>>>>,
@@ -120,7 +122,10 @@ impl Wait {
     /// On the loop thread: sets the future, unless it was cancelled (the awaiting coroutine
     /// then takes the result through `AsyncOp.cancel()` and `result_now()`).
     fn settle(&self, py: Python<'_>) -> PyResult<()> {
-        let fut = self.fut.bind(py);
+        let Some(fut) = self.fut.lock().take() else {
+            return Ok(());
+        };
+        let fut = fut.bind(py);
         if fut.call_method0("done")?.is_truthy()? {
             return Ok(());
         }
@@ -164,6 +169,7 @@ impl AsyncOp {
         let mut g = self.wait.sel.lock();
         if g.as_ref().is_some_and(|s| s.cancel()) {
             drop(g.take()); // every value back, dropped attached
+            drop(self.wait.fut.lock().take());
             return true;
         }
         false
@@ -203,14 +209,14 @@ pub fn _async_start(
     let d = deadline(timeout)?;
     let sel = crate::select::build(py, &cases, true)?;
     let wait = Arc::new(Wait {
-        fut,
+        fut: Mutex::new(Some(fut.clone_ref(py))),
         sel: Mutex::new(None),
         arrived: AtomicBool::new(false),
     });
     let core = &bridge.get().core;
     match sel.start_async(d, &mut || core.waiter(wait.clone())) {
         Ok(AsyncStarted::Done(s, _unsent)) => {
-            settle_future(wait.fut.bind(py), result(py, Ok(s)))?;
+            settle_future(fut.bind(py), result(py, Ok(s)))?;
             Ok(None)
         }
         Ok(AsyncStarted::Pending(p)) => {
@@ -222,7 +228,7 @@ pub fn _async_start(
             }))
         }
         Err((e, _unsent)) => {
-            settle_future(wait.fut.bind(py), Err(err(e)))?;
+            settle_future(fut.bind(py), Err(err(e)))?;
             Ok(None)
         }
     }
