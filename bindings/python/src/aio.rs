@@ -20,7 +20,6 @@ use std::sync::Arc;
 
 use goro_core::wait::bridge::Bridge as CoreBridge;
 use goro_core::wait::{AsyncSelect, AsyncStarted, Selected};
-use goro_core::Error;
 use parking_lot::Mutex;
 use pyo3::exceptions::{PyOSError, PyRuntimeError};
 use pyo3::prelude::*;
@@ -113,10 +112,7 @@ impl Wait {
         let Some((r, _unsent)) = done else {
             return Err(PyRuntimeError::new_err("goro: wait already settled"));
         };
-        result(py, r.map_err(|e| match e {
-            Error::Interrupted => PyRuntimeError::new_err("cancelled"),
-            e => err(e),
-        }))
+        result(py, r.map_err(err))
     }
 
     /// On the loop thread: sets the future, unless it was cancelled (the awaiting coroutine

@@ -22,7 +22,11 @@ pub struct Chan {
 }
 
 impl Chan {
-    fn recv_inner(&self, py: Python<'_>, d: Deadline) -> PyResult<Result<Option<Py<PyAny>>, Error>> {
+    fn recv_inner(
+        &self,
+        py: Python<'_>,
+        d: Deadline,
+    ) -> PyResult<Result<Option<Py<PyAny>>, Error>> {
         rt::blocking(py, || self.ch.recv_deadline(d))
     }
 }

@@ -223,7 +223,9 @@ pub fn blocking<R>(py: Python<'_>, op: impl FnOnce() -> R) -> PyResult<R> {
                 return detached(py, || b.wait());
             }
             let raised = &mut raised;
-            let out = detached(py, || b.wait_interruptible(NAP_NS, &mut || check_signals(raised)));
+            let out = detached(py, || {
+                b.wait_interruptible(NAP_NS, &mut || check_signals(raised))
+            });
             interrupted = out == Outcome::Interrupted;
             out
         };

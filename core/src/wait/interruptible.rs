@@ -68,11 +68,15 @@ impl Blocking<'_> {
             return self.wait();
         }
         if !crate::trace::block::enabled() {
-            return self.waiter.wait_interruptible(self.deadline, nap_ns, interrupt);
+            return self
+                .waiter
+                .wait_interruptible(self.deadline, nap_ns, interrupt);
         }
         let start = crate::time::now_ns();
         crate::trace::block::before_wait();
-        let out = self.waiter.wait_interruptible(self.deadline, nap_ns, interrupt);
+        let out = self
+            .waiter
+            .wait_interruptible(self.deadline, nap_ns, interrupt);
         crate::trace::block::after_wait(self.reason, start);
         out
     }
@@ -95,7 +99,11 @@ pub fn with_block_hook<R>(hook: &mut BlockHook<'_>, f: impl FnOnce() -> R) -> R 
 }
 
 /// Called by `Waiter::wait`: runs and uses up this thread's hook, if one is installed.
-pub(crate) fn run_hook(w: &Arc<Waiter>, reason: WaitReason, deadline: Option<i64>) -> Option<Outcome> {
+pub(crate) fn run_hook(
+    w: &Arc<Waiter>,
+    reason: WaitReason,
+    deadline: Option<i64>,
+) -> Option<Outcome> {
     let p = HOOK.with(|h| h.take())?;
     let b = Blocking {
         waiter: w,
