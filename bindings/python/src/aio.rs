@@ -119,6 +119,8 @@ impl Wait {
     /// then takes the result through `AsyncOp.cancel()` and `result_now()`).
     fn settle(&self, py: Python<'_>) -> PyResult<()> {
         let Some(fut) = self.fut.lock().take() else {
+            // Its _AsyncOp is gone (see its drop): free the buffers, now that it is safe.
+            let _ = self.finish(py);
             return Ok(());
         };
         let fut = fut.bind(py);
@@ -153,8 +155,16 @@ pub struct AsyncOp {
 impl Drop for AsyncOp {
     fn drop(&mut self) {
         // Breaks the cycle wait -> select -> waiter -> callback -> wait. A wait still pending
-        // is cancelled and its registrations taken back by the drop.
-        drop(self.wait.sel.lock().take());
+        // is cancelled and its registrations taken back by the drop. One that completed but
+        // has not come through the bridge yet may still be written by its partner (a claim
+        // comes before the copy): the bridge's drain frees it (`settle`, with no future).
+        let mut sel = self.wait.sel.lock();
+        if self.wait.arrived.load(Ordering::Acquire) || sel.as_ref().is_none_or(|s| s.cancel()) {
+            drop(sel.take());
+        } else {
+            drop(sel);
+            drop(self.wait.fut.lock().take());
+        }
     }
 }
 
@@ -181,12 +191,6 @@ impl AsyncOp {
             }
         }
         self.wait.finish(py)
-    }
-
-    /// Whether the wait has completed (for tests).
-    #[getter]
-    fn completed(&self) -> bool {
-        self.wait.arrived.load(Ordering::Acquire)
     }
 }
 
@@ -231,6 +235,16 @@ pub fn _async_start(
 }
 
 static AIO: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// `goro._aio.<name>(obj, timeout)`, the coroutine of `obj`'s async method; checks `timeout`.
+pub fn timed<'py, T>(
+    obj: Bound<'py, T>,
+    name: &str,
+    timeout: Option<f64>,
+) -> PyResult<Bound<'py, PyAny>> {
+    deadline(timeout)?;
+    call(obj.py(), name, (obj.into_any(), timeout))
+}
 
 /// Calls `goro._aio.<name>(*args)`: the coroutines of the async methods.
 pub fn call<'py>(

@@ -179,8 +179,7 @@ impl Chan {
     /// cancelled await consumes nothing.
     #[pyo3(signature = (timeout=None))]
     fn recv_async(slf: Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Bound<'_, PyAny>> {
-        deadline(timeout)?;
-        crate::aio::call(slf.py(), "recv", (slf, timeout))
+        crate::aio::timed(slf, "recv", timeout)
     }
 
     fn __aiter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {

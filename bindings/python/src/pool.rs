@@ -188,8 +188,7 @@ impl Pool {
     /// wait_async(timeout=None) (a coroutine): wait() without blocking the event loop.
     #[pyo3(signature = (timeout=None))]
     fn wait_async(slf: Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Bound<'_, PyAny>> {
-        deadline(timeout)?;
-        crate::aio::call(slf.py(), "wait_source", (slf, timeout))
+        crate::aio::timed(slf, "wait_source", timeout)
     }
 
     /// close(): takes no more jobs; the workers end once the queue is drained. Calling it

@@ -67,8 +67,7 @@ impl WaitGroup {
     /// wait_async(timeout=None) (a coroutine): waits without blocking the event loop.
     #[pyo3(signature = (timeout=None))]
     fn wait_async(slf: Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Bound<'_, PyAny>> {
-        deadline(timeout)?;
-        crate::aio::call(slf.py(), "wait_source", (slf, timeout))
+        crate::aio::timed(slf, "wait_source", timeout)
     }
 
     /// The counter now.
@@ -113,8 +112,7 @@ impl Mutex {
     /// cancelled is unlocked again, for the next waiter).
     #[pyo3(signature = (timeout=None))]
     fn lock_async(slf: Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Bound<'_, PyAny>> {
-        deadline(timeout)?;
-        crate::aio::call(slf.py(), "lock", (slf, timeout))
+        crate::aio::timed(slf, "lock", timeout)
     }
 
     fn __aenter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, PyAny>> {
