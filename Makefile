@@ -65,7 +65,7 @@ test-rust:
 # loom explores every interleaving of the lock-free park/ready handshake (its own target dir,
 # since --cfg loom rebuilds the crate).
 test-loom:
-	RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom $(CARGO) test -p goro-core --release --test loom_handshake
+	RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom $(CARGO) test -p goro-core --release --test loom_handshake --test loom_waiter
 
 test-c: build
 	cmake -S tests/c -B build/tests -Ugoro_DIR -DCMAKE_PREFIX_PATH=$(PREFIX) -DGORO_SANITIZE= >/dev/null

@@ -36,6 +36,8 @@
 #include <stdint.h>
 
 
+/* ==== Status codes and flags ============================================================== */
+
 /*
  Success.
  */
@@ -98,6 +100,8 @@
  goro_case.op: receive into `elem` (NULL drops the value).
  */
 #define GORO_RECV 2
+
+/* ==== Handles and types =================================================================== */
 
 /*
  A channel of fixed-size values (Go's chan), reference counted. Opaque.
@@ -220,6 +224,105 @@ extern "C" {
  */
 const char *goro_strerror(int code);
 
+/* ==== Runtime and goroutines ============================================================== */
+
+/*
+ Sets GOMAXPROCS when n > 0 (capped at 1024); n < 1 only reads. Returns the value before the
+ call. Lowering it takes effect as running goroutines reach their next goro call.
+ */
+int goro_maxprocs(int n);
+
+/*
+ The CPUs this process may use: the affinity mask, capped by a cgroup v1 or v2 CPU quota
+ (rounded up, at least 1). The default GOMAXPROCS.
+ */
+int goro_num_cpu(void);
+
+/*
+ Goroutines alive now.
+ */
+int64_t goro_num_goroutine(void);
+
+/*
+ Starts `fn(arg)` as a goroutine. GORO_EINVAL if fn is NULL; GORO_ENOMEM if no stack could be
+ had. Safe to call from any thread.
+ */
+int goro_go(goro_fn func, void *arg);
+
+/*
+ goro_go, recording where it was called (`file` a string literal, as `__FILE__`) for dumps,
+ profiles and leak reports. The goro_go macro calls it.
+ */
+int goro_go_at(goro_fn func, void *arg, const char *file, int line);
+
+/*
+ goro_go_ex, recording where it was called; the goro_go_ex macro calls it.
+
+ # Safety
+ As goro_go_ex; `file` is NULL or a string that lives as long as the process (a literal).
+ */
+int goro_go_ex_at(goro_fn func, void *arg, const goro_go_opts *opts, const char *file, int line);
+
+/*
+ goro_go with options (opts may be NULL: the defaults). GORO_EINVAL for a NULL fn, a stack
+ size out of range, or unknown flags.
+
+ # Safety
+ `opts` is NULL or points at a goro_go_opts whose `name` is NULL or a C string.
+ */
+int goro_go_ex(goro_fn func, void *arg, const goro_go_opts *opts);
+
+/*
+ Runs `fn(arg)` as a goroutine and blocks the calling thread (or parks the calling goroutine)
+ until it has returned or called goro_exit. May be called any number of times, from any
+ threads at once. GORO_EINVAL if fn is NULL.
+ */
+int goro_run(goro_fn func, void *arg);
+
+/*
+ The running goroutine's id (unique, from 1), or 0 on a plain OS thread.
+ */
+uint64_t goro_id(void);
+
+/*
+ Lets other goroutines run, then continues (Go's runtime.Gosched). On a plain thread it
+ yields the OS thread.
+ */
+void goro_yield(void);
+
+/*
+ Sleeps at least `ns` nanoseconds (returns at once when ns <= 0): parks a goroutine, blocks
+ a plain thread. Returns GORO_OK.
+ */
+int goro_sleep(int64_t ns);
+
+/*
+ Registers `fn(arg)` to run when the calling goroutine ends (by returning or goro_exit),
+ last registered first. GORO_EINVAL outside a goroutine or for a NULL fn.
+ */
+int goro_defer(goro_fn func, void *arg);
+
+/*
+ Runs the calling goroutine's deferred cleanups and ends it; never returns in a goroutine.
+ The frames above it are abandoned as by longjmp (no C cleanup of theirs runs). On a plain
+ thread it does nothing and returns.
+ */
+void goro_exit(void);
+
+/*
+ Announces that the calling goroutine is about to block its OS thread for long (a blocking
+ read, a foreign library call): the runtime hands its other goroutines to another thread at
+ once. Pair with goro_blocking_end. No-op on a plain thread.
+ */
+void goro_blocking_begin(void);
+
+/*
+ Ends a goro_blocking_begin section.
+ */
+void goro_blocking_end(void);
+
+/* ==== Channels ============================================================================ */
+
 /*
  A new channel of `cap` values of `elem_size` bytes each (cap 0: unbuffered; elem_size 0 is
  allowed, for signals). Returns a reference the caller releases with goro_chan_release; NULL
@@ -328,132 +431,7 @@ size_t goro_chan_len(const goro_chan *c);
  */
 size_t goro_chan_cap(const goro_chan *c);
 
-/*
- A pool of `workers` goroutines (0: GOMAXPROCS) whose queue holds `queue_cap` jobs (0: a
- submit waits until a worker takes the job). NULL if out of memory.
- */
-goro_pool *goro_pool_new(size_t workers, size_t queue_cap);
-
-/*
- Queues `fn(arg)`, waiting while the queue is full (back-pressure).
- Errors: GORO_EINVAL (NULL pool or fn), GORO_ECLOSED (the pool is being freed).
-
- # Safety
- `p` is NULL or a live pool.
- */
-int goro_pool_submit(goro_pool *p, goro_fn func, void *arg);
-
-/*
- Waits until every job submitted so far has finished. May be called any number of times.
- Errors: GORO_EINVAL (NULL).
-
- # Safety
- `p` is NULL or a live pool.
- */
-int goro_pool_wait(goro_pool *p);
-
-/*
- Waits for every submitted job, stops the workers and frees the pool. NULL is fine.
-
- # Safety
- `p` is NULL or a live pool, not used afterwards (no submit may be running meanwhile).
- */
-void goro_pool_free(goro_pool *p);
-
-/*
- Sets GOMAXPROCS when n > 0 (capped at 1024); n < 1 only reads. Returns the value before the
- call. Lowering it takes effect as running goroutines reach their next goro call.
- */
-int goro_maxprocs(int n);
-
-/*
- The CPUs this process may use: the affinity mask, capped by a cgroup v1 or v2 CPU quota
- (rounded up, at least 1). The default GOMAXPROCS.
- */
-int goro_num_cpu(void);
-
-/*
- Goroutines alive now.
- */
-int64_t goro_num_goroutine(void);
-
-/*
- Starts `fn(arg)` as a goroutine. GORO_EINVAL if fn is NULL; GORO_ENOMEM if no stack could be
- had. Safe to call from any thread.
- */
-int goro_go(goro_fn func, void *arg);
-
-/*
- goro_go, recording where it was called (`file` a string literal, as `__FILE__`) for dumps,
- profiles and leak reports. The goro_go macro calls it.
- */
-int goro_go_at(goro_fn func, void *arg, const char *file, int line);
-
-/*
- goro_go_ex, recording where it was called; the goro_go_ex macro calls it.
-
- # Safety
- As goro_go_ex; `file` is NULL or a string that lives as long as the process (a literal).
- */
-int goro_go_ex_at(goro_fn func, void *arg, const goro_go_opts *opts, const char *file, int line);
-
-/*
- goro_go with options (opts may be NULL: the defaults). GORO_EINVAL for a NULL fn, a stack
- size out of range, or unknown flags.
-
- # Safety
- `opts` is NULL or points at a goro_go_opts whose `name` is NULL or a C string.
- */
-int goro_go_ex(goro_fn func, void *arg, const goro_go_opts *opts);
-
-/*
- Runs `fn(arg)` as a goroutine and blocks the calling thread (or parks the calling goroutine)
- until it has returned or called goro_exit. May be called any number of times, from any
- threads at once. GORO_EINVAL if fn is NULL.
- */
-int goro_run(goro_fn func, void *arg);
-
-/*
- The running goroutine's id (unique, from 1), or 0 on a plain OS thread.
- */
-uint64_t goro_id(void);
-
-/*
- Lets other goroutines run, then continues (Go's runtime.Gosched). On a plain thread it
- yields the OS thread.
- */
-void goro_yield(void);
-
-/*
- Sleeps at least `ns` nanoseconds (returns at once when ns <= 0): parks a goroutine, blocks
- a plain thread. Returns GORO_OK.
- */
-int goro_sleep(int64_t ns);
-
-/*
- Registers `fn(arg)` to run when the calling goroutine ends (by returning or goro_exit),
- last registered first. GORO_EINVAL outside a goroutine or for a NULL fn.
- */
-int goro_defer(goro_fn func, void *arg);
-
-/*
- Runs the calling goroutine's deferred cleanups and ends it; never returns in a goroutine.
- The frames above it are abandoned as by longjmp (no C cleanup of theirs runs). On a plain
- thread it does nothing and returns.
- */
-void goro_exit(void);
-
-/*
- Announces that the calling goroutine is about to block its OS thread for long (a blocking
- read, a foreign library call): the runtime hands its other goroutines to another thread at
- once. Pair with goro_blocking_end. No-op on a plain thread.
- */
-void goro_blocking_begin(void);
-
-/*
- Ends a goro_blocking_begin section.
- */
-void goro_blocking_end(void);
+/* ==== Select ============================================================================== */
 
 /*
  Waits until one of `n` cases can complete, completes it, and returns its index. If several
@@ -469,6 +447,40 @@ void goro_blocking_end(void);
  for its channel's elem_size bytes.
  */
 int goro_select(goro_case *cases, size_t n, int64_t timeout_ns);
+
+/* ==== Timers ============================================================================== */
+
+/*
+ A channel that receives one int64_t (CLOCK_MONOTONIC ns at the moment it fires) no earlier
+ than `ns` from now (at once when ns <= 0). Capacity 1. Returns a reference the caller
+ releases; a timer nobody receives from leaks nothing once released and fired.
+ */
+goro_chan *goro_after(int64_t ns);
+
+/*
+ A new ticker; NULL when period_ns <= 0. Stop it with goro_ticker_stop.
+ */
+goro_ticker *goro_ticker_new(int64_t period_ns);
+
+/*
+ The ticker's channel, borrowed: valid until goro_ticker_stop, unless retained with
+ goro_chan_retain. NULL for NULL.
+
+ # Safety
+ `t` is NULL or a live ticker.
+ */
+goro_chan *goro_ticker_chan(goro_ticker *t);
+
+/*
+ Stops the ticks and frees the ticker, dropping its reference to the channel: a caller that
+ retained the channel keeps it, open. NULL is fine.
+
+ # Safety
+ `t` is NULL or a live ticker, not used afterwards.
+ */
+void goro_ticker_stop(goro_ticker *t);
+
+/* ==== Sync: WaitGroup and Mutex =========================================================== */
 
 /*
  A new WaitGroup at zero; free it with goro_wg_free. NULL if out of memory.
@@ -547,35 +559,39 @@ int goro_mutex_unlock(goro_mutex *m);
  */
 void goro_mutex_free(goro_mutex *m);
 
-/*
- A channel that receives one int64_t (CLOCK_MONOTONIC ns at the moment it fires) no earlier
- than `ns` from now (at once when ns <= 0). Capacity 1. Returns a reference the caller
- releases; a timer nobody receives from leaks nothing once released and fired.
- */
-goro_chan *goro_after(int64_t ns);
+/* ==== Worker pool ========================================================================= */
 
 /*
- A new ticker; NULL when period_ns <= 0. Stop it with goro_ticker_stop.
+ A pool of `workers` goroutines (0: GOMAXPROCS) whose queue holds `queue_cap` jobs (0: a
+ submit waits until a worker takes the job). NULL if out of memory.
  */
-goro_ticker *goro_ticker_new(int64_t period_ns);
+goro_pool *goro_pool_new(size_t workers, size_t queue_cap);
 
 /*
- The ticker's channel, borrowed: valid until goro_ticker_stop, unless retained with
- goro_chan_retain. NULL for NULL.
+ Queues `fn(arg)`, waiting while the queue is full (back-pressure).
+ Errors: GORO_EINVAL (NULL pool or fn), GORO_ECLOSED (the pool is being freed).
 
  # Safety
- `t` is NULL or a live ticker.
+ `p` is NULL or a live pool.
  */
-goro_chan *goro_ticker_chan(goro_ticker *t);
+int goro_pool_submit(goro_pool *p, goro_fn func, void *arg);
 
 /*
- Stops the ticks and frees the ticker, dropping its reference to the channel: a caller that
- retained the channel keeps it, open. NULL is fine.
+ Waits until every job submitted so far has finished. May be called any number of times.
+ Errors: GORO_EINVAL (NULL).
 
  # Safety
- `t` is NULL or a live ticker, not used afterwards.
+ `p` is NULL or a live pool.
  */
-void goro_ticker_stop(goro_ticker *t);
+int goro_pool_wait(goro_pool *p);
+
+/*
+ Waits for every submitted job, stops the workers and frees the pool. NULL is fine.
+
+ # Safety
+ `p` is NULL or a live pool, not used afterwards (no submit may be running meanwhile).
+ */
+void goro_pool_free(goro_pool *p);
 
 /*
  Writes every goroutine to `fd` as Go prints them on SIGQUIT: id, name, state, what it
@@ -620,6 +636,8 @@ void goro_set_block_profile_rate(int64_t ns);
  0 turns it off; n < 0 only reads. Returns the fraction before the call.
  */
 int goro_set_mutex_profile_fraction(int n);
+
+/* ==== Seeing inside: dumps, profiles, leak reports, counters ============================== */
 
 /*
  Records where each goroutine waits, for goro_dump (costs a stack walk at each wait);

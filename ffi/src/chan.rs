@@ -1,11 +1,10 @@
 //! Channels.
 
 use std::ffi::{c_int, c_void};
-use std::mem::ManuallyDrop;
-use std::sync::Arc;
 
 use goro_core::{Deadline, RawChan};
 
+use crate::handle::{self, borrow, into_handle, Handle};
 use crate::{
     code, deadline, ffi_boundary, status, GORO_ECLOSED, GORO_EINTERNAL, GORO_EINVAL, GORO_OK,
 };
@@ -14,9 +13,9 @@ use crate::{
 #[allow(dead_code)] // only ever seen through pointers
 pub struct goro_chan(RawChan);
 
-/// Hands a new reference to C.
-pub(crate) fn into_handle(c: Arc<RawChan>) -> *mut goro_chan {
-    Arc::into_raw(c).cast_mut().cast()
+// SAFETY: every goro_chan handle is made by `into_handle` from an Arc<RawChan>.
+unsafe impl Handle for goro_chan {
+    type Inner = RawChan;
 }
 
 /// A new channel of `cap` values of `elem_size` bytes each (cap 0: unbuffered; elem_size 0 is
@@ -38,10 +37,8 @@ pub extern "C" fn goro_chan_new(elem_size: usize, cap: usize) -> *mut goro_chan 
 /// `c` is NULL or a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn goro_chan_retain(c: *mut goro_chan) -> *mut goro_chan {
-    if !c.is_null() {
-        // SAFETY: a live handle came from Arc::into_raw.
-        unsafe { Arc::increment_strong_count(c.cast::<RawChan>()) };
-    }
+    // SAFETY: the caller's contract.
+    unsafe { handle::retain(c) };
     c
 }
 
@@ -52,21 +49,8 @@ pub unsafe extern "C" fn goro_chan_retain(c: *mut goro_chan) -> *mut goro_chan {
 /// `c` is NULL or a live handle whose reference the caller gives up.
 #[no_mangle]
 pub unsafe extern "C" fn goro_chan_release(c: *mut goro_chan) {
-    if !c.is_null() {
-        // SAFETY: the caller gives up one reference taken by new/retain/after.
-        unsafe { Arc::decrement_strong_count(c.cast::<RawChan>()) };
-    }
-}
-
-/// Borrows the Arc behind a handle without touching its count: the caller's handle keeps it
-/// alive for the call, and a blocking operation takes its own reference before it waits
-/// (see RawChan::send). None for NULL.
-///
-/// # Safety
-/// `c` is NULL or a live handle, live for as long as the result is used.
-pub(crate) unsafe fn borrow(c: *const goro_chan) -> Option<ManuallyDrop<Arc<RawChan>>> {
-    // SAFETY: a live handle came from Arc::into_raw; ManuallyDrop keeps the count unchanged.
-    (!c.is_null()).then(|| ManuallyDrop::new(unsafe { Arc::from_raw(c.cast::<RawChan>()) }))
+    // SAFETY: the caller gives up one reference taken by new/retain/after.
+    unsafe { handle::release(c) };
 }
 
 unsafe fn send(c: *mut goro_chan, elem: *const c_void, d: Deadline) -> c_int {

@@ -11,14 +11,23 @@ use std::ffi::{c_char, c_int};
 
 use goro_core::Error;
 
-// In the header's order (CONTRACT.md's sections): runtime and goroutines, channels, select,
-// timers, sync, worker pool.
-mod chan;
-mod pool;
+// In the header's order, which is CONTRACT.md's (cbindgen follows declaration order; the
+// blank lines keep rustfmt from sorting them): runtime and goroutines, channels, select,
+// timers, sync, worker pool, seeing inside. build.rs puts a banner before each section.
+mod handle;
+
 mod runtime;
+
+mod chan;
+
 mod select;
-mod sync;
+
 mod time;
+
+mod sync;
+
+mod pool;
+
 mod trace;
 
 pub use chan::*;

@@ -5,12 +5,18 @@ use std::sync::Arc;
 
 use goro_core::pool::Pool;
 
+use crate::handle::{into_handle, own, release, Handle};
 use crate::runtime::goro_fn;
-use crate::sync::{free_arc, with_arc};
 use crate::{ffi_boundary, status, GORO_EINTERNAL, GORO_EINVAL};
 
 /// A fixed set of worker goroutines draining a bounded queue of jobs. Opaque.
+#[allow(dead_code)] // only ever seen through pointers
 pub struct goro_pool(Pool);
+
+// SAFETY: every goro_pool handle is made by `into_handle` from an Arc<Pool>.
+unsafe impl Handle for goro_pool {
+    type Inner = Pool;
+}
 
 struct CJob(unsafe extern "C" fn(*mut c_void), *mut c_void);
 // SAFETY: the submitter vouches that the job may run on any thread (as with goro_go).
@@ -22,7 +28,7 @@ unsafe impl Send for CJob {}
 pub extern "C" fn goro_pool_new(workers: usize, queue_cap: usize) -> *mut goro_pool {
     ffi_boundary!(std::ptr::null_mut(), {
         match Pool::new(workers, queue_cap) {
-            Ok(p) => Arc::into_raw(Arc::new(goro_pool(p))).cast_mut(),
+            Ok(p) => into_handle(Arc::new(p)),
             Err(_) => std::ptr::null_mut(),
         }
     })
@@ -48,7 +54,7 @@ pub unsafe extern "C" fn goro_pool_submit(
             unsafe { (job.0)(job.1) }
         });
         // SAFETY: the caller's contract.
-        unsafe { with_arc(p, |p| status(p.0.submit(run))) }.unwrap_or(GORO_EINVAL)
+        unsafe { own(p).map(|p| status(p.submit(run))) }.unwrap_or(GORO_EINVAL)
     })
 }
 
@@ -61,7 +67,7 @@ pub unsafe extern "C" fn goro_pool_submit(
 pub unsafe extern "C" fn goro_pool_wait(p: *mut goro_pool) -> c_int {
     ffi_boundary!(GORO_EINTERNAL, {
         // SAFETY: the caller's contract.
-        unsafe { with_arc(p, |p| status(p.0.wait())) }.unwrap_or(GORO_EINVAL)
+        unsafe { own(p).map(|p| status(p.wait())) }.unwrap_or(GORO_EINVAL)
     })
 }
 
@@ -74,11 +80,11 @@ pub unsafe extern "C" fn goro_pool_free(p: *mut goro_pool) {
     ffi_boundary!((), {
         // SAFETY: the caller's contract.
         unsafe {
-            with_arc(p, |p| {
-                let _ = p.0.wait();
-                let _ = p.0.close();
+            own(p).map(|p| {
+                let _ = p.wait();
+                let _ = p.close();
             });
-            free_arc(p);
+            release(p);
         }
     })
 }

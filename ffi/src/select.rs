@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use goro_core::{Case, Op, RawChan};
 
-use crate::chan::{borrow, goro_chan};
+use crate::chan::goro_chan;
+use crate::handle::borrow;
 use crate::{code, deadline, ffi_boundary, GORO_EINTERNAL, GORO_EINVAL};
 
 /// Cases kept on the stack; more take an allocation.

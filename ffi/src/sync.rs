@@ -1,6 +1,6 @@
 //! WaitGroup and Mutex.
 //!
-//! Both are Arc-owned: every call takes a reference of its own for its duration, so that
+//! Every call takes a reference of its own for its duration (handle.rs `own`), so that
 //! goro_wg_free may follow goro_wg_wait at once even while the goroutine whose `done` released
 //! the wait is still returning from it (and likewise goro_mutex_free after the last unlock).
 
@@ -9,44 +9,31 @@ use std::sync::Arc;
 
 use goro_core::sync::{Mutex, WaitGroup};
 
+use crate::handle::{into_handle, own, release, Handle};
 use crate::{ffi_boundary, status, GORO_EAGAIN, GORO_EINTERNAL, GORO_EINVAL, GORO_OK};
 
 /// Go's sync.WaitGroup. Opaque.
 #[allow(dead_code)]
 pub struct goro_waitgroup(WaitGroup);
 /// Go's sync.Mutex, for goroutines and threads: lock parks a goroutine. Opaque.
+#[allow(dead_code)]
 pub struct goro_mutex(Mutex);
 
-/// Runs `f` holding a reference of its own to the Arc behind `p`; None for NULL.
-///
-/// # Safety
-/// `p` is NULL or a live handle made by Arc::into_raw.
-pub(crate) unsafe fn with_arc<T, R>(p: *const T, f: impl FnOnce(&T) -> R) -> Option<R> {
-    if p.is_null() {
-        return None;
-    }
-    // SAFETY: the caller's contract; the count goes up for our own reference.
-    let own = unsafe {
-        Arc::increment_strong_count(p);
-        Arc::from_raw(p)
-    };
-    Some(f(&own))
+// SAFETY: every goro_waitgroup handle is made by `into_handle` from an Arc<WaitGroup>.
+unsafe impl Handle for goro_waitgroup {
+    type Inner = WaitGroup;
 }
 
-/// # Safety
-/// `p` is NULL or a live handle made by Arc::into_raw, given up by the caller.
-pub(crate) unsafe fn free_arc<T>(p: *const T) {
-    if !p.is_null() {
-        // SAFETY: the caller's contract.
-        unsafe { Arc::decrement_strong_count(p) };
-    }
+// SAFETY: every goro_mutex handle is made by `into_handle` from an Arc<Mutex>.
+unsafe impl Handle for goro_mutex {
+    type Inner = Mutex;
 }
 
 /// A new WaitGroup at zero; free it with goro_wg_free. NULL if out of memory.
 #[no_mangle]
 pub extern "C" fn goro_wg_new() -> *mut goro_waitgroup {
     ffi_boundary!(std::ptr::null_mut(), {
-        Arc::into_raw(Arc::new(goro_waitgroup(WaitGroup::new()))).cast_mut()
+        into_handle(Arc::new(WaitGroup::new()))
     })
 }
 
@@ -59,7 +46,7 @@ pub extern "C" fn goro_wg_new() -> *mut goro_waitgroup {
 pub unsafe extern "C" fn goro_wg_add(wg: *mut goro_waitgroup, delta: i64) -> c_int {
     ffi_boundary!(GORO_EINTERNAL, {
         // SAFETY: the caller's contract.
-        unsafe { with_arc(wg, |w| status(w.0.add(delta))) }.unwrap_or(GORO_EINVAL)
+        unsafe { own(wg).map(|w| status(w.add(delta))) }.unwrap_or(GORO_EINVAL)
     })
 }
 
@@ -81,7 +68,7 @@ pub unsafe extern "C" fn goro_wg_done(wg: *mut goro_waitgroup) -> c_int {
 pub unsafe extern "C" fn goro_wg_wait(wg: *mut goro_waitgroup) -> c_int {
     ffi_boundary!(GORO_EINTERNAL, {
         // SAFETY: the caller's contract.
-        unsafe { with_arc(wg, |w| status(w.0.wait())) }.unwrap_or(GORO_EINVAL)
+        unsafe { own(wg).map(|w| status(w.wait())) }.unwrap_or(GORO_EINVAL)
     })
 }
 
@@ -92,14 +79,14 @@ pub unsafe extern "C" fn goro_wg_wait(wg: *mut goro_waitgroup) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn goro_wg_free(wg: *mut goro_waitgroup) {
     // SAFETY: the caller's contract.
-    unsafe { free_arc(wg) }
+    unsafe { release(wg) }
 }
 
 /// A new unlocked mutex; free it with goro_mutex_free. NULL if out of memory.
 #[no_mangle]
 pub extern "C" fn goro_mutex_new() -> *mut goro_mutex {
     ffi_boundary!(std::ptr::null_mut(), {
-        Arc::into_raw(Arc::new(goro_mutex(Mutex::new()))).cast_mut()
+        into_handle(Arc::new(Mutex::new()))
     })
 }
 
@@ -113,8 +100,8 @@ pub unsafe extern "C" fn goro_mutex_lock(m: *mut goro_mutex) -> c_int {
     ffi_boundary!(GORO_EINTERNAL, {
         // SAFETY: the caller's contract.
         unsafe {
-            with_arc(m, |m| {
-                m.0.lock();
+            own(m).map(|m| {
+                m.lock();
                 GORO_OK
             })
         }
@@ -130,7 +117,7 @@ pub unsafe extern "C" fn goro_mutex_lock(m: *mut goro_mutex) -> c_int {
 pub unsafe extern "C" fn goro_mutex_try_lock(m: *mut goro_mutex) -> c_int {
     ffi_boundary!(GORO_EINTERNAL, {
         // SAFETY: the caller's contract.
-        unsafe { with_arc(m, |m| if m.0.try_lock() { GORO_OK } else { GORO_EAGAIN }) }
+        unsafe { own(m).map(|m| if m.try_lock() { GORO_OK } else { GORO_EAGAIN }) }
             .unwrap_or(GORO_EINVAL)
     })
 }
@@ -144,7 +131,7 @@ pub unsafe extern "C" fn goro_mutex_try_lock(m: *mut goro_mutex) -> c_int {
 pub unsafe extern "C" fn goro_mutex_unlock(m: *mut goro_mutex) -> c_int {
     ffi_boundary!(GORO_EINTERNAL, {
         // SAFETY: the caller's contract.
-        unsafe { with_arc(m, |m| status(m.0.unlock())) }.unwrap_or(GORO_EINVAL)
+        unsafe { own(m).map(|m| status(m.unlock())) }.unwrap_or(GORO_EINVAL)
     })
 }
 
@@ -155,5 +142,5 @@ pub unsafe extern "C" fn goro_mutex_unlock(m: *mut goro_mutex) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn goro_mutex_free(m: *mut goro_mutex) {
     // SAFETY: the caller's contract.
-    unsafe { free_arc(m) }
+    unsafe { release(m) }
 }

@@ -2,8 +2,9 @@
 
 use goro_core::Ticker;
 
-use crate::chan::{goro_chan, into_handle};
+use crate::chan::goro_chan;
 use crate::ffi_boundary;
+use crate::handle::{from_box, into_box, into_handle};
 
 /// A channel that receives one int64_t (CLOCK_MONOTONIC ns at the moment it fires) no earlier
 /// than `ns` from now (at once when ns <= 0). Capacity 1. Returns a reference the caller
@@ -24,7 +25,7 @@ pub struct goro_ticker(Ticker);
 pub extern "C" fn goro_ticker_new(period_ns: i64) -> *mut goro_ticker {
     ffi_boundary!(std::ptr::null_mut(), {
         match Ticker::new_ns(period_ns) {
-            Some(t) => Box::into_raw(Box::new(goro_ticker(t))),
+            Some(t) => into_box(goro_ticker(t)),
             None => std::ptr::null_mut(),
         }
     })
@@ -51,9 +52,8 @@ pub unsafe extern "C" fn goro_ticker_chan(t: *mut goro_ticker) -> *mut goro_chan
 /// `t` is NULL or a live ticker, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn goro_ticker_stop(t: *mut goro_ticker) {
-    if !t.is_null() {
-        // SAFETY: made by goro_ticker_new; the caller gives it up.
-        let t = unsafe { Box::from_raw(t) };
+    // SAFETY: made by goro_ticker_new (into_box); the caller gives it up.
+    if let Some(t) = unsafe { from_box(t) } {
         ffi_boundary!((), { t.0.stop() });
     }
 }

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use crate::goroutine::WaitReason;
 use crate::park::Waiter;
 use crate::time::Deadline;
-use crate::wait::{self, Case, Op};
+use crate::wait::{self, Op};
 use crate::Error;
 use buffer::{copy_elem, zero_elem, Ring};
 use lock::ChanLock;
@@ -69,6 +69,16 @@ pub(crate) enum Armed {
     Queued,
     /// Ready, untouched: the wait must start over.
     Ready,
+}
+
+/// What `arm_one` did.
+pub(crate) enum ArmedOne {
+    /// Completed (`ok` false when closed); wake this partner.
+    Done(bool, Option<Arc<Waiter>>),
+    /// Not ready, and the caller may not wait.
+    WouldBlock,
+    /// The waiter is queued; the channel is held by the second reference while it waits.
+    Queued(Arc<Waiter>, Arc<RawChan>),
 }
 
 /// What a non-blocking attempt at a send found.
@@ -296,6 +306,7 @@ impl RawChan {
     ///
     /// # Safety
     /// Lock held; `op`'s pointer as for `try_op`.
+    #[inline(always)]
     unsafe fn poll_op(&self, inner: &mut Inner, op: Op) -> Option<(bool, Option<Arc<Waiter>>)> {
         match op {
             // SAFETY: the caller holds the lock and vouches for the pointer.
@@ -313,39 +324,90 @@ impl RawChan {
     }
 
     /// Step 3 of a wait for one case: under one lock, either completes `op` (only when
-    /// `first`: nothing of this wait is published yet, so no claim of `w` is needed), or
-    /// reports it ready without touching it (`first` false: the wait must abort and start
-    /// over), or queues `w` for `case`.
+    /// `first`: nothing of this wait is published yet, so no claim of its waiter is needed),
+    /// or reports it ready without touching it (`first` false: the wait must abort and start
+    /// over), or queues the wait's waiter (from `waiter()`, called only then) for `case`.
     ///
     /// # Safety
     /// As `try_op`; the pointer stays valid until `w`'s wait has ended and unregistered.
-    pub(crate) unsafe fn arm(&self, op: Op, w: &Arc<Waiter>, case: usize, first: bool) -> Armed {
+    pub(crate) unsafe fn arm(
+        &self,
+        op: Op,
+        case: usize,
+        first: bool,
+        waiter: &mut dyn FnMut() -> Arc<Waiter>,
+    ) -> Armed {
         self.lock();
         // SAFETY: locked just above; the reference is not used after the unlock below.
         let inner = unsafe { self.inner() };
+        let mut w = None;
         let armed = if first {
             // SAFETY: locked; the caller vouches for the pointer.
             match unsafe { self.poll_op(inner, op) } {
                 Some((ok, partner)) => Armed::Done(ok, partner),
                 None => Armed::Queued,
             }
-        } else if self.ready_for(inner, op, w) {
-            Armed::Ready
         } else {
-            Armed::Queued
+            let me = waiter();
+            let ready = self.ready_for(inner, op, &me);
+            w = Some(me);
+            if ready {
+                Armed::Ready
+            } else {
+                Armed::Queued
+            }
         };
         if let Armed::Queued = armed {
+            // Made here, under the lock, only when it is needed: a goroutine's is cached, a
+            // thread's is one allocation on a path that blocks a thread anyway.
+            let w = w.unwrap_or_else(waiter);
             let (send, elem) = match op {
                 Op::Send(p) => (true, p.cast_mut()),
                 Op::Recv(p) => (false, p),
             };
             let e = Entry {
-                waiter: w.clone(),
+                waiter: w,
                 case,
                 elem,
             };
             Self::enqueue(inner, send, e);
         }
+        // SAFETY: locked above, by this call.
+        unsafe { self.unlock() };
+        armed
+    }
+
+    /// `arm` for a wait of this one case (wait/mod.rs `wait_chan`): completes `op` if it can,
+    /// else (if it may wait) queues the caller's waiter, under one lock. A queued wait holds a
+    /// reference to the channel, taken under the lock, so its last handle may be released
+    /// while it waits.
+    ///
+    /// # Safety
+    /// As `arm`.
+    #[inline(always)]
+    pub(crate) unsafe fn arm_one(self: &Arc<Self>, op: Op, may_wait: bool) -> ArmedOne {
+        self.lock();
+        // SAFETY: locked just above; the reference is not used after the unlock below.
+        let inner = unsafe { self.inner() };
+        // SAFETY: locked; the caller vouches for the pointer.
+        let armed = match unsafe { self.poll_op(inner, op) } {
+            Some((ok, partner)) => ArmedOne::Done(ok, partner),
+            None if !may_wait => ArmedOne::WouldBlock,
+            None => {
+                let w = Waiter::current();
+                let (send, elem) = match op {
+                    Op::Send(p) => (true, p.cast_mut()),
+                    Op::Recv(p) => (false, p),
+                };
+                let e = Entry {
+                    waiter: w.clone(),
+                    case: 0,
+                    elem,
+                };
+                Self::enqueue(inner, send, e);
+                ArmedOne::Queued(w, Arc::clone(self))
+            }
+        };
         // SAFETY: locked above, by this call.
         unsafe { self.unlock() };
         armed
@@ -388,11 +450,10 @@ impl RawChan {
         deadline: Deadline,
         reason: WaitReason,
     ) -> Result<(), Error> {
-        let case = [Case::Chan(self, Op::Send(elem))];
         // SAFETY: the caller's contract.
-        match unsafe { wait::wait(&case, deadline, Some(reason)) } {
-            Ok((_, true)) => Ok(()),
-            Ok((_, false)) => Err(Error::Closed),
+        match unsafe { wait::wait_chan(self, Op::Send(elem), deadline, reason) } {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Error::Closed),
             Err(e) => Err(e),
         }
     }
@@ -404,12 +465,8 @@ impl RawChan {
     /// `out` is null or points at `elem_size` writable bytes, valid until this returns.
     /// Waiting keeps a reference of its own, as `send` does.
     pub unsafe fn recv(self: &Arc<Self>, out: *mut u8, deadline: Deadline) -> Result<bool, Error> {
-        let case = [Case::Chan(self, Op::Recv(out))];
         // SAFETY: the caller's contract.
-        match unsafe { wait::wait(&case, deadline, Some(WaitReason::ChanRecv)) } {
-            Ok((_, ok)) => Ok(ok),
-            Err(e) => Err(e),
-        }
+        unsafe { wait::wait_chan(self, Op::Recv(out), deadline, WaitReason::ChanRecv) }
     }
 
     /// Closes the channel: every waiting receiver gets (zero, false), every waiting sender
