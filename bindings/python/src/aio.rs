@@ -85,11 +85,13 @@ impl Bridge {
         let mut buf = [0u8; 64];
         // SAFETY: reading into our buffer from our non-blocking pipe until it is empty.
         while unsafe { libc::read(self.pipe.rfd, buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
+        // Every wait of the batch is settled, whatever one of them raises.
+        let mut first = Ok(());
         for (w, _) in self.core.drain() {
             w.arrived.store(true, Ordering::Release);
-            w.settle(py)?;
+            first = first.and(w.settle(py));
         }
-        Ok(())
+        first
     }
 }
 
