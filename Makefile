@@ -6,7 +6,7 @@
 #               users use today
 #   make test   runs every test: Rust unit and stress tests, the C suite (ctest, through the
 #               installed CMake package, also under AddressSanitizer, UBSan and valgrind), loom
-#               models of the lock-free handshake, the examples, the pkg-config and
+#               models of the lock-free handshake and run-next slot, the examples, the pkg-config and
 #               static-link checks, the header check, the Python suite (pytest, also under
 #               -X dev, and the sdist and wheel installed outside the repo), the Node suite
 #               (node --test, and the npm pack tarball installed outside the repo), and a
@@ -62,10 +62,11 @@ test-header: build
 test-rust:
 	$(CARGO) test --workspace --release
 
-# loom explores every interleaving of the lock-free park/ready handshake (its own target dir,
-# since --cfg loom rebuilds the crate).
+# loom explores every interleaving of the lock-free park/ready handshake, the run-next slot
+# and the Waiter's claim (its own target dir, since --cfg loom rebuilds the crate).
 test-loom:
-	RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom $(CARGO) test -p goro-core --release --test loom_handshake --test loom_waiter
+	RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom $(CARGO) test -p goro-core --release \
+	  --test loom_handshake --test loom_runnext --test loom_waiter
 
 test-c: build
 	cmake -S tests/c -B build/tests -Ugoro_DIR -DCMAKE_PREFIX_PATH=$(PREFIX) -DGORO_SANITIZE= >/dev/null

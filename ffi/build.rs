@@ -43,6 +43,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("goro_after", "Timers"),
     ("goro_wg_new", "Sync: WaitGroup and Mutex"),
     ("goro_pool_new", "Worker pool"),
+    ("goro_ctx_background", "Contexts and error groups"),
     (
         "goro_set_traceback",
         "Seeing inside: dumps, profiles, leak reports, counters",

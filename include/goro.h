@@ -86,6 +86,19 @@
 #define GORO_EINTERNAL -8
 
 /*
+ The context the call was given was cancelled before the call could complete; nothing was
+ sent or received (see goro_ctx_with_cancel).
+ */
+#define GORO_ECANCELED -9
+
+/*
+ The context the call was given passed its deadline before the call could complete; nothing
+ was sent or received (see goro_ctx_with_timeout). Distinct from GORO_ETIMEDOUT, the call's
+ own timeout.
+ */
+#define GORO_EDEADLINE -10
+
+/*
  goro_go_ex flag: never move this goroutine to another OS thread (thread-local state, thread
  ids and thread-bound locks then stay valid across goro calls).
  */
@@ -107,6 +120,18 @@
  A channel of fixed-size values (Go's chan), reference counted. Opaque.
  */
 typedef struct goro_chan goro_chan;
+
+/*
+ A cancellation scope with an optional deadline (Go's context.Context), reference counted.
+ Opaque.
+ */
+typedef struct goro_ctx goro_ctx;
+
+/*
+ An error group (golang.org/x/sync/errgroup): goroutines started in it share a context
+ that the first failing one cancels; goro_group_wait returns the first failure. Opaque.
+ */
+typedef struct goro_group goro_group;
 
 /*
  Go's sync.Mutex, for goroutines and threads: lock parks a goroutine. Opaque.
@@ -176,6 +201,12 @@ typedef struct {
    */
   bool ok;
 } goro_case;
+
+/*
+ A member of an error group: `fn(ctx, arg)` returns GORO_OK (0) or an error status of its
+ choosing (any nonzero int); `ctx` is the group's context, borrowed for the call.
+ */
+typedef int (*goro_group_fn)(goro_ctx *ctx, void *arg);
 
 /*
  Runtime counters (goro_read_counters).
@@ -592,6 +623,183 @@ int goro_pool_wait(goro_pool *p);
  `p` is NULL or a live pool, not used afterwards (no submit may be running meanwhile).
  */
 void goro_pool_free(goro_pool *p);
+
+/* ==== Contexts and error groups =========================================================== */
+
+/*
+ A reference to the root context, which never ends; release it like any other.
+ */
+goro_ctx *goro_ctx_background(void);
+
+/*
+ A child of `parent` that ends when goro_ctx_cancel is called on it or on an ancestor, or
+ when its parent ends. The caller releases it (releasing does not cancel it: cancel first
+ when it is no longer needed, as Go code defers cancel()). NULL for a NULL parent.
+
+ # Safety
+ `parent` is NULL or a live context.
+ */
+goro_ctx *goro_ctx_with_cancel(goro_ctx *parent);
+
+/*
+ A child of `parent` that also ends `ns` from now (GORO_EDEADLINE). NULL for a NULL parent.
+
+ # Safety
+ `parent` is NULL or a live context.
+ */
+goro_ctx *goro_ctx_with_timeout(goro_ctx *parent, int64_t ns);
+
+/*
+ A child of `parent` that also ends at `deadline_ns` (CLOCK_MONOTONIC). NULL for a NULL
+ parent.
+
+ # Safety
+ `parent` is NULL or a live context.
+ */
+goro_ctx *goro_ctx_with_deadline(goro_ctx *parent, int64_t deadline_ns);
+
+/*
+ Ends `c` and every context made from it as cancelled; waits on them return GORO_ECANCELED.
+ Cancelling again, or an ended context, does nothing. Errors: GORO_EINVAL (NULL).
+
+ # Safety
+ `c` is NULL or a live context.
+ */
+int goro_ctx_cancel(goro_ctx *c);
+
+/*
+ GORO_OK while `c` has not ended; GORO_ECANCELED or GORO_EDEADLINE once it has (Go's
+ ctx.Err()). GORO_EINVAL for NULL.
+
+ # Safety
+ `c` is NULL or a live context.
+ */
+int goro_ctx_err(goro_ctx *c);
+
+/*
+ Go's ctx.Done(): a channel of no values (elem_size 0) that is closed when `c` ends, for
+ goro_select beside other cases. Borrowed: valid while `c` is (retain it to keep it longer).
+ NULL for NULL.
+
+ # Safety
+ `c` is NULL or a live context.
+ */
+goro_chan *goro_ctx_done(goro_ctx *c);
+
+/*
+ Takes another reference to `c`; returns `c`. NULL is fine.
+
+ # Safety
+ `c` is NULL or a live context.
+ */
+goro_ctx *goro_ctx_retain(goro_ctx *c);
+
+/*
+ Drops a reference; NULL is fine. Releasing does not cancel.
+
+ # Safety
+ `c` is NULL or a live context whose reference the caller gives up.
+ */
+void goro_ctx_release(goro_ctx *c);
+
+/*
+ goro_chan_send, unless `ctx` ends first: then GORO_ECANCELED or GORO_EDEADLINE, and
+ nothing was sent. A context that has already ended fails at once. Errors: GORO_ECLOSED,
+ GORO_EINVAL (NULL channel or context, NULL elem with elem_size > 0).
+
+ # Safety
+ As goro_chan_send; `ctx` is NULL or a live context.
+ */
+int goro_chan_send_ctx(goro_chan *c, const void *elem, goro_ctx *ctx);
+
+/*
+ goro_chan_recv, unless `ctx` ends first: then GORO_ECANCELED or GORO_EDEADLINE, nothing
+ was received and `out` and `ok` are untouched.
+
+ # Safety
+ As goro_chan_recv; `ctx` is NULL or a live context.
+ */
+int goro_chan_recv_ctx(goro_chan *c, void *out, bool *ok, goro_ctx *ctx);
+
+/*
+ goro_select, unless `ctx` ends first: then GORO_ECANCELED or GORO_EDEADLINE and no case
+ completed.
+
+ # Safety
+ As goro_select; `ctx` is NULL or a live context.
+ */
+int goro_select_ctx(goro_case *cases, size_t n, int64_t timeout_ns, goro_ctx *ctx);
+
+/*
+ goro_sleep, unless `ctx` ends first (GORO_ECANCELED or GORO_EDEADLINE).
+
+ # Safety
+ `ctx` is NULL or a live context.
+ */
+int goro_sleep_ctx(int64_t ns, goro_ctx *ctx);
+
+/*
+ goro_wg_wait, unless `ctx` ends first (GORO_ECANCELED or GORO_EDEADLINE).
+
+ # Safety
+ `wg` is NULL or a live WaitGroup; `ctx` is NULL or a live context.
+ */
+int goro_wg_wait_ctx(goro_waitgroup *wg, goro_ctx *ctx);
+
+/*
+ goro_mutex_lock, unless `ctx` ends first: then GORO_ECANCELED or GORO_EDEADLINE and the
+ mutex was not taken.
+
+ # Safety
+ `m` is NULL or a live mutex; `ctx` is NULL or a live context.
+ */
+int goro_mutex_lock_ctx(goro_mutex *m, goro_ctx *ctx);
+
+/*
+ A group whose context is a child of `parent`, running at most `limit` members at once (0:
+ no limit). NULL for a NULL parent or no memory.
+
+ # Safety
+ `parent` is NULL or a live context.
+ */
+goro_group *goro_group_new(goro_ctx *parent, size_t limit);
+
+/*
+ Starts `fn(ctx, arg)` as a goroutine in the group, first waiting while `limit` members run.
+ A nonzero return cancels the group's context. Errors: GORO_EINVAL (NULL group or fn),
+ GORO_ENOMEM.
+
+ # Safety
+ `g` is NULL or a live group; `fn` may run on any thread with `arg`.
+ */
+int goro_group_go(goro_group *g, goro_group_fn func, void *arg);
+
+/*
+ The group's context (borrowed: valid while the group is), to pass to calls that take one.
+ NULL for NULL.
+
+ # Safety
+ `g` is NULL or a live group.
+ */
+goro_ctx *goro_group_ctx(goro_group *g);
+
+/*
+ Waits until every member has returned, cancels the group's context, and returns the first
+ nonzero status a member returned (GORO_OK if none). May be called again. GORO_EINVAL for
+ NULL.
+
+ # Safety
+ `g` is NULL or a live group.
+ */
+int goro_group_wait(goro_group *g);
+
+/*
+ Waits for every member (as goro_group_wait), then frees the group. NULL is fine.
+
+ # Safety
+ `g` is NULL or a live group, not used afterwards.
+ */
+void goro_group_free(goro_group *g);
 
 /*
  Writes every goroutine to `fd` as Go prints them on SIGQUIT: id, name, state, what it

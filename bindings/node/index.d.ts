@@ -67,18 +67,28 @@ export interface SelectResult {
 /** Waits for the first case that can complete; among ready cases one is chosen at random. */
 export declare function select(cases: SelectCase[], options?: SelectOptions): Promise<SelectResult>;
 
+/** The runtime's WaitGroup: usable across worker_threads after share()/open(). */
 export declare class WaitGroup {
   /** Throws when the counter would go below zero. */
   add(n?: number): void;
   done(): void;
   wait(options?: WaitOptions): Promise<void>;
+  /** A one-use token to postMessage to a Worker, which calls WaitGroup.open(token). */
+  share(): string;
+  static open(token: string): WaitGroup;
 }
 
+/** The runtime's Mutex (FIFO hand-off, no owner, as Go's): usable across worker_threads after
+ * share()/open(). A lock whose abort or timeout comes after the hand-off resolves: it holds the
+ * mutex. */
 export declare class Mutex {
   lock(options?: WaitOptions): Promise<void>;
   /** Throws when not locked. */
   unlock(): void;
   tryLock(): boolean;
+  /** A one-use token to postMessage to a Worker, which calls Mutex.open(token). */
+  share(): string;
+  static open(token: string): Mutex;
 }
 
 export interface PoolOptions {
@@ -88,6 +98,30 @@ export interface PoolOptions {
   workers?: number;
   /** Jobs that may wait beyond one per worker before run() waits; default 1024. */
   queue?: number;
+}
+
+/** Options of a Group. */
+export interface GroupOptions {
+  /** At most this many functions run at once; `go` waits for a place (0, the default: no limit). */
+  limit?: number;
+  /** A parent: its abort (a deadline from AbortSignal.timeout, ...) aborts the group. */
+  signal?: AbortSignal;
+}
+
+/** Go's errgroup on AbortSignal: every function gets the group's signal; the first rejection
+ * aborts it, so the others' waits end with an AbortError; `wait` rejects with that first error. */
+export declare class Group {
+  constructor(opts?: GroupOptions);
+  /** Aborted by the first rejection, by the parent signal, or once `wait` has returned. */
+  readonly signal: AbortSignal;
+  /** Every rejection so far, first first. */
+  readonly errors: unknown[];
+  /** Functions started and not yet settled. */
+  readonly running: number;
+  /** Starts fn(signal, ...args), first waiting while `limit` functions run; resolves once started. */
+  go<A extends unknown[]>(fn: (signal: AbortSignal, ...args: A) => unknown, ...args: A): Promise<void>;
+  /** Resolves once every function has settled; rejects with the first error. */
+  wait(): Promise<void>;
 }
 
 /** Jobs on worker_threads. The job function is called as fn(arg, ctx), where ctx is

@@ -8,11 +8,12 @@ const { WaitGroup, Mutex } = require('./lib/sync');
 const { sleep, after, Ticker } = require('./lib/time');
 const { go, onGoroutineError, numGoroutine, gomaxprocs, numCpu } = require('./lib/go');
 const { Pool } = require('./lib/pool');
+const { Group } = require('./lib/group');
 const { ClosedError, AbortError, TimeoutError } = require('./lib/errors');
 const { api: trace } = require('./lib/trace');
 
 module.exports = {
-  Chan, select, recv, send, WaitGroup, Mutex, Pool, sleep, after, Ticker,
+  Chan, select, recv, send, WaitGroup, Mutex, Pool, Group, sleep, after, Ticker,
   go, onGoroutineError, numGoroutine, gomaxprocs, numCpu,
   ClosedError, AbortError, TimeoutError,
   // Seeing inside (lib/trace.js): dumps, pprof profiles, leaks, the debug endpoint, counters.

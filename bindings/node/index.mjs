@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 const goro = createRequire(import.meta.url)('./index.js');
 
 export const {
-  Chan, select, recv, send, WaitGroup, Mutex, Pool, sleep, after, Ticker,
+  Chan, select, recv, send, WaitGroup, Mutex, Pool, Group, sleep, after, Ticker,
   go, onGoroutineError, numGoroutine, gomaxprocs, numCpu,
   ClosedError, AbortError, TimeoutError,
   dump, profile, writeProfile, setBlockProfileRate, setMutexProfileFraction, setTraceback,

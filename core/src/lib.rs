@@ -8,14 +8,23 @@
 //! assert_eq!(ch.recv(), Some(42));
 //! ```
 //!
-//! Map of the crate (DESIGN.md has the why):
-//! - `sched/`: workers (OS threads), run queues, stealing, idle parking, sysmon hand-off;
-//! - `stack/`: goroutine stacks carved from guarded slabs; `goroutine`: the G record,
-//!   park/ready; `park`: the Waiter every blocking operation waits through; `wait/`: the
-//!   one wait protocol (try, register, unregister), the blocking and the event-loop waits,
-//!   the event-loop bridge and the typed select;
-//! - `chan/`, `select`: channels and select; `time/`: timers, sleep, after, tickers;
-//! - `sync/`: WaitGroup and Mutex; `pool`: the worker pool; `maxprocs`: CPU limits.
+//! Map of the crate (DESIGN.md has the why), in layers, each naming only those below it
+//! (core/tests/layering.rs fails on a cycle):
+//! 1. `loom`, `handshake`, `reason`, `hooks`, `maxprocs`, `clock`: atomics, the park/ready
+//!    handshake, wait reasons, the hook points upper layers listen on, CPU limits, the
+//!    monotonic clock and deadlines;
+//! 2. `park`: the Waiter every blocking operation waits through;
+//! 3. `goroutine/`: the G record, spawn, park/ready, defer/exit; `stack/`: goroutine stacks
+//!    carved from guarded slabs;
+//! 4. `sched/`: workers (OS threads), run queues, stealing, idle parking, sysmon hand-off,
+//!    the timer heap; it installs its functions into the goroutine layer when it starts;
+//! 5. `chan/`: channels as sources of a wait (state, try, register, close);
+//! 6. `wait/`: the one wait protocol (try, register, unregister), the blocking and the
+//!    event-loop waits, channel send and receive, the event-loop bridge, the typed select;
+//! 7. `select`, `sync/` (WaitGroup, Mutex), `time/` (sleep, after, tickers), `pool`,
+//!    `context/` (cancellation scopes with deadlines and the error group, as Go's context
+//!    and errgroup);
+//! 8. `trace/`: dumps, profiles, leak reports; it hears of events through `hooks`.
 //!
 //! Lock order (never hold two of one kind except as said): channel locks, several only in
 //! `select` and then in address order; then a WaitGroup's or Mutex's waiter list; then the
@@ -25,12 +34,16 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod chan;
+pub mod clock;
+pub mod context;
 pub mod goroutine;
 pub mod handshake;
+mod hooks;
 mod loom;
 pub mod maxprocs;
 pub mod park;
 pub mod pool;
+pub mod reason;
 pub mod sched;
 pub mod select;
 pub mod stack;
@@ -45,6 +58,8 @@ pub use park::{Outcome, Waiter};
 pub use select::{select, select_async};
 pub use time::{now_ns, sleep, Deadline, Ticker};
 pub use wait::{wait_async, Case, Op, Pending, Source, Started};
+
+pub(crate) use sched::rand;
 
 /// Errors of blocking operations, as the C status codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,6 +79,10 @@ pub enum Error {
     Shutdown,
     /// The wait was interrupted (a signal, a cancelled future).
     Interrupted,
+    /// The context the call was given was cancelled first (nothing was consumed or sent).
+    Cancelled,
+    /// The context the call was given passed its deadline first (nothing consumed or sent).
+    DeadlineExceeded,
 }
 
 impl Error {
@@ -86,6 +105,8 @@ impl std::fmt::Display for Error {
             Error::NoMemory => "out of memory",
             Error::Shutdown => "runtime shutting down",
             Error::Interrupted => "interrupted",
+            Error::Cancelled => "context cancelled",
+            Error::DeadlineExceeded => "context deadline exceeded",
         })
     }
 }
@@ -101,28 +122,5 @@ pub fn go(f: impl FnOnce() + Send + 'static) -> Result<u64, Error> {
 /// Runs `f` as a goroutine and blocks until it has ended.
 #[track_caller]
 pub fn run(f: impl FnOnce() + Send + 'static) -> Result<(), Error> {
-    goroutine::run(Body::Rust(Box::new(f)), &SpawnOpts::default())
-}
-
-/// Cheap randomness: the worker's own generator on a worker, a thread-local one elsewhere.
-/// Never inlined (the TLS trap).
-#[inline(never)]
-pub(crate) fn rand() -> u64 {
-    if let Some(m) = sched::current_m() {
-        return m.rand();
-    }
-    thread_local! {
-        static RNG: std::cell::Cell<u64> = std::cell::Cell::new(0);
-    }
-    RNG.with(|r| {
-        let mut x = r.get();
-        if x == 0 {
-            x = (r as *const _ as u64) ^ time::now_ns() as u64 | 1;
-        }
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        r.set(x);
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    })
+    wait::block::run(Body::Rust(Box::new(f)), &SpawnOpts::default())
 }

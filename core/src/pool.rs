@@ -11,9 +11,9 @@
 use std::sync::Arc;
 
 use crate::chan::Chan;
+use crate::clock::Deadline;
 use crate::goroutine::{self, Body, SpawnOpts, WaitReason};
 use crate::sync::WaitGroup;
-use crate::time::Deadline;
 use crate::Error;
 
 /// A unit of work for the plain pool.

@@ -4,7 +4,7 @@
 
 pub use crate::wait::{wait_async as select_async, Case, Op, Pending, Started};
 
-use crate::time::Deadline;
+use crate::clock::Deadline;
 use crate::Error;
 
 /// Runs a select. Ok((index, ok)) for the case that completed (`ok` false when it completed

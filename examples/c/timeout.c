@@ -5,6 +5,9 @@
  *    fired, no earlier than d after the call.
  * 2. goro_chan_recv_timeout(c, &v, &ok, d): the same thing for a single channel. It returns
  *    GORO_ETIMEDOUT when d runs out, and with d == 0 acts as try_recv (GORO_EAGAIN).
+ * 3. A deadline for a whole piece of work (Go: `ctx, cancel := context.WithTimeout(ctx, d)`):
+ *    goro_ctx_with_timeout(parent, d), passed to every call that may wait (*_ctx); each gives
+ *    GORO_EDEADLINE once the deadline has passed, however many calls the work makes.
  *
  * The result channel has capacity 1, as in Go's `make(chan int, 1)`: an answer that comes
  * after the caller gave up still has room, so the late goroutine never blocks forever. It
@@ -104,6 +107,28 @@ int main(void) {
            (double)elapsed / 1e6);
     EXPECT(rc == GORO_OK && ok && answer == 42, "rc %d ok %d answer %d", rc, ok, answer);
     goro_chan_release(result);
+
+    printf("timeout: 3. one 60 ms deadline for three 40 ms answers (goro_ctx_with_timeout)\n");
+    goro_ctx *bg = goro_ctx_background();
+    goro_ctx *ctx = goro_ctx_with_timeout(bg, MS(60));
+    if (!bg || !ctx) return 1;
+    int got = 0;
+    start = now_ns();
+    for (int k = 0; k < 3; k++) {
+        goro_chan *r = ask(MS(40));
+        rc = goro_chan_recv_ctx(r, &answer, &ok, ctx);
+        goro_chan_release(r);
+        if (rc != GORO_OK) break;
+        got++;
+    }
+    elapsed = now_ns() - start;
+    printf("  -> %d answers, then %s after %.1f ms\n", got, goro_strerror(rc),
+           (double)elapsed / 1e6);
+    EXPECT(got == 1 && rc == GORO_EDEADLINE, "%d answers, then %d", got, rc);
+    EXPECT(elapsed >= MS(60) && elapsed < MS(1000), "took %.1f ms", (double)elapsed / 1e6);
+    goro_ctx_cancel(ctx); /* as Go code defers cancel(): frees its timer early */
+    goro_ctx_release(ctx);
+    goro_ctx_release(bg);
 
     /* The 200 ms answer from 1a may still be on its way: let it finish so that nothing is
      * left running at exit (harmless either way: parked goroutines are abandoned at exit). */

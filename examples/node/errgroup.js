@@ -1,43 +1,21 @@
-// errgroup: run tasks as goroutines; the first error cancels the others through an
-// AbortSignal, and is the one reported.
-const { go, WaitGroup, sleep } = require('goro');
-
-async function group(tasks) {
-  const ac = new AbortController();
-  const wg = new WaitGroup();
-  let first = null;
-  for (const task of tasks) {
-    wg.add(1);
-    go(async () => {
-      try {
-        await task(ac.signal);
-      } catch (e) {
-        if (first === null) {
-          first = e;
-          ac.abort(e);
-        }
-      } finally {
-        wg.done();
-      }
-    });
-  }
-  await wg.wait();
-  return first;
-}
+// errgroup: run tasks in a Group (Go's errgroup on AbortSignal). Each task gets the group's
+// signal and passes it to its waits; the first error aborts the signal, so the others' waits
+// end at once, and wait() rejects with that first error. `limit` bounds how many run at once.
+const { Group, sleep } = require('goro');
 
 async function main() {
+  const g = new Group({ limit: 2 });
   const cancelled = [];
-  const err = await group([
-    async (signal) => { await sleep(10, { signal }); throw new Error('fetch failed'); },
-    async (signal) => {
-      try { await sleep(5000, { signal }); } catch (e) { cancelled.push(e.name); throw e; }
-    },
-    async (signal) => {
-      try { await sleep(5000, { signal }); } catch (e) { cancelled.push(e.name); throw e; }
-    },
-  ]);
-  console.log('first error:', err.message, '| cancelled:', cancelled.join(', '));
-  if (err.message !== 'fetch failed' || cancelled.length !== 2) process.exit(1);
+  const slow = async (signal) => {
+    try { await sleep(5000, { signal }); } catch (e) { cancelled.push(e.name); throw e; }
+  };
+  await g.go(async (signal) => { await sleep(10, { signal }); throw new Error('fetch failed'); });
+  await g.go(slow);
+  await g.go(slow); // waits for a place: starts once the first task has failed
+  let err = null;
+  try { await g.wait(); } catch (e) { err = e; }
+  console.log('first error:', err && err.message, '| cancelled:', cancelled.join(', '));
+  if (!err || err.message !== 'fetch failed' || cancelled.length !== 2) process.exit(1);
 }
 
 main();

@@ -28,9 +28,12 @@ mod sync;
 
 mod pool;
 
+mod context;
+
 mod trace;
 
 pub use chan::*;
+pub use context::*;
 pub use pool::*;
 pub use runtime::*;
 pub use select::*;
@@ -57,6 +60,13 @@ pub const GORO_ESHUTDOWN: c_int = -6;
 pub const GORO_EINTR: c_int = -7;
 /// An internal error: a bug in goro, reported on stderr.
 pub const GORO_EINTERNAL: c_int = -8;
+/// The context the call was given was cancelled before the call could complete; nothing was
+/// sent or received (see goro_ctx_with_cancel).
+pub const GORO_ECANCELED: c_int = -9;
+/// The context the call was given passed its deadline before the call could complete; nothing
+/// was sent or received (see goro_ctx_with_timeout). Distinct from GORO_ETIMEDOUT, the call's
+/// own timeout.
+pub const GORO_EDEADLINE: c_int = -10;
 
 /// The status code of a core error.
 pub(crate) fn code(e: Error) -> c_int {
@@ -68,6 +78,8 @@ pub(crate) fn code(e: Error) -> c_int {
         Error::NoMemory => GORO_ENOMEM,
         Error::Shutdown => GORO_ESHUTDOWN,
         Error::Interrupted => GORO_EINTR,
+        Error::Cancelled => GORO_ECANCELED,
+        Error::DeadlineExceeded => GORO_EDEADLINE,
     }
 }
 
@@ -111,6 +123,8 @@ pub extern "C" fn goro_strerror(code: c_int) -> *const c_char {
         GORO_ESHUTDOWN => b"runtime shutting down\0",
         GORO_EINTR => b"interrupted\0",
         GORO_EINTERNAL => b"internal error\0",
+        GORO_ECANCELED => b"context cancelled\0",
+        GORO_EDEADLINE => b"context deadline exceeded\0",
         _ => b"unknown goro status code\0",
     };
     s.as_ptr().cast()

@@ -156,7 +156,7 @@ pub extern "C" fn goro_run(func: goro_fn, arg: *mut c_void) -> c_int {
         let Some(body) = c_body(func, arg) else {
             return GORO_EINVAL;
         };
-        status(goroutine::run(body, &SpawnOpts::default()))
+        status(goro_core::wait::block::run(body, &SpawnOpts::default()))
     })
 }
 

@@ -45,6 +45,21 @@ pub struct goro_case {
 /// for its channel's elem_size bytes.
 #[no_mangle]
 pub unsafe extern "C" fn goro_select(cases: *mut goro_case, n: usize, timeout_ns: i64) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { select_in(cases, n, timeout_ns, None) }
+}
+
+/// goro_select and goro_select_ctx: checks and converts the cases, then waits (unless `ctx`
+/// ends first).
+///
+/// # Safety
+/// As goro_select.
+pub(crate) unsafe fn select_in(
+    cases: *mut goro_case,
+    n: usize,
+    timeout_ns: i64,
+    ctx: Option<&goro_core::context::Context>,
+) -> c_int {
     ffi_boundary!(GORO_EINTERNAL, {
         if cases.is_null() && n > 0 {
             return GORO_EINVAL;
@@ -93,8 +108,14 @@ pub unsafe extern "C" fn goro_select(cases: *mut goro_case, n: usize, timeout_ns
             };
             *k = Case::chan(o.as_deref(), op);
         }
+        let d = deadline(timeout_ns);
         // SAFETY: the caller vouches for every elem.
-        let r = unsafe { goro_core::select(core_cases, deadline(timeout_ns)) };
+        let r = unsafe {
+            match ctx {
+                Some(c) => goro_core::context::wait_ctx(core_cases, d, c),
+                None => goro_core::select(core_cases, d),
+            }
+        };
         match r {
             Ok((i, ok)) => {
                 cs[i].ok = ok;

@@ -45,6 +45,53 @@ test('Mutex: mutual exclusion in FIFO order; tryLock; unlock of unlocked throws'
   assert.throws(() => m.unlock(), /unlock of unlocked mutex/);
 });
 
+test('Mutex: a lock handed over as the waiter aborts is never lost; an abort before takes nothing', async () => {
+  const m = new Mutex();
+  await m.lock();
+  const ac = new AbortController();
+  const late = m.lock({ signal: ac.signal });
+  m.unlock(); // hands the lock to `late` now; its promise settles on a later turn
+  ac.abort(); // too late: `late` holds the lock
+  await late;
+  assert.equal(m.tryLock(), false);
+  m.unlock();
+  assert.equal(m.tryLock(), true);
+  m.unlock();
+
+  await m.lock();
+  const ac2 = new AbortController();
+  const early = m.lock({ signal: ac2.signal });
+  const next = m.lock();
+  ac2.abort();
+  await assert.rejects(early, AbortError);
+  m.unlock(); // to `next`, not to the aborted waiter
+  await next;
+  await assert.rejects(m.lock({ timeout: 5 }), TimeoutError);
+  m.unlock();
+  assert.equal(m.tryLock(), true, 'nothing was handed to the waiters that gave up');
+  m.unlock();
+  assert.throws(() => m.unlock(), /unlock of unlocked mutex/);
+});
+
+test('WaitGroup: many waiters; an aborted wait takes nothing; reusable after zero', async () => {
+  const wg = new WaitGroup();
+  wg.add(2);
+  const ac = new AbortController();
+  const aborted = wg.wait({ signal: ac.signal });
+  const waits = [wg.wait(), wg.wait(), wg.wait({ timeout: 10000 })];
+  ac.abort();
+  await assert.rejects(aborted, AbortError);
+  wg.done();
+  wg.done();
+  await Promise.all(waits);
+  wg.add(1);
+  const again = wg.wait();
+  setTimeout(() => wg.done(), 5);
+  await again;
+  assert.throws(() => wg.add(-1), /negative WaitGroup counter/);
+  await wg.wait();
+});
+
 test('sleep, after, Ticker', async () => {
   const t0 = Date.now();
   await sleep(20);

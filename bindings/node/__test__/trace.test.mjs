@@ -155,6 +155,25 @@ test('leaks() with no threshold names a go() task whose channel the GC collected
   assert.doesNotMatch(report, /keptReceiver/);
 });
 
+test('leaks() names go() tasks waiting on a Mutex or WaitGroup the GC collected', () => {
+  const src = `const g = require(${JSON.stringify(path.join(here, '..', 'index.js'))});
+    g.enableTracing();
+    async function lockedOut(m) { await m.lock(); }
+    async function waitsForever(wg) { await wg.wait(); }
+    (function start() {
+      const m = new g.Mutex(); m.tryLock(); g.go(lockedOut, m);
+      const wg = new g.WaitGroup(); wg.add(1); g.go(waitsForever, wg);
+    })();
+    setTimeout(async () => {
+      global.gc();
+      await new Promise((r) => setTimeout(r, 10));
+      process.stdout.write(JSON.stringify(g.leaks().map((l) => [l.func, l.unreachable, l.waitingFor])));
+    }, 20);`;
+  const r = spawnSync(process.execPath, ['--expose-gc', '-e', src], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), [['lockedOut', true, 'sync.Mutex.Lock'], ['waitsForever', true, 'sync.WaitGroup.Wait']]);
+});
+
 test('verifyNone fails a test that leaves a go() task behind, naming it and its start line', async () => {
   const forgotten = new Chan();
   async function leakyReceiver() { await forgotten.recv(); }

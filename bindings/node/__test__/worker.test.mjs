@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
-import { Chan, select, recv, send } from '../index.mjs';
+import { Chan, select, recv, send, WaitGroup, Mutex } from '../index.mjs';
 
 const index = fileURLToPath(new URL('../index.js', import.meta.url));
 
@@ -130,6 +130,52 @@ test('objects sent to another thread are copies; the sender forgets them (no lea
   assert.ok(objs.every((o) => o.seen === undefined), 'the worker mutated its copy only');
   await ch.send({ i: -1 }).catch(() => {}); // closed: forgotten at once
   assert.ok(held.size - before < 2048, `held grew to ${held.size}`);
+});
+
+test('WaitGroup and Mutex shared with a worker: mutual exclusion across threads, a hand-off racing an abort is never lost', async () => {
+  const wg = new WaitGroup();
+  const mu = new Mutex();
+  const box = new Int32Array(new SharedArrayBuffer(8)); // [inside, counter]
+  wg.add(1);
+  const done = worker(`
+    const wg = g.WaitGroup.open(workerData.wg), mu = g.Mutex.open(workerData.mu);
+    const box = workerData.box;
+    for (let i = 0; i < 300; i++) {
+      await mu.lock();
+      if (Atomics.add(box, 0, 1) !== 0) throw new Error('two inside');
+      box[1]++;
+      await null;
+      Atomics.sub(box, 0, 1);
+      mu.unlock();
+    }
+    wg.done();
+  `, { wg: wg.share(), mu: mu.share(), box });
+  let got = 0;
+  let aborted = 0;
+  for (let i = 0; i < 300; i++) {
+    const ac = new AbortController();
+    setImmediate(() => ac.abort());
+    try {
+      await mu.lock({ signal: ac.signal });
+    } catch (e) {
+      assert.equal(e.name, 'AbortError');
+      aborted++;
+      continue;
+    }
+    assert.equal(Atomics.add(box, 0, 1), 0, 'two inside');
+    box[1]++;
+    Atomics.sub(box, 0, 1);
+    got++;
+    mu.unlock();
+  }
+  await wg.wait({ timeout: 20000 });
+  await done;
+  assert.equal(got + aborted, 300);
+  assert.equal(box[1], 300 + got);
+  assert.equal(mu.tryLock(), true, 'the mutex is free: no hand-off went to a waiter that gave up');
+  mu.unlock();
+  assert.throws(() => Mutex.open(wg.share()), TypeError, 'a WaitGroup token opens no Mutex');
+  assert.throws(() => WaitGroup.open('goro-waitgroup:0'), TypeError);
 });
 
 test('a token opens once; bad tokens are TypeErrors', () => {

@@ -15,8 +15,10 @@
 
 const { ClosedError, typeError } = require('./errors');
 const { Queue } = require('./queue');
-const { Waiter, claim, checkOpts, abortError, RECV, ITER, SEND, BYTES } = require('./wait');
-const { native, status, pending, getLoop, newId, encode, decode, abandon } = require('./native');
+const { Waiter, claim, checkOpts, abortError, pendingNative, RECV, ITER, SEND, BYTES } = require('./wait');
+const { native, S, status, pending, getLoop, newId, encode, decode, abandon } = require('./native');
+
+const WOULD_BLOCK = S.WouldBlock;
 const { SW, traceWait, R_RECV, R_SEND } = require('./trace');
 
 const RESOLVED = Promise.resolve();
@@ -47,22 +49,23 @@ class Chan {
 
   // ---- local mode: the mechanics (also used by select) ----
 
-  // Sends without waiting: 0 sent, 1 would block, 2 closed.
+  // Sends without waiting, answering as native calls do (lib/native.js S): 1 sent, 0 closed,
+  // WOULD_BLOCK.
   _trySendLocal(v) {
-    if (this._closed) return 2;
+    if (this._closed) return 0;
     const rq = this._recvq;
     while (rq.length > 0) {
       const w = rq.shift();
       if (claim(w)) {
         w.complete(v, true);
-        return 0;
+        return 1;
       }
     }
     if (this._buf.length < this._cap) {
       this._buf.push(v);
-      return 0;
+      return 1;
     }
-    return 1;
+    return WOULD_BLOCK;
   }
 
   // Receives without waiting: true with the value in this._got, or false.
@@ -107,8 +110,8 @@ class Chan {
     if (this._nc !== null) return this._sendNative(v, o);
     if (o !== null && o.signal && o.signal.aborted) return Promise.reject(abortError(o.signal));
     const r = this._trySendLocal(v);
-    if (r === 0) return RESOLVED;
-    if (r === 2) return Promise.reject(new ClosedError());
+    if (r === 1) return RESOLVED;
+    if (r === 0) return Promise.reject(new ClosedError());
     const p = new Promise((resolve, reject) => {
       const w = new Waiter(SEND, this._sendq, v);
       w.resolve = resolve;
@@ -148,20 +151,20 @@ class Chan {
     if (this._nc !== null) {
       const enc = this._enc(v);
       r = this._nc.trySend(enc);
-      if (r !== 0) abandon(enc);
+      if (r !== 1) abandon(enc);
     } else {
       r = this._trySendLocal(v);
     }
-    if (r === 2) throw new ClosedError();
-    return r === 0;
+    if (r === 0) throw new ClosedError();
+    return r === 1;
   }
 
   tryRecv() {
     if (this._nc !== null) {
       const v = this._nc.tryRecv();
       const s = status[0];
-      if (s === 1) return null;
-      return s === 0 ? { value: this._dec(v), ok: true } : { value: undefined, ok: false };
+      if (s === WOULD_BLOCK) return null;
+      return s === 1 ? { value: this._dec(v), ok: true } : { value: undefined, ok: false };
     }
     if (!this._tryRecvLocal()) return null;
     const v = this._got;
@@ -171,7 +174,7 @@ class Chan {
 
   close() {
     if (this._nc !== null) {
-      if (this._nc.close() === 2) throw new ClosedError('goro: close of closed channel');
+      if (this._nc.close() === 0) throw new ClosedError('goro: close of closed channel');
       return;
     }
     if (this._closed) throw new ClosedError('goro: close of closed channel');
@@ -243,8 +246,8 @@ class Chan {
     const enc = this._enc(v);
     // The plain try first: it costs less than starting a wait (no waiter, no slot).
     const r = this._nc.trySend(enc);
-    if (r === 0) return RESOLVED;
-    if (r === 2) {
+    if (r === 1) return RESOLVED;
+    if (r === 0) {
       abandon(enc);
       return Promise.reject(new ClosedError());
     }
@@ -260,16 +263,14 @@ class Chan {
     // The plain try first (see _sendNative).
     let v = this._nc.tryRecv();
     let s = status[0];
-    if (s === 0) {
+    if (s === 1) {
       v = this._dec(v);
       return Promise.resolve(mode === RECV ? { value: v, ok: true } : { value: v, done: false });
     }
     const id = newId();
-    if (s === 1) {
+    if (s === WOULD_BLOCK) {
       v = getLoop().recv(id, this._nc);
       s = status[0];
-    } else {
-      s = 0; // closed and drained
     }
     if (s >= 0) {
       const ok = (s & 1) === 1;
@@ -281,15 +282,7 @@ class Chan {
   }
 
   _pendingNative(id, mode, o) {
-    const p = new Promise((resolve, reject) => {
-      const w = new Waiter(this._bytes ? mode | BYTES : mode, null, undefined);
-      w.resolve = resolve;
-      w.reject = reject;
-      w.nativeId = id;
-      pending.set(id, w);
-      w.arm(o);
-    });
-    return SW[0] === 0 ? p : traceWait(p, mode === SEND ? R_SEND : R_RECV);
+    return pendingNative(id, this._bytes ? mode | BYTES : mode, o, mode === SEND ? R_SEND : R_RECV);
   }
 
   // local -> native; see the top of the file.

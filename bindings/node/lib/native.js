@@ -20,20 +20,27 @@ function load() {
 
 const native = load();
 
-// The status cell (src/status.rs): native calls that return a value leave a code here.
+// Status codes, from the one table (src/status.rs): n >= 0 is "case n >> 1 completed, ok =
+// n & 1" (a single operation is case 0; ok false: its channel is closed); negatives are
+// PENDING (dispatch reports it later) and the core's errors (WouldBlock, Invalid, ...).
+// The JS-local channels (lib/chan.js) answer in the same codes.
+const S = Object.freeze(native.statusCodes());
+
+// The status cell: native calls that return a value leave its status here.
 const status = new Int32Array(1);
 native.setStatusCell(status);
 
-const pending = new Map(); // id -> waiter with .nativeDone(code, value)
+const pending = new Map(); // id -> waiter with .nativeDone(code, value), or a WeakRef to one
 let nextId = 1;
 let loop = null;
 
 function dispatch(flat) {
   for (let i = 0; i < flat.length; i += 3) {
     const id = flat[i];
-    const w = pending.get(id);
+    let w = pending.get(id);
     if (w === undefined) continue;
     pending.delete(id);
+    if (w instanceof WeakRef && (w = w.deref()) === undefined) continue;
     w.nativeDone(flat[i + 1], flat[i + 2]);
   }
 }
@@ -97,4 +104,4 @@ function decode(v) {
   return v8.deserialize(v);
 }
 
-module.exports = { native, status, pending, getLoop, newId, encode, decode, abandon, held };
+module.exports = { native, S, status, pending, getLoop, newId, encode, decode, abandon, held };

@@ -10,7 +10,7 @@
 
 const { typeError, TimeoutError } = require('./errors');
 const { Waiter, checkOpts, abortError } = require('./wait');
-const { native, status, pending, getLoop, newId } = require('./native');
+const { native, S, status, pending, getLoop, newId } = require('./native');
 const { Chan } = require('./chan');
 const { SW, traceWait, R_SELECT } = require('./trace');
 
@@ -157,7 +157,7 @@ function poll(cases) {
     }
     if (c.send) {
       const r = ch._trySendLocal(c.value);
-      if (r !== 1) return { index: i, value: undefined, ok: r === 0 };
+      if (r >= 0) return { index: i, value: undefined, ok: r === 1 };
     } else if (ch._tryRecvLocal()) {
       const v = ch._got;
       ch._got = undefined;
@@ -201,7 +201,7 @@ function nativeSelect(sel, cases, wait, only) {
     const c = cases[index];
     return { index, value: ok && !c.send ? c.chan._dec(v) : undefined, ok };
   }
-  if (s === -1 && sel !== null) {
+  if (s === S.PENDING && sel !== null) {
     sel.nativeId = id;
     sel.nativeIdx = idx;
     pending.set(id, sel);

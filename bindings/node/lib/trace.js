@@ -26,15 +26,16 @@ const TASKS = 1;
 const BLOCK = 2;
 const MUTEX = 4;
 
-// Wait reasons (the core's WaitReason numbers).
-const R_NONE = 0;
-const R_RECV = 1;
-const R_SEND = 2;
-const R_SELECT = 3;
-const R_SLEEP = 5;
-const R_WAITGROUP = 6;
-const R_MUTEX = 7;
-const R_POOL = 8;
+// Wait reasons: the core's WaitReason numbers, by its names (src/status.rs exports them).
+const R = native.waitReasons();
+const R_NONE = R.None;
+const R_RECV = R.ChanRecv;
+const R_SEND = R.ChanSend;
+const R_SELECT = R.Select;
+const R_SLEEP = R.Sleep;
+const R_WAITGROUP = R.WaitGroup;
+const R_MUTEX = R.Mutex;
+const R_POOL = R.PoolSubmit;
 
 const LIB_DIR = __dirname + path.sep;
 const INDEX_JS = path.join(__dirname, '..', 'index');

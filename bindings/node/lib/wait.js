@@ -48,6 +48,7 @@ class Waiter {
     this.reject = null;
     this.done = false;
     this.nativeId = -1; // a native wait's id in the loop (lib/native.js)
+    this.keep = null; // the Set that holds this native wait instead of `pending` (pendingNative)
     this.extra = null; // { timer, signal, onAbort } once armed
     this.sel = null; // the select this is a case of (lib/select.js), or null
     this.index = 0;
@@ -84,6 +85,7 @@ class Waiter {
     if (this.nativeId >= 0) {
       if (!getLoop().cancel(this.nativeId)) return; // completed: dispatch settles it
       pending.delete(this.nativeId);
+      if (this.keep !== null) this.keep.delete(this);
     } else if (this.queue !== null) {
       this.queue.remove(this);
     }
@@ -111,9 +113,33 @@ class Waiter {
   nativeDone(code, value) {
     this.done = true;
     this.nativeId = -1;
+    if (this.keep !== null) this.keep.delete(this);
     const ok = (code & 1) === 1;
     this.complete(ok && (this.mode & BYTES) === 0 ? decodeValue(value) : value, ok);
   }
+}
+
+// A native wait that queued as `id` (status PENDING): its Promise, settled by dispatch or
+// given up by o's timeout or signal; traced as `reason` when tracing is on. With `keep` (the
+// Set of waits of a Mutex or WaitGroup no other thread can reach) the wait is held there and
+// `pending` has only a WeakRef: if the thing becomes unreachable, nothing can ever settle the
+// wait, which then goes with it, and leaks() sees that (lib/trace.js, `stuck`).
+function pendingNative(id, mode, o, reason, keep = null) {
+  const p = new Promise((resolve, reject) => {
+    const w = new Waiter(mode, null, undefined);
+    w.resolve = resolve;
+    w.reject = reject;
+    w.nativeId = id;
+    if (keep === null) {
+      pending.set(id, w);
+    } else {
+      w.keep = keep;
+      keep.add(w);
+      pending.set(id, new WeakRef(w));
+    }
+    w.arm(o);
+  });
+  return SW[0] === 0 ? p : traceWait(p, reason);
 }
 
 // A partner takes a waiter it found in a queue: true if it won it.
@@ -125,5 +151,6 @@ function claim(w) {
 }
 
 const { decode: decodeValue } = require('./native');
+const { SW, traceWait } = require('./trace');
 
-module.exports = { Waiter, claim, checkOpts, abortError, RECV, ITER, SEND, LOCK, BYTES };
+module.exports = { Waiter, claim, checkOpts, abortError, pendingNative, RECV, ITER, SEND, LOCK, BYTES };

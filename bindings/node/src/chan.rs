@@ -2,162 +2,96 @@
 //! - `Msg`: JS values (see value.rs), for channels shared between JS threads;
 //! - `Bytes(n)`: fixed-size byte elements, for a C `goro_chan*` fed by native goroutines;
 //!   values come out as Buffers of n bytes.
+//!
 //! The JS layer (lib/chan.js) uses this only once a channel is shared or native; a channel
 //! used inside one JS thread never calls into native code.
 
-use std::collections::HashMap;
-use std::mem::MaybeUninit;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::Arc;
 
 use goro_core::{Chan, Deadline, Error, RawChan};
 use napi::{Env, JsBigInt, JsBuffer, JsUnknown, Result};
 
-use crate::status::set_status;
+use crate::shared::{Elem, Res, Shared};
+use crate::status::{of_case, of_result, set_status};
 use crate::value::Msg;
+use crate::{err, invalid};
 
-/// Status codes in the status cell, read by lib/native.js.
-pub const OK: i32 = 0;
-pub const WOULD_BLOCK: i32 = 1;
-pub const CLOSED: i32 = 2;
-
-/// What one element of the channel is.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Elem {
-    Msg,
-    Bytes(usize),
-}
-
-/// The channel and its flavor; shared by every JS handle in every thread.
-pub struct Shared {
-    pub raw: Arc<RawChan>,
-    pub elem: Elem,
-    /// JS handles (in any thread) plus unopened tokens. A wait on a channel of JS values that
-    /// only its own handle can reach can never be settled: it must not keep Node alive.
-    holders: AtomicUsize,
-    /// Loops with waits on this channel, told when `holders` drops (wake.rs, keep-alive).
-    pub(crate) watchers: Mutex<Vec<Weak<dyn Watch>>>,
-}
-
-/// A loop that wants to hear when a channel loses holders.
-pub trait Watch: Send + Sync {
-    fn holders_dropped(&self);
-}
-
-impl Shared {
-    fn new(raw: Arc<RawChan>, elem: Elem) -> Arc<Shared> {
-        Arc::new(Shared {
-            raw,
-            elem,
-            holders: AtomicUsize::new(0),
-            watchers: Mutex::new(Vec::new()),
-        })
-    }
-
-    /// Whether someone other than one handle may still use the channel: another handle or a
-    /// token; for a C channel, C code we cannot see, so always.
-    pub fn hopeful(&self) -> bool {
-        self.elem != Elem::Msg || self.holders.load(Ordering::Acquire) > 1
-    }
-
-    fn hold(self: &Arc<Self>) -> Arc<Self> {
-        self.holders.fetch_add(1, Ordering::AcqRel);
-        self.clone()
-    }
-
-    fn release(&self) {
-        if self.holders.fetch_sub(1, Ordering::AcqRel) <= 2 {
-            let ws: Vec<_> = self.watchers.lock().unwrap().drain(..).collect();
-            for w in ws.iter().filter_map(Weak::upgrade) {
-                w.holders_dropped();
-            }
-        }
-    }
-}
-
-/// A buffer for one value in flight: the source of a send, the target of a receive. Boxed, so
-/// the channel may write into it from another thread while it sits in a map.
-pub enum Slot {
-    Msg(Box<MaybeUninit<Msg>>, bool),
-    Bytes(Vec<u128>),
+/// A buffer for one value in flight: the source of a send, the target of a receive. On the
+/// heap, so the channel may write into it from another thread while it sits in a map. It has
+/// room for one element as `elem` says (a Msg, or n bytes); `full`: a value is in it (and, a
+/// Msg, is ours to drop).
+pub struct Slot {
+    buf: Vec<u128>,
+    elem: Elem,
+    full: bool,
 }
 
 impl Slot {
     pub fn empty(elem: Elem) -> Slot {
-        match elem {
-            Elem::Msg => Slot::Msg(Box::new(MaybeUninit::uninit()), false),
-            Elem::Bytes(n) => Slot::Bytes(vec![0u128; n.div_ceil(16)]),
+        let n = match elem {
+            Elem::Msg => std::mem::size_of::<Msg>(),
+            Elem::Bytes(n) => n,
+        };
+        let buf = vec![0; n.div_ceil(16)];
+        Slot {
+            buf,
+            elem,
+            full: false,
         }
     }
 
     /// A slot holding `v`, to send.
     pub fn from_js(elem: Elem, v: JsUnknown) -> Result<Slot> {
+        let mut s = Slot::empty(elem);
         match elem {
-            Elem::Msg => Ok(Slot::Msg(
-                Box::new(MaybeUninit::new(Msg::from_js(v)?)),
-                true,
-            )),
+            // SAFETY: room for a Msg, aligned (u128's alignment is at least Msg's).
+            Elem::Msg => unsafe { s.ptr().cast::<Msg>().write(Msg::from_js(v)?) },
             Elem::Bytes(n) => {
-                let bad = || {
-                    napi::Error::new(
-                        napi::Status::InvalidArg,
-                        format!("goro: this channel carries Buffers of {n} bytes"),
-                    )
+                // SAFETY (the cast): is_buffer was checked first.
+                let b = match v.is_buffer()? {
+                    true => Some(unsafe { v.cast::<JsBuffer>() }.into_value()?),
+                    false => None,
                 };
-                if !v.is_buffer()? {
-                    return Err(bad());
+                match b {
+                    // SAFETY: the slot has room for n bytes.
+                    Some(b) if b.len() == n => unsafe {
+                        std::ptr::copy_nonoverlapping(b.as_ptr(), s.ptr(), n)
+                    },
+                    _ => {
+                        return Err(invalid(format!(
+                            "this channel carries Buffers of {n} bytes"
+                        )))
+                    }
                 }
-                // SAFETY: checked just above.
-                let b = unsafe { v.cast::<JsBuffer>() }.into_value()?;
-                if b.len() != n {
-                    return Err(bad());
-                }
-                let mut s = Slot::empty(elem);
-                // SAFETY: the slot has room for n bytes.
-                unsafe { std::ptr::copy_nonoverlapping(b.as_ptr(), s.ptr(), n) };
-                Ok(s)
             }
         }
+        s.full = true;
+        Ok(s)
     }
 
     pub fn ptr(&mut self) -> *mut u8 {
-        match self {
-            Slot::Msg(b, _) => b.as_mut_ptr().cast(),
-            Slot::Bytes(v) => v.as_mut_ptr().cast(),
-        }
+        self.buf.as_mut_ptr().cast()
     }
 
-    /// After a send completed: the channel owns the value now.
-    pub fn consumed(&mut self) {
-        if let Slot::Msg(_, init) = self {
-            *init = false;
-        }
+    /// After the operation completed: a sent value is the channel's now (false); a receive
+    /// filled the slot (true).
+    pub fn set_full(&mut self, full: bool) {
+        self.full = full;
     }
 
-    /// After a receive completed with a value: the slot holds it.
-    pub fn filled(&mut self) {
-        if let Slot::Msg(_, init) = self {
-            *init = true;
+    /// Takes the value out as JS (undefined if there is none).
+    pub fn take_js(&mut self, env: &Env) -> Result<JsUnknown> {
+        if !std::mem::take(&mut self.full) {
+            return Ok(env.get_undefined()?.into_unknown());
         }
-    }
-
-    /// Takes the value out as JS.
-    pub fn take_js(&mut self, env: &Env, elem: Elem) -> Result<JsUnknown> {
-        match self {
-            Slot::Msg(b, init) => {
-                if !*init {
-                    return Ok(env.get_undefined()?.into_unknown());
-                }
-                *init = false;
-                // SAFETY: `init` said it holds a Msg; it is now marked empty.
-                unsafe { b.assume_init_read() }.into_js(env)
-            }
-            Slot::Bytes(v) => {
-                let Elem::Bytes(n) = elem else { unreachable!() };
-                // SAFETY: the slot holds n bytes.
-                let bytes = unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), n) };
+        match self.elem {
+            // SAFETY: it was full: it holds a Msg, ours now that it is marked empty.
+            Elem::Msg => unsafe { self.ptr().cast::<Msg>().read() }.into_js(env),
+            Elem::Bytes(n) => {
+                // SAFETY: it was full: n bytes.
+                let b = unsafe { std::slice::from_raw_parts(self.buf.as_ptr().cast::<u8>(), n) };
                 Ok(env
-                    .create_buffer_with_data(bytes.to_vec())?
+                    .create_buffer_with_data(b.to_vec())?
                     .into_raw()
                     .into_unknown())
             }
@@ -167,30 +101,18 @@ impl Slot {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        if let Slot::Msg(b, true) = self {
-            // SAFETY: marked initialized: a value that nobody took.
-            unsafe { b.assume_init_drop() };
+        if self.full && self.elem == Elem::Msg {
+            // SAFETY: full: a Msg that nobody took.
+            unsafe { std::ptr::drop_in_place(self.ptr().cast::<Msg>()) };
         }
-    }
-}
-
-/// One-use tokens from `share()`: each keeps its channel alive until opened.
-fn tokens() -> &'static Mutex<HashMap<u64, Arc<Shared>>> {
-    static T: OnceLock<Mutex<HashMap<u64, Arc<Shared>>>> = OnceLock::new();
-    T.get_or_init(Default::default)
-}
-static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
-
-fn status_of(e: Error) -> i32 {
-    match e {
-        Error::Closed => CLOSED,
-        _ => WOULD_BLOCK,
     }
 }
 
 #[napi]
 pub struct NativeChan {
     pub(crate) shared: Arc<Shared>,
+    pub(crate) raw: Arc<RawChan>,
+    pub(crate) elem: Elem,
 }
 
 impl Drop for NativeChan {
@@ -199,16 +121,35 @@ impl Drop for NativeChan {
     }
 }
 
+/// A send's status: case 0, not ok when the channel is closed (as a select's send case).
+fn send_status(r: std::result::Result<(), Error>) -> i32 {
+    of_result(match r {
+        Ok(()) => Ok(true),
+        Err(Error::Closed) => Ok(false),
+        Err(e) => Err(e),
+    })
+}
+
+impl NativeChan {
+    fn wrap(shared: Arc<Shared>) -> Result<NativeChan> {
+        Ok(NativeChan {
+            raw: shared
+                .raw()
+                .expect("a channel token opens a channel")
+                .clone(),
+            elem: shared.elem(),
+            shared,
+        })
+    }
+}
+
 #[napi]
 impl NativeChan {
     /// A channel of JS values with room for `cap`.
     #[napi(constructor)]
     pub fn new(cap: u32) -> Result<NativeChan> {
-        let c = Chan::<Msg>::new(cap as usize)
-            .ok_or_else(|| napi::Error::new(napi::Status::GenericFailure, "goro: out of memory"))?;
-        Ok(NativeChan {
-            shared: Shared::new(c.raw().clone(), Elem::Msg).hold(),
-        })
+        let c = Chan::<Msg>::new(cap as usize).ok_or_else(|| err("out of memory"))?;
+        NativeChan::wrap(Shared::new(Res::Msg(c)))
     }
 
     /// Adopts a C `goro_chan*` (its address, as from the C API of this same runtime): takes a
@@ -217,9 +158,8 @@ impl NativeChan {
     pub fn from_address(addr: JsBigInt) -> Result<NativeChan> {
         let (a, lossless) = addr.get_u64()?;
         if a == 0 || !lossless {
-            return Err(napi::Error::new(
-                napi::Status::InvalidArg,
-                "goro: fromNative needs the address of a goro_chan, as a non-zero BigInt",
+            return Err(invalid(
+                "fromNative needs the address of a goro_chan, as a non-zero BigInt",
             ));
         }
         let p = a as usize as *const RawChan;
@@ -230,113 +170,84 @@ impl NativeChan {
             Arc::from_raw(p)
         };
         let n = raw.elem_size();
-        Ok(NativeChan {
-            shared: Shared::new(raw, Elem::Bytes(n)).hold(),
-        })
+        NativeChan::wrap(Shared::new(Res::Bytes(raw, n)))
     }
 
     /// A one-use token for postMessage; the channel stays alive until it is opened.
     #[napi]
     pub fn share(&self) -> String {
-        let id = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
-        tokens().lock().unwrap().insert(id, self.shared.hold());
-        format!("goro-chan:{id}")
+        self.shared.share("chan")
     }
 
-    /// Opens a token made by `share` (in any thread). Null if unknown or already opened.
+    /// Opens a token made by `share` (in any thread), once.
     #[napi(factory)]
     pub fn open(token: String) -> Result<NativeChan> {
-        let id = token
-            .strip_prefix("goro-chan:")
-            .and_then(|s| s.parse::<u64>().ok());
-        let shared = id.and_then(|id| tokens().lock().unwrap().remove(&id));
-        match shared {
-            // The token's hold passes to the new handle.
-            Some(shared) => Ok(NativeChan { shared }),
-            None => Err(napi::Error::new(
-                napi::Status::InvalidArg,
-                "goro: Chan.open: unknown or already used token",
-            )),
-        }
+        NativeChan::wrap(Shared::open(&token, "chan")?)
     }
 
     /// Element size for a byte channel; -1 for a channel of JS values.
     #[napi(getter)]
     pub fn elem_size(&self) -> i32 {
-        match self.shared.elem {
+        match self.elem {
             Elem::Msg => -1,
             Elem::Bytes(n) => n as i32,
         }
     }
 
-    /// Sends without waiting: OK, WOULD_BLOCK or CLOSED.
+    /// Sends without waiting; returns the status (status.rs: 1 sent, 0 closed, WouldBlock).
     #[napi]
     pub fn try_send(&self, v: JsUnknown) -> Result<i32> {
-        let sh = &self.shared;
-        if sh.elem == Elem::Msg {
-            // The common case without a heap slot: the value lives on the stack meanwhile.
-            let m = std::mem::ManuallyDrop::new(Msg::from_js(v)?);
-            // SAFETY: `m` is one element of this channel; on success the channel owns it.
-            return match unsafe { sh.raw.send((&*m as *const Msg).cast(), Deadline::NoWait) } {
-                Ok(()) => Ok(OK),
-                Err(e) => {
+        if let Res::Msg(c) = &self.shared.res {
+            return Ok(match c.try_send(Msg::from_js(v)?) {
+                Ok(()) => of_case(0, true),
+                Err(mut e) => {
                     // Not sent: the JS side keeps the object's key (it retries or forgets).
-                    let mut m = std::mem::ManuallyDrop::into_inner(m);
-                    m.disarm();
-                    drop(m);
-                    Ok(status_of(e))
+                    e.value.disarm();
+                    send_status(Err(e.error))
                 }
-            };
+            });
         }
-        let mut slot = Slot::from_js(sh.elem, v)?;
+        let mut slot = Slot::from_js(self.elem, v)?;
         // SAFETY: the slot holds one element of this channel's size.
-        match unsafe { sh.raw.send(slot.ptr(), Deadline::NoWait) } {
-            Ok(()) => {
-                slot.consumed();
-                Ok(OK)
-            }
-            Err(e) => Ok(status_of(e)),
-        }
+        let r = unsafe { self.raw.send(slot.ptr(), Deadline::NoWait) };
+        slot.set_full(r.is_err());
+        Ok(send_status(r))
     }
 
-    /// Receives without waiting: the value, with OK in the status cell; or WOULD_BLOCK, or
-    /// CLOSED once closed and drained (value undefined).
+    /// Receives without waiting: the value (undefined unless received), its status in the
+    /// status cell (1 received, 0 closed and drained, WouldBlock).
     #[napi]
     pub fn try_recv(&self, env: Env) -> Result<JsUnknown> {
-        let sh = &self.shared;
-        if sh.elem == Elem::Msg {
-            let mut m = MaybeUninit::<Msg>::uninit();
-            // SAFETY: room for one element; Ok(true) means it was written.
-            let r = unsafe { sh.raw.recv(m.as_mut_ptr().cast(), Deadline::NoWait) };
-            // SAFETY: called only for Ok(true): written by the channel.
-            return try_recv_result(&env, r, || unsafe { m.assume_init() }.into_js(&env));
+        if let Res::Msg(c) = &self.shared.res {
+            let r = c.try_recv();
+            set_status(of_result(r.as_ref().map(Option::is_some).map_err(|e| *e)));
+            return match r {
+                Ok(Some(m)) => m.into_js(&env),
+                _ => Ok(env.get_undefined()?.into_unknown()),
+            };
         }
-        let mut slot = Slot::empty(sh.elem);
+        let mut slot = Slot::empty(self.elem);
         // SAFETY: the slot has room for one element.
-        let r = unsafe { sh.raw.recv(slot.ptr(), Deadline::NoWait) };
-        try_recv_result(&env, r, || {
-            slot.filled();
-            slot.take_js(&env, sh.elem)
-        })
+        let r = unsafe { self.raw.recv(slot.ptr(), Deadline::NoWait) };
+        set_status(of_result(r));
+        slot.set_full(r == Ok(true));
+        slot.take_js(&env)
     }
 
-    /// Closes: OK, or CLOSED the second time.
+    /// Closes: 1, or 0 the second time (closed already).
     #[napi]
     pub fn close(&self) -> i32 {
-        match self.shared.raw.close() {
-            Ok(()) => OK,
-            Err(_) => CLOSED,
-        }
+        of_case(0, self.raw.close().is_ok())
     }
 
     #[napi(getter)]
     pub fn length(&self) -> u32 {
-        self.shared.raw.len() as u32
+        self.raw.len() as u32
     }
 
     #[napi(getter)]
     pub fn capacity(&self) -> u32 {
-        self.shared.raw.cap() as u32
+        self.raw.cap() as u32
     }
 }
 
@@ -345,7 +256,9 @@ impl NativeChan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicUsize as Counter;
+    use crate::shared::Watch;
+    use std::sync::atomic::{AtomicUsize as Counter, Ordering};
+    use std::sync::Weak;
 
     struct Poked(Counter);
     impl Watch for Poked {
@@ -370,6 +283,11 @@ mod tests {
         assert!(Arc::ptr_eq(&a.shared, &b.shared));
         assert!(NativeChan::open(token).is_err(), "a token opens once");
         assert!(NativeChan::open("goro-chan:nope".into()).is_err());
+        let m = crate::sync::NativeSync::new_mutex();
+        assert!(
+            NativeChan::open(m.share()).is_err(),
+            "a Mutex's token opens no channel"
+        );
 
         let w = Arc::new(Poked(Counter::new(0)));
         let weak: Weak<dyn Watch> = Arc::downgrade(&w) as Weak<dyn Watch>;
@@ -383,55 +301,34 @@ mod tests {
         );
     }
 
+    fn full(m: Msg) -> Slot {
+        let mut s = Slot::empty(Elem::Msg);
+        // SAFETY: room for one Msg.
+        unsafe { s.ptr().cast::<Msg>().write(m) };
+        s.set_full(true);
+        s
+    }
+
     #[test]
     fn values_left_in_slots_and_channels_are_dropped_once() {
         let c = NativeChan::new(4).unwrap();
-        let mut s = Slot::Msg(Box::new(MaybeUninit::new(Msg::Str("x".repeat(100)))), true);
+        let mut s = full(Msg::Str("x".repeat(100)));
         // SAFETY: the slot holds one Msg.
-        unsafe { c.shared.raw.send(s.ptr(), Deadline::NoWait) }.unwrap();
-        s.consumed(); // the channel owns it now; dropping the slot must not drop it again
+        unsafe { c.raw.send(s.ptr(), Deadline::NoWait) }.unwrap();
+        s.set_full(false); // the channel owns it now; dropping the slot must not drop it again
         drop(s);
         let mut r = Slot::empty(Elem::Msg);
         // SAFETY: room for one Msg.
-        assert_eq!(
-            unsafe { c.shared.raw.recv(r.ptr(), Deadline::NoWait) },
-            Ok(true)
-        );
-        r.filled();
-        match &r {
-            // SAFETY: filled just above.
-            Slot::Msg(b, true) => {
-                assert!(matches!(unsafe { b.assume_init_ref() }, Msg::Str(s) if s.len() == 100))
-            }
-            _ => panic!("slot not filled"),
-        }
+        assert_eq!(unsafe { c.raw.recv(r.ptr(), Deadline::NoWait) }, Ok(true));
+        r.set_full(true);
+        // SAFETY: filled just above.
+        let got = unsafe { &*r.ptr().cast::<Msg>() };
+        assert!(matches!(got, Msg::Str(s) if s.len() == 100));
         drop(r); // drops the received string (a double drop would crash under the allocator)
-        let mut t = Slot::Msg(Box::new(MaybeUninit::new(Msg::Ser(vec![1, 2, 3]))), true);
+        let mut t = full(Msg::Ser(vec![1, 2, 3]));
         // SAFETY: as above.
-        unsafe { c.shared.raw.send(t.ptr(), Deadline::NoWait) }.unwrap();
-        t.consumed();
+        unsafe { c.raw.send(t.ptr(), Deadline::NoWait) }.unwrap();
+        t.set_full(false);
         drop(c); // the channel drops the value still buffered
-    }
-}
-
-/// A try_recv's answer: the value (status OK), or undefined with CLOSED or the error's status.
-fn try_recv_result(
-    env: &Env,
-    r: std::result::Result<bool, goro_core::Error>,
-    value: impl FnOnce() -> Result<JsUnknown>,
-) -> Result<JsUnknown> {
-    match r {
-        Ok(true) => {
-            set_status(OK);
-            value()
-        }
-        Ok(false) => {
-            set_status(CLOSED);
-            Ok(env.get_undefined()?.into_unknown())
-        }
-        Err(e) => {
-            set_status(status_of(e));
-            Ok(env.get_undefined()?.into_unknown())
-        }
     }
 }

@@ -31,8 +31,7 @@ pub fn num_goroutine() -> i64 {
 #[napi]
 pub fn spawn_producers(env: Env, n: i64, producers: u32, cap: u32) -> Result<JsBigInt> {
     let producers = producers.max(1) as i64;
-    let c = Chan::<u64>::new(cap as usize)
-        .ok_or_else(|| napi::Error::new(napi::Status::GenericFailure, "goro: out of memory"))?;
+    let c = Chan::<u64>::new(cap as usize).ok_or_else(|| crate::err("out of memory"))?;
     let raw = c.raw().clone();
     // A reference for the JS side to adopt; held until the producers are done, then dropped.
     let handle = Arc::into_raw(raw.clone()) as usize;
@@ -54,7 +53,7 @@ pub fn spawn_producers(env: Env, n: i64, producers: u32, cap: u32) -> Result<JsB
                 unsafe { Arc::decrement_strong_count(handle as *const goro_core::RawChan) };
             }
         })
-        .map_err(|e| napi::Error::new(napi::Status::GenericFailure, format!("goro: {e}")))?;
+        .map_err(crate::err)?;
     }
     env.create_bigint_from_u64(handle as u64)
 }

@@ -15,15 +15,13 @@ use goro_core::trace::{self, registry::Task, Frame};
 use napi::bindgen_prelude::Buffer;
 use napi::{Env, JsTypedArray, Result};
 
+use crate::err;
+
 static SWITCH: AtomicI32 = AtomicI32::new(0);
 
 const TASKS: i32 = 1;
 const BLOCK: i32 = 2;
 const MUTEX: i32 = 4;
-
-fn err(msg: impl std::fmt::Display) -> napi::Error {
-    napi::Error::new(napi::Status::GenericFailure, format!("goro: {msg}"))
-}
 
 fn set_bit(bit: i32, on: bool) {
     if on {
@@ -145,9 +143,8 @@ pub struct LeakInfo {
     pub task: bool,
 }
 
-fn leak_info(l: &trace::leak::Leak, now: i64) -> LeakInfo {
+fn leak_info(g: &trace::registry::GoroutineInfo, unreachable: bool, now: i64) -> LeakInfo {
     use trace::registry::State;
-    let g = &l.goroutine;
     let (state, waited) = match &g.state {
         State::Running => ("running".to_string(), 0),
         State::Runnable => ("runnable".to_string(), 0),
@@ -163,7 +160,7 @@ fn leak_info(l: &trace::leak::Leak, now: i64) -> LeakInfo {
         waited_ms: waited as f64 / 1e6,
         func,
         started_at: g.site.file_line().map(|(f, l)| format!("{f}:{l}")),
-        unreachable: l.unreachable,
+        unreachable,
         task: g.task,
     }
 }
@@ -174,7 +171,7 @@ pub fn leaks(threshold_ms: f64) -> Vec<LeakInfo> {
     let now = goro_core::now_ns();
     trace::leak::find((threshold_ms * 1e6) as i64)
         .iter()
-        .map(|l| leak_info(l, now))
+        .map(|l| leak_info(&l.goroutine, l.unreachable, now))
         .collect()
 }
 
@@ -189,16 +186,8 @@ pub fn leak_report(threshold_ms: f64) -> String {
 pub fn goroutines() -> Vec<LeakInfo> {
     let now = goro_core::now_ns();
     trace::registry::snapshot()
-        .into_iter()
-        .map(|g| {
-            leak_info(
-                &trace::leak::Leak {
-                    goroutine: g,
-                    unreachable: false,
-                },
-                now,
-            )
-        })
+        .iter()
+        .map(|g| leak_info(g, false, now))
         .collect()
 }
 
@@ -231,11 +220,6 @@ pub fn counters() -> CountersInfo {
     }
 }
 
-/// Wait reasons as lib/trace.js numbers them (WaitReason's discriminants).
-fn reason(r: u32) -> WaitReason {
-    WaitReason::from_u8(r.min(255) as u8)
-}
-
 thread_local! {
     /// This JS thread's go() tasks now registered, by goroutine id. A Worker's tasks are
     /// unregistered when its thread ends (the map is dropped with it).
@@ -254,12 +238,12 @@ pub fn task_start(func: String, file: Option<String>, line: Option<u32>) -> f64 
     id as f64
 }
 
-/// What task `id` waits on now (0: nothing; lib/trace.js's numbers).
+/// What task `id` waits on now: a WaitReason's number (status.rs `wait_reasons`; 0: nothing).
 #[napi]
 pub fn task_wait(id: f64, r: u32) {
     TASKS_HERE.with(|m| {
         if let Some(t) = m.borrow().get(&(id as u64)) {
-            t.set_wait(reason(r));
+            t.set_wait(WaitReason::from_u8(r.min(255) as u8));
         }
     });
 }

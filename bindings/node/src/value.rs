@@ -89,12 +89,7 @@ impl Msg {
                     armed: true,
                 })
             }
-            _ => {
-                return Err(napi::Error::new(
-                    napi::Status::InvalidArg,
-                    "goro: internal: value not encoded",
-                ))
-            }
+            _ => return Err(crate::invalid("internal: value not encoded")),
         })
     }
 

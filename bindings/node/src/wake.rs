@@ -1,62 +1,68 @@
 //! `Loop`: how native waits reach one JS thread.
 //!
-//! A wait that cannot complete at once is a core `select_async` with a callback Waiter. The
-//! callback runs on whichever thread completes it (a goroutine, another JS thread's send); it
-//! must not touch JS, so it only pushes `(id, outcome)` on this loop's queue and, if no wake
-//! is pending, calls the loop's one thread-safe function (non-blocking). On the JS thread that
-//! function drains the whole queue and hands JS one flat array `[id, code, value, ...]`: one
-//! cross-thread wake settles as many waits as have completed (DESIGN.md: a tsfn per promise
-//! is the expensive path).
+//! A wait that cannot complete at once is a core `wait_async` (channels, Mutexes and
+//! WaitGroups alike) with a callback Waiter. The callback runs on whichever thread completes
+//! it (a goroutine, another JS thread's send or unlock); it must not touch JS, so it only
+//! pushes `(id, outcome)` on this loop's core `Bridge`, whose notify calls the loop's one
+//! thread-safe function (non-blocking) once per batch. On the JS thread that function drains
+//! the batch and hands JS one flat array `[id, code, value, ...]`: one cross-thread wake
+//! settles as many waits as have completed (DESIGN.md: a tsfn per promise is the expensive
+//! path). The bridge's own doc says why no notify is lost.
 //!
 //! Wakes between JS threads are deferred to the waker's next event-loop turn (`owe_wake`).
 //!
-//! No lost wake-up: the callback pushes, then sets `wake_pending` (swap); the JS side clears
-//! `wake_pending`, then drains. A push the drain misses comes with a swap that saw false, so
-//! it calls again.
-//!
 //! Keep-alive: the thread-safe function is ref'd only while this thread has a native wait in
-//! flight that someone else could settle: its channel has another handle (in any thread) or
-//! an unopened token, or is a C channel. When a channel loses a holder (a Worker exits and
-//! its handles are finalized) the loops waiting on it recount. So an idle channel never holds
-//! the process open, and a wait a Worker will settle does.
+//! flight that someone else could settle (shared.rs, `hopeful`: another handle in any
+//! thread, an unopened token, or a C channel). When a thing loses a holder (a Worker exits
+//! and its handles are finalized) the loops waiting on it recount. So an idle channel or
+//! Mutex never holds the process open, and a wait a Worker will settle does.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
-use goro_core::select::{select_async, Case, Op, Pending, Started};
-use goro_core::{Deadline, Error, Outcome, Waiter};
+use goro_core::wait::bridge::Bridge;
+use goro_core::wait::{Select, Selected};
+use goro_core::{wait_async, Case, Chan, Deadline, Error, Op, Outcome, Pending, Started, Waiter};
 use napi::bindgen_prelude::ClassInstance;
 use napi::threadsafe_function::{
     ErrorStrategy, ThreadSafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode,
 };
 use napi::{Env, JsFunction, JsObject, JsUnknown, Result};
-use std::mem::MaybeUninit;
 
-use crate::chan::{Elem, NativeChan, Shared, Slot, Watch};
-use crate::status::set_status;
+use crate::chan::{NativeChan, Slot};
+use crate::invalid;
+use crate::shared::{Res, Shared, Watch};
+use crate::status::{of_case, of_error, of_outcome, set_status, PENDING};
+use crate::sync::NativeSync;
 use crate::value::Msg;
 
 type Tsfn = ThreadsafeFunction<(), ErrorStrategy::Fatal>;
 
-/// Status codes of `Loop::select` (in the status cell); >= 0 is `index * 2 + ok`.
-const PENDING: i32 = -1;
-const WOULD_BLOCK: i32 = -2;
-
-/// A wait in flight. `pending` must go before `slots`: dropping it takes our entries off the
-/// channels, after which nobody can write into the slots.
-struct InFlight {
-    pending: Option<Pending>,
-    cases: Vec<(Arc<Shared>, bool, Slot)>,
-    /// Whether something other than this wait can still settle it (see `Shared::hopeful`).
-    hopeful: bool,
+/// One case of a wait: what it waits on and, for a channel, its direction (send: true) and
+/// buffer (None: a Mutex or WaitGroup).
+struct Entry {
+    on: Arc<Shared>,
+    slot: Option<(bool, Slot)>,
 }
 
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.pending.take();
+impl Entry {
+    fn chan(ch: &NativeChan, send: bool, slot: Slot) -> Entry {
+        Entry {
+            on: ch.shared.clone(),
+            slot: Some((send, slot)),
+        }
     }
+}
+
+/// A wait in flight. `pending` is declared (so dropped) before `entries`: dropping it takes
+/// our registrations off the channels and sources, after which nobody writes into the slots.
+struct InFlight {
+    pending: Pending,
+    entries: Vec<Entry>,
+    /// Whether something other than this wait can still settle it (see `Shared::hopeful`).
+    hopeful: bool,
 }
 
 struct LoopShared {
@@ -65,48 +71,45 @@ struct LoopShared {
     env: usize,
     /// Whether the thread-safe function is ref'd. Owner thread only.
     refd: AtomicBool,
-    queue: Mutex<Vec<(u32, Outcome)>>,
-    wake_pending: AtomicBool,
+    bridge: Arc<Bridge<u32>>,
     tsfn: OnceLock<Tsfn>,
     /// Waits in flight, by the JS layer's id. Touched by the JS thread only, but kept under a
     /// mutex so this struct is Sync for the callbacks.
     ops: Mutex<HashMap<u32, InFlight>>,
 }
 
-/// Queue entry id meaning "a channel lost holders: recount the hopeful waits".
+/// Bridge tokens that are no wait of JS's (whose ids run 1..2^31): "a thing lost holders:
+/// recount the hopeful waits", and "drain, to pay the wakes this thread owes".
 const RECHECK: u32 = 0;
+const PAY: u32 = u32::MAX;
 
 impl Watch for LoopShared {
     fn holders_dropped(&self) {
-        self.queue
-            .lock()
-            .unwrap()
-            .push((RECHECK, Outcome::Interrupted));
-        if !self.wake_pending.swap(true, Ordering::SeqCst) {
-            self.notify();
-        }
+        self.bridge.push(RECHECK, Outcome::Interrupted);
+        // At once, never owed: this may run in a Worker's teardown, which pays no more debts.
+        self.call();
     }
 }
 
 impl LoopShared {
     /// The Waiter callback: any thread.
-    fn completed(self: &Arc<Self>, id: u32, out: Outcome) {
-        self.queue.lock().unwrap().push((id, out));
-        let here = std::thread::current().id();
+    fn completed(&self, id: u32, out: Outcome) {
         // Completed by this very thread (a send to its own native wait): the wake must keep
         // the loop alive until it is dispatched, whatever the keep-alive count said.
-        if here == self.owner {
+        if std::thread::current().id() == self.owner {
             self.set_ref(true);
         }
-        // SeqCst pairs with the store(false) in `drain`: see the module doc.
-        if !self.wake_pending.swap(true, Ordering::SeqCst)
-            && (here == self.owner || !owe_wake(self))
-        {
-            self.notify();
+        self.bridge.push(id, out);
+    }
+
+    /// The bridge's notify: a batch has begun. The completing thread's, any.
+    fn notify(self: &Arc<Self>) {
+        if std::thread::current().id() == self.owner || !owe_wake(self) {
+            self.call();
         }
     }
 
-    fn notify(&self) {
+    fn call(&self) {
         if let Some(t) = self.tsfn.get() {
             t.call((), ThreadsafeFunctionCallMode::NonBlocking);
         }
@@ -138,23 +141,22 @@ impl LoopShared {
 
     /// JS thread: turns completed waits into `[id, code, value, ...]`.
     fn drain(&self, env: &Env) -> Result<JsObject> {
-        self.wake_pending.store(false, Ordering::SeqCst);
         pay_owed();
-        let done = std::mem::take(&mut *self.queue.lock().unwrap());
+        let done = self.bridge.drain();
         let mut arr = env.create_array_with_length(done.len() * 3)?;
         let mut ops = self.ops.lock().unwrap();
         let mut k = 0;
         for (id, out) in done {
             if id == RECHECK {
                 for op in ops.values_mut() {
-                    op.hopeful = op.cases.iter().any(|c| c.0.hopeful());
+                    op.hopeful = op.entries.iter().any(|e| e.on.hopeful());
                 }
                 continue;
             }
             let Some(mut op) = ops.remove(&id) else {
                 continue;
             };
-            let (code, value) = finish(env, &mut op, out)?;
+            let (code, value) = finish(env, &mut op.entries, out)?;
             drop(op);
             arr.set_element(k, env.create_uint32(id)?)?;
             arr.set_element(k + 1, env.create_int32(code)?)?;
@@ -181,7 +183,9 @@ thread_local! {
 /// wake. A goroutine thread (no loop) wakes at once. The owing thread stays ref'd until it
 /// has paid, so it cannot exit owing. Returns false when this thread has no loop.
 fn owe_wake(target: &Arc<LoopShared>) -> bool {
-    let Some(home) = HOME.with(|h| h.borrow().as_ref().and_then(Weak::upgrade)) else {
+    // try_with: a finalizer may complete a wait while this thread is being torn down.
+    let home = HOME.try_with(|h| h.borrow().as_ref().and_then(Weak::upgrade));
+    let Some(home) = home.ok().flatten() else {
         return false;
     };
     let first = OWED.with(|o| {
@@ -191,9 +195,7 @@ fn owe_wake(target: &Arc<LoopShared>) -> bool {
     });
     if first {
         home.set_ref(true);
-        if !home.wake_pending.swap(true, Ordering::SeqCst) {
-            home.notify();
-        }
+        home.bridge.push(PAY, Outcome::Interrupted);
     }
     true
 }
@@ -202,30 +204,19 @@ fn owe_wake(target: &Arc<LoopShared>) -> bool {
 /// of its own (it is about to yield anyway, and its partner may be waiting for exactly this).
 fn pay_owed() {
     for target in OWED.with(|o| std::mem::take(&mut *o.borrow_mut())) {
-        target.notify();
+        target.call();
     }
 }
 
-/// Settles the slots of a completed wait; returns the code and the received value.
-fn finish(env: &Env, op: &mut InFlight, out: Outcome) -> Result<(i32, JsUnknown)> {
-    match out {
-        Outcome::Case { index, ok } => {
-            let (sh, send, slot) = &mut op.cases[index];
-            let value = if *send {
-                if ok {
-                    slot.consumed();
-                }
-                env.get_undefined()?.into_unknown()
-            } else if ok {
-                slot.filled();
-                slot.take_js(env, sh.elem)?
-            } else {
-                env.get_undefined()?.into_unknown()
-            };
-            Ok(((index as i32) * 2 + ok as i32, value))
+/// Settles the slot of a completed wait; returns the code and the received value.
+fn finish(env: &Env, entries: &mut [Entry], out: Outcome) -> Result<(i32, JsUnknown)> {
+    if let Outcome::Case { index, ok: true } = out {
+        if let Some((send, slot)) = &mut entries[index].slot {
+            slot.set_full(!*send);
+            return Ok((of_outcome(out), slot.take_js(env)?));
         }
-        Outcome::TimedOut | Outcome::Interrupted => Ok((-1, env.get_undefined()?.into_unknown())),
     }
+    Ok((of_outcome(out), env.get_undefined()?.into_unknown()))
 }
 
 /// The channels of a select, made once and reused while the select's cases stay the same
@@ -233,7 +224,8 @@ fn finish(env: &Env, op: &mut InFlight, out: Outcome) -> Result<(i32, JsUnknown)
 #[napi]
 pub struct ChanSet {
     chans: Vec<Arc<Shared>>,
-    all_msg: bool,
+    /// The same, typed, when every one carries JS values (for `poll_recv`).
+    msgs: Option<Vec<Chan<Msg>>>,
 }
 
 #[napi]
@@ -241,51 +233,33 @@ impl ChanSet {
     #[napi(constructor)]
     pub fn new(chans: Vec<ClassInstance<NativeChan>>) -> Result<ChanSet> {
         if chans.len() > 32 {
-            return Err(napi::Error::new(
-                napi::Status::InvalidArg,
-                "goro: at most 32 shared channels in one select",
-            ));
+            return Err(invalid("at most 32 shared channels in one select"));
         }
         let chans: Vec<Arc<Shared>> = chans.iter().map(|c| c.shared.clone()).collect();
-        let all_msg = chans.iter().all(|c| c.elem == Elem::Msg);
-        Ok(ChanSet { chans, all_msg })
+        let msgs = chans.iter().map(|c| c.msg().cloned()).collect();
+        Ok(ChanSet { chans, msgs })
     }
 
     /// A select of receives on every channel of the set that does not wait: the fast path
-    /// of a receive-only select (no loop, no id, no waiter, one allocation). Status as
-    /// `Loop::select`: `k * 2 + ok` with the value, or WOULD_BLOCK. Channels of JS values only.
+    /// of a receive-only select (no loop, no id, no waiter; the core's typed Select owns the
+    /// buffers). Status as `Loop::select`, with the value. Channels of JS values only.
     #[napi]
     pub fn poll_recv(&self, env: Env) -> Result<JsUnknown> {
-        if !self.all_msg {
-            return Err(napi::Error::new(
-                napi::Status::InvalidArg,
-                "goro: pollRecv on byte channels",
-            ));
+        let Some(msgs) = &self.msgs else {
+            return Err(invalid("pollRecv on byte channels"));
+        };
+        let mut sel = Select::new();
+        for c in msgs {
+            sel.recv(Some(c));
         }
-        let mut slots: Vec<MaybeUninit<Msg>> = Vec::with_capacity(self.chans.len());
-        // SAFETY: MaybeUninit needs no initialization.
-        unsafe { slots.set_len(self.chans.len()) };
-        let cases: Vec<Case<'_>> = self
-            .chans
-            .iter()
-            .zip(slots.iter_mut())
-            .map(|(c, s)| Case::chan(Some(&c.raw), Op::Recv(s.as_mut_ptr().cast())))
-            .collect();
-        // SAFETY: each slot has room for one Msg and outlives the call.
-        match unsafe { goro_core::select(&cases, Deadline::NoWait) } {
-            Ok((i, ok)) => {
-                set_status((i as i32) * 2 + ok as i32);
-                if ok {
-                    // SAFETY: case i received a value into slot i.
-                    unsafe { slots[i].assume_init_read() }.into_js(&env)
-                } else {
-                    Ok(env.get_undefined()?.into_unknown())
-                }
-            }
-            Err(_) => {
-                set_status(WOULD_BLOCK);
-                Ok(env.get_undefined()?.into_unknown())
-            }
+        let (r, _) = sel.wait(Deadline::NoWait);
+        set_status(
+            r.as_ref()
+                .map_or_else(|&e| of_error(e), |s| of_case(s.index, s.ok)),
+        );
+        match r {
+            Ok(Selected { value: Some(m), .. }) => m.into_js(&env),
+            _ => Ok(env.get_undefined()?.into_unknown()),
         }
     }
 }
@@ -300,14 +274,20 @@ impl Loop {
     /// `dispatch` receives `[id, code, value, ...]` for waits that completed.
     #[napi(constructor)]
     pub fn new(mut env: Env, dispatch: JsFunction) -> Result<Loop> {
-        let shared = Arc::new(LoopShared {
-            owner: std::thread::current().id(),
-            env: env.raw() as usize,
-            refd: AtomicBool::new(false),
-            queue: Mutex::new(Vec::new()),
-            wake_pending: AtomicBool::new(false),
-            tsfn: OnceLock::new(),
-            ops: Mutex::new(HashMap::new()),
+        let shared = Arc::new_cyclic(|me: &Weak<LoopShared>| {
+            let me = me.clone();
+            LoopShared {
+                owner: std::thread::current().id(),
+                env: env.raw() as usize,
+                refd: AtomicBool::new(false),
+                bridge: Bridge::new(move || {
+                    if let Some(s) = me.upgrade() {
+                        s.notify();
+                    }
+                }),
+                tsfn: OnceLock::new(),
+                ops: Mutex::new(HashMap::new()),
+            }
         });
         let weak: Weak<LoopShared> = Arc::downgrade(&shared);
         let mut tsfn: Tsfn = dispatch.create_threadsafe_function(
@@ -329,23 +309,31 @@ impl Loop {
     /// Starts a one-case receive. See `select`.
     #[napi]
     pub fn recv(&mut self, env: Env, id: u32, ch: &NativeChan) -> Result<JsUnknown> {
-        let sh = ch.shared.clone();
-        let slot = Slot::empty(sh.elem);
-        self.start(env, id, vec![(sh, false, slot)], true)
+        let e = Entry::chan(ch, false, Slot::empty(ch.elem));
+        self.start(env, id, vec![e], true)
     }
 
     /// Starts a one-case send. See `select`.
     #[napi]
     pub fn send(&mut self, env: Env, id: u32, ch: &NativeChan, v: JsUnknown) -> Result<JsUnknown> {
-        let sh = ch.shared.clone();
-        let slot = Slot::from_js(sh.elem, v)?;
-        self.start(env, id, vec![(sh, true, slot)], true)
+        let e = Entry::chan(ch, true, Slot::from_js(ch.elem, v)?);
+        self.start(env, id, vec![e], true)
+    }
+
+    /// Starts a wait for a Mutex (to take it) or a WaitGroup (to reach zero). See `select`.
+    #[napi]
+    pub fn wait(&mut self, env: Env, id: u32, s: &NativeSync) -> Result<JsUnknown> {
+        let e = Entry {
+            on: s.shared.clone(),
+            slot: None,
+        };
+        self.start(env, id, vec![e], true)
     }
 
     /// Starts a select over the native channels of `set`: case k sends when bit k of
     /// `send_mask` is set (its value in `values[k]`). Completes at once (status
-    /// `k * 2 + ok`, returns a received value), or with `wait` false gives WOULD_BLOCK, or
-    /// queues (PENDING) and later reports through dispatch.
+    /// `k * 2 + ok`, returns a received value), or with `wait` false gives WouldBlock, or
+    /// queues (PENDING) and later reports through dispatch (status.rs has the codes).
     #[napi]
     pub fn select(
         &mut self,
@@ -356,24 +344,22 @@ impl Loop {
         values: Option<Vec<JsUnknown>>,
         wait: bool,
     ) -> Result<JsUnknown> {
-        let mut cases = Vec::with_capacity(set.chans.len());
+        let mut entries = Vec::with_capacity(set.chans.len());
         let mut values = values.unwrap_or_default().into_iter();
         for (k, sh) in set.chans.iter().enumerate() {
             let send = send_mask & (1 << k) != 0;
-            let v = values.next();
-            let slot = match (send, v) {
-                (true, Some(v)) => Slot::from_js(sh.elem, v)?,
-                (true, None) => {
-                    return Err(napi::Error::new(
-                        napi::Status::InvalidArg,
-                        "goro: missing send value",
-                    ))
-                }
-                (false, _) => Slot::empty(sh.elem),
+            let elem = sh.elem();
+            let slot = match (send, values.next()) {
+                (true, Some(v)) => Slot::from_js(elem, v)?,
+                (true, None) => return Err(invalid("missing send value")),
+                (false, _) => Slot::empty(elem),
             };
-            cases.push((sh.clone(), send, slot));
+            entries.push(Entry {
+                on: sh.clone(),
+                slot: Some((send, slot)),
+            });
         }
-        self.start(env, id, cases, wait)
+        self.start(env, id, entries, wait)
     }
 
     /// Gives up a wait in flight. True: nothing was consumed or delivered (and dispatch will
@@ -382,15 +368,12 @@ impl Loop {
     pub fn cancel(&mut self, id: u32) -> Result<bool> {
         let mut ops = self.shared.ops.lock().unwrap();
         let cancelled = match ops.get(&id) {
-            Some(op) => op.pending.as_ref().is_some_and(|p| p.cancel()),
+            Some(op) => op.pending.cancel(),
             None => false,
         };
-        if cancelled {
-            if ops.remove(&id).is_some_and(|o| o.hopeful)
-                && !self.shared.wake_pending.load(Ordering::SeqCst)
-            {
-                self.shared.keep_alive(&ops);
-            }
+        if cancelled && ops.remove(&id).is_some_and(|o| o.hopeful) && self.shared.bridge.is_empty()
+        {
+            self.shared.keep_alive(&ops);
         }
         Ok(cancelled)
     }
@@ -399,16 +382,21 @@ impl Loop {
         &mut self,
         env: Env,
         id: u32,
-        mut cases: Vec<(Arc<Shared>, bool, Slot)>,
+        mut entries: Vec<Entry>,
         wait: bool,
     ) -> Result<JsUnknown> {
-        let ptrs: Vec<(bool, *mut u8)> =
-            cases.iter_mut().map(|(_, s, sl)| (*s, sl.ptr())).collect();
-        let core_cases: Vec<Case<'_>> = cases
+        let ptrs: Vec<*mut u8> = entries
+            .iter_mut()
+            .map(|e| e.slot.as_mut().map_or(std::ptr::null_mut(), |s| s.1.ptr()))
+            .collect();
+        let cases: Vec<Case<'_>> = entries
             .iter()
             .zip(&ptrs)
-            .map(|((sh, _, _), &(send, p))| {
-                Case::chan(Some(&sh.raw), if send { Op::Send(p) } else { Op::Recv(p) })
+            .map(|(e, &p)| match (&e.on.res, &e.slot) {
+                (Res::Mutex(m), _) => Case::Source(&**m),
+                (Res::WaitGroup(w), _) => Case::Source(&**w),
+                (_, Some((true, _))) => Case::chan(e.on.raw(), Op::Send(p)),
+                _ => Case::chan(e.on.raw(), Op::Recv(p)),
             })
             .collect();
         let started = if wait {
@@ -422,31 +410,27 @@ impl Loop {
                     }
                 })
             };
-            // SAFETY: every slot is boxed and lives in `cases`, which stays in the op map (or
-            // here) until the wait has ended: completed (drain), cancelled, or dropped.
-            unsafe { select_async(&core_cases, Deadline::Forever, &mut make) }
+            // SAFETY: every slot is boxed and every source is behind an Arc, all in
+            // `entries`, which stays in the op map (or here) until the wait has ended:
+            // completed (drain), cancelled, or dropped (InFlight drops the Pending first).
+            unsafe { wait_async(&cases, Deadline::Forever, &mut make) }
         } else {
             // A poll needs no waiter. SAFETY: the slots outlive the call.
-            unsafe { goro_core::select(&core_cases, Deadline::NoWait) }
+            unsafe { goro_core::select(&cases, Deadline::NoWait) }
                 .map(|(i, ok)| Started::Done(i, ok))
         };
-        drop(core_cases);
+        drop(cases);
         match started {
             Ok(Started::Done(i, ok)) => {
-                let mut op = InFlight {
-                    pending: None,
-                    cases,
-                    hopeful: false,
-                };
-                let (code, v) = finish(&env, &mut op, Outcome::Case { index: i, ok })?;
+                let (code, v) = finish(&env, &mut entries, Outcome::Case { index: i, ok })?;
                 set_status(code);
                 Ok(v)
             }
             Ok(Started::Pending(p)) => {
-                let hopeful = cases.iter().any(|c| c.0.hopeful());
+                let hopeful = entries.iter().any(|e| e.on.hopeful());
                 let me: Weak<dyn Watch> = Arc::downgrade(&self.shared) as Weak<dyn Watch>;
-                for c in &cases {
-                    let mut ws = c.0.watchers.lock().unwrap();
+                for e in &entries {
+                    let mut ws = e.on.watchers.lock().unwrap();
                     if !ws.iter().any(|w| w.ptr_eq(&me)) {
                         ws.push(me.clone());
                     }
@@ -455,8 +439,8 @@ impl Loop {
                 ops.insert(
                     id,
                     InFlight {
-                        pending: Some(p),
-                        cases,
+                        pending: p,
+                        entries,
                         hopeful,
                     },
                 );
@@ -468,14 +452,11 @@ impl Loop {
                 set_status(PENDING);
                 Ok(env.get_undefined()?.into_unknown())
             }
-            Err(Error::WouldBlock) => {
-                set_status(WOULD_BLOCK);
+            Err(e @ Error::WouldBlock) => {
+                set_status(of_error(e));
                 Ok(env.get_undefined()?.into_unknown())
             }
-            Err(e) => Err(napi::Error::new(
-                napi::Status::GenericFailure,
-                format!("goro: {e}"),
-            )),
+            Err(e) => Err(crate::err(e)),
         }
     }
 }

@@ -52,6 +52,9 @@ pub(crate) fn err(e: Error) -> PyErr {
         Error::NoMemory => PyMemoryError::new_err("goro: out of memory"),
         Error::Shutdown => rt::shutdown_error(),
         Error::Interrupted => PyKeyboardInterrupt::new_err("interrupted"),
+        Error::Cancelled | Error::DeadlineExceeded => {
+            pyo3::exceptions::PyRuntimeError::new_err(e.to_string())
+        }
     }
 }
 

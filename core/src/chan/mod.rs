@@ -15,21 +15,23 @@
 //!
 //! Files: `buffer.rs` the ring, `waitq.rs` the wait queues, `typed.rs` the generic `Chan<T>`
 //! over this byte-level `RawChan` (which the C API uses directly).
+//!
+//! This folder is the channel as a source of the wait protocol: its state, and the steps a
+//! wait takes on it under its lock (`try_op`, `arm`, `arm_one`, `dequeue`), and `close`. The
+//! operations that wait (send, recv and their typed forms) are that protocol applied to one
+//! channel, so they are written with it, in wait/chan.rs.
 
 mod buffer;
 mod lock;
 mod typed;
 mod waitq;
 
-pub use typed::Chan;
+pub use typed::{Chan, SendError};
 
 use std::cell::UnsafeCell;
 use std::sync::Arc;
 
-use crate::goroutine::WaitReason;
 use crate::park::Waiter;
-use crate::time::Deadline;
-use crate::wait::{self, Op};
 use crate::Error;
 use buffer::{copy_elem, zero_elem, Ring};
 use lock::ChanLock;
@@ -59,6 +61,15 @@ pub(crate) struct Inner {
     closed: bool,
     sendq: WaitQ,
     recvq: WaitQ,
+}
+
+/// What a channel case of a wait does (wait/mod.rs re-exports it as `wait::Op`).
+#[derive(Clone, Copy, Debug)]
+pub enum Op {
+    /// Send the value at this pointer (elem_size bytes).
+    Send(*const u8),
+    /// Receive into this pointer (null drops the value).
+    Recv(*mut u8),
 }
 
 /// What step 3 of a wait found on a channel (see `RawChan::arm`).
@@ -123,14 +134,14 @@ impl RawChan {
     }
 
     /// `new`, shared: the handle every layer uses. The channel is listed for leak reports
-    /// (`trace::leak`).
+    /// (through `hooks::chan_created`, which trace's leak report reads).
     pub fn new_shared(
         elem_size: usize,
         cap: usize,
         drop_elem: Option<unsafe fn(*mut u8)>,
     ) -> Option<Arc<RawChan>> {
         let c = Arc::new(RawChan::new(elem_size, cap, drop_elem)?);
-        crate::trace::leak::register(&c);
+        crate::hooks::chan_created(&c);
         Some(c)
     }
 
@@ -385,7 +396,12 @@ impl RawChan {
     /// # Safety
     /// As `arm`.
     #[inline(always)]
-    pub(crate) unsafe fn arm_one(self: &Arc<Self>, op: Op, may_wait: bool) -> ArmedOne {
+    pub(crate) unsafe fn arm_one(
+        self: &Arc<Self>,
+        op: Op,
+        may_wait: bool,
+        waiter: impl FnOnce() -> Arc<Waiter>,
+    ) -> ArmedOne {
         self.lock();
         // SAFETY: locked just above; the reference is not used after the unlock below.
         let inner = unsafe { self.inner() };
@@ -394,7 +410,7 @@ impl RawChan {
             Some((ok, partner)) => ArmedOne::Done(ok, partner),
             None if !may_wait => ArmedOne::WouldBlock,
             None => {
-                let w = Waiter::current();
+                let w = waiter();
                 let (send, elem) = match op {
                     Op::Send(p) => (true, p.cast_mut()),
                     Op::Recv(p) => (false, p),
@@ -424,49 +440,6 @@ impl RawChan {
             Op::Send(_) => inner.closed || !inner.buf.is_full() || partner(&inner.recvq),
             Op::Recv(_) => inner.closed || inner.buf.len() > 0 || partner(&inner.sendq),
         }
-    }
-
-    /// Sends the value at `elem` (copied in), waiting until `deadline`.
-    /// On `Err`, the value was not sent (and remains the caller's).
-    ///
-    /// # Safety
-    /// `elem` points at `elem_size` readable bytes (may be null when the size is 0), valid
-    /// until this returns.
-    /// An operation that waits keeps its own reference to the channel (taken under the lock,
-    /// before it queues), so the last handle may be released while it waits; one that
-    /// completes at once touches no reference count.
-    pub unsafe fn send(self: &Arc<Self>, elem: *const u8, deadline: Deadline) -> Result<(), Error> {
-        // SAFETY: the caller's contract.
-        unsafe { self.send_as(elem, deadline, WaitReason::ChanSend) }
-    }
-
-    /// `send`, shown in dumps as waiting for `reason` (a pool submit is a channel send).
-    ///
-    /// # Safety
-    /// As `send`.
-    pub(crate) unsafe fn send_as(
-        self: &Arc<Self>,
-        elem: *const u8,
-        deadline: Deadline,
-        reason: WaitReason,
-    ) -> Result<(), Error> {
-        // SAFETY: the caller's contract.
-        match unsafe { wait::wait_chan(self, Op::Send(elem), deadline, reason) } {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(Error::Closed),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Receives into `out` (null drops the value), waiting until `deadline`. Ok(true) for a
-    /// value; Ok(false) when the channel is closed and drained (`out` zero-filled).
-    ///
-    /// # Safety
-    /// `out` is null or points at `elem_size` writable bytes, valid until this returns.
-    /// Waiting keeps a reference of its own, as `send` does.
-    pub unsafe fn recv(self: &Arc<Self>, out: *mut u8, deadline: Deadline) -> Result<bool, Error> {
-        // SAFETY: the caller's contract.
-        unsafe { wait::wait_chan(self, Op::Recv(out), deadline, WaitReason::ChanRecv) }
     }
 
     /// Closes the channel: every waiting receiver gets (zero, false), every waiting sender

@@ -2,12 +2,9 @@
 //! (a Rust move is a copy); a value that no one takes is dropped exactly once.
 
 use std::marker::PhantomData;
-use std::mem::{ManuallyDrop, MaybeUninit};
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::{RawChan, ALIGN};
-use crate::time::Deadline;
 use crate::Error;
 
 /// A channel of `T`, cloneable (every clone is the same channel), as Go's `chan T`.
@@ -67,74 +64,6 @@ impl<T: Send> Chan<T> {
         &self.raw
     }
 
-    /// Sends, waiting as long as it takes. Fails only when the channel is closed.
-    pub fn send(&self, v: T) -> Result<(), SendError<T>> {
-        self.send_deadline(v, Deadline::Forever)
-    }
-
-    /// Sends if it can without waiting.
-    pub fn try_send(&self, v: T) -> Result<(), SendError<T>> {
-        self.send_deadline(v, Deadline::NoWait)
-    }
-
-    /// Sends, waiting at most `d`.
-    pub fn send_timeout(&self, v: T, d: Duration) -> Result<(), SendError<T>> {
-        self.send_deadline(v, Deadline::from_timeout(Some(d)))
-    }
-
-    /// Sends, waiting until `deadline`.
-    pub fn send_deadline(&self, v: T, deadline: Deadline) -> Result<(), SendError<T>> {
-        self.send_as(v, deadline, crate::goroutine::WaitReason::ChanSend)
-    }
-
-    /// `send_deadline`, shown in dumps as waiting for `reason`.
-    pub(crate) fn send_as(
-        &self,
-        v: T,
-        deadline: Deadline,
-        reason: crate::goroutine::WaitReason,
-    ) -> Result<(), SendError<T>> {
-        let v = ManuallyDrop::new(v);
-        let p = (&*v as *const T).cast::<u8>();
-        // SAFETY: `p` points at a T that stays put until `send_as` returns; on success the
-        // channel has taken it (we must not drop it), on failure it is still ours.
-        match unsafe { self.raw.send_as(p, deadline, reason) } {
-            Ok(()) => Ok(()),
-            Err(error) => Err(SendError {
-                value: ManuallyDrop::into_inner(v),
-                error,
-            }),
-        }
-    }
-
-    /// Receives, waiting as long as it takes; None once the channel is closed and drained.
-    pub fn recv(&self) -> Option<T> {
-        self.recv_deadline(Deadline::Forever).ok().flatten()
-    }
-
-    /// Receives without waiting: Ok(Some(v)), Ok(None) once closed and drained, or
-    /// Err(WouldBlock).
-    pub fn try_recv(&self) -> Result<Option<T>, Error> {
-        self.recv_deadline(Deadline::NoWait)
-    }
-
-    /// Receives, waiting at most `d`.
-    pub fn recv_timeout(&self, d: Duration) -> Result<Option<T>, Error> {
-        self.recv_deadline(Deadline::from_timeout(Some(d)))
-    }
-
-    /// Receives, waiting until `deadline`: Ok(Some(v)), Ok(None) once closed and drained.
-    pub fn recv_deadline(&self, deadline: Deadline) -> Result<Option<T>, Error> {
-        let mut slot = MaybeUninit::<T>::uninit();
-        // SAFETY: `slot` has room for one T; on Ok(true) the channel wrote a T into it.
-        match unsafe { self.raw.recv(slot.as_mut_ptr().cast(), deadline) } {
-            // SAFETY: a value was written.
-            Ok(true) => Ok(Some(unsafe { slot.assume_init() })),
-            Ok(false) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
     /// Closes the channel; Err(Closed) the second time.
     pub fn close(&self) -> Result<(), Error> {
         self.raw.close()
@@ -153,13 +82,5 @@ impl<T: Send> Chan<T> {
     /// Capacity.
     pub fn cap(&self) -> usize {
         self.raw.cap()
-    }
-}
-
-impl<T: Send> Iterator for Chan<T> {
-    type Item = T;
-    /// Receives until the channel is closed and drained, as Go's `for v := range ch`.
-    fn next(&mut self) -> Option<T> {
-        self.recv()
     }
 }

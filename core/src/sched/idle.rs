@@ -13,24 +13,32 @@
 //! Either the sleeper's re-check sees the goroutine, or the waker sees the sleeper's freed
 //! token with no spinner and wakes someone from the idle list.
 
-use std::sync::atomic::{fence, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::{sched, MShared, M, WAKE_KICK, WAKE_TOKEN};
-use crate::time::now_ns;
+use crate::clock::now_ns;
+use crate::loom::fence;
 
 /// Starts a worker for queued goroutines if one may run and none is already looking.
 pub(crate) fn wakep() {
     let s = sched();
+    // Step 2 of the module doc (the caller queued its goroutine first). SeqCst: pairs with
+    // the sleeper's fence after its `nmspinning` decrement and `release_token` (step 1), and
+    // with a new spinner's increment (`Worker::spin`), which then finds the goroutine.
     if s.nmspinning.load(Ordering::SeqCst) != 0 {
         return;
     }
+    // Step 2, free tokens. SeqCst: pairs with the sleeper's `release_token` and fence.
     if s.active.load(Ordering::SeqCst) >= s.maxprocs.load(Ordering::Relaxed) {
         // Every token is held: if one is held by a worker blocked in a foreign call, sysmon
         // should hand it off soon.
         super::sysmon::poke();
         return;
     }
+    // One waker starts a spinner for all of them. SeqCst: in the one order of `nmspinning`'s
+    // changes with the loads above, other wakers' CAS and `Worker::reset_spinning`'s
+    // decrement (the last spinner to stop calls us again).
     if s.nmspinning
         .compare_exchange(0, 1, Ordering::SeqCst, Ordering::Relaxed)
         .is_err()
@@ -38,6 +46,7 @@ pub(crate) fn wakep() {
         return;
     }
     if !s.try_acquire_token() {
+        // Undo; SeqCst for the same order (pairs with the loads of other wakers above).
         s.nmspinning.fetch_sub(1, Ordering::SeqCst);
         return;
     }
@@ -45,12 +54,16 @@ pub(crate) fn wakep() {
     let sleeper = s.idle.lock().pop();
     match sleeper {
         Some(m) => {
+            // SeqCst: pairs with the sleeper's `wake.swap(0)` in `sleep`'s loop (and its
+            // `wake.store(0)` before it went on the idle list, which this cannot precede: it
+            // popped the sleeper from that list).
             m.wake.fetch_or(WAKE_TOKEN, Ordering::SeqCst);
             unpark(&m);
         }
         None => {
             if !M::spawn(true) {
                 s.release_token();
+                // Undo, as above.
                 s.nmspinning.fetch_sub(1, Ordering::SeqCst);
             }
         }
@@ -66,6 +79,7 @@ fn unpark(m: &MShared) {
 /// Wakes a specific worker without a token (a pinned goroutine became ready on it, or the
 /// timers changed). A busy worker will see the reason at its next schedule point.
 pub(crate) fn kick(m: &MShared) {
+    // SeqCst: pairs with `sleep`'s `wake.swap(0)` and `wake.store(0)`, as WAKE_TOKEN does.
     m.wake.fetch_or(WAKE_KICK, Ordering::SeqCst);
     unpark(m);
 }
@@ -74,6 +88,11 @@ pub(crate) fn kick(m: &MShared) {
 /// when no worker is awake to see the timer at its next schedule point, start one.
 pub(crate) fn kick_for_timer() {
     let s = sched();
+    // Dekker with the timer sleeper: the timer heap stored its new earliest deadline (SeqCst,
+    // time/timers.rs) before calling us; this fence orders that store before our load of
+    // `timer_sleeper`. It pairs with `sleep`'s SeqCst CAS of `timer_sleeper` followed by its
+    // SeqCst load of the deadline: either the sleeper sees the new deadline, or we see the
+    // sleeper and kick it.
     fence(Ordering::SeqCst);
     let ts = s.timer_sleeper.load(Ordering::SeqCst);
     if ts != 0 {
@@ -82,6 +101,8 @@ pub(crate) fn kick_for_timer() {
         }
         return;
     }
+    // SeqCst: pairs with `try_acquire_token`'s CAS and `release_token`: no worker holding a
+    // token means none will reach a schedule point to see the timer.
     if s.active.load(Ordering::SeqCst) == 0 {
         let first = s.idle.lock().last().cloned();
         match first {
@@ -108,6 +129,9 @@ fn remove_from_idle(m: &MShared) -> bool {
 pub(crate) fn sleep(w: &M) {
     let s = sched();
     let me: &Arc<MShared> = &w.shared;
+    // Stale wake bits go before we are listed idle. SeqCst: pairs with wakers' fetch_or
+    // (`wakep`, `kick`): one that finds us on the list afterwards leaves its bit for the loop
+    // below.
     me.wake.store(0, Ordering::SeqCst);
     let was_spinning = w.spinning.replace(false);
     super::runq::drain_to_global(w);
@@ -120,10 +144,15 @@ pub(crate) fn sleep(w: &M) {
         s.release_token();
     }
     if was_spinning {
+        // Step 1. SeqCst: pairs with `wakep`'s load of `nmspinning` (step 2).
         s.nmspinning.fetch_sub(1, Ordering::SeqCst);
     }
-    // Step 1 of the module doc: re-check after publishing ourselves as idle.
+    // Step 1 of the module doc: re-check after publishing ourselves as idle. The fence orders
+    // the list push, the token release and the spinning decrement above before the loads
+    // below; it pairs with the waker's SeqCst loads in `wakep` after it queued (step 2).
     fence(Ordering::SeqCst);
+    // SeqCst: pairs with `runq::put`'s fetch_add of `inbox_len` before it kicks us: either we
+    // see the pinned goroutine here, or its WAKE_KICK reaches the loop below.
     if me.inbox_len.load(Ordering::SeqCst) > 0 || s.timers.next() <= now_ns() {
         // Pinned goroutines and due timers need no token.
         if remove_from_idle(me) {
@@ -141,6 +170,7 @@ pub(crate) fn sleep(w: &M) {
         s.release_token();
     }
     loop {
+        // SeqCst: pairs with wakers' fetch_or of WAKE_TOKEN and WAKE_KICK.
         let bits = me.wake.swap(0, Ordering::SeqCst);
         if bits & WAKE_TOKEN != 0 {
             // The waker took a token and a spinning count for us, and popped us off the list.
@@ -154,6 +184,8 @@ pub(crate) fn sleep(w: &M) {
         }
         let next = s.timers.next();
         let my_tag = me.id + 1;
+        // SeqCst: the sleeper's half of the Dekker with `kick_for_timer` (its fence and load
+        // of `timer_sleeper`); the deadline is re-read after the sleep below.
         if next != i64::MAX
             && s.timer_sleeper
                 .compare_exchange(0, my_tag, Ordering::SeqCst, Ordering::SeqCst)
@@ -163,6 +195,8 @@ pub(crate) fn sleep(w: &M) {
             if next > now {
                 std::thread::park_timeout(std::time::Duration::from_nanos((next - now) as u64));
             }
+            // Off duty. SeqCst: pairs with `kick_for_timer`'s load: a kicker that still sees
+            // our tag kicks us, and we look at the timers once more below.
             let _ = s
                 .timer_sleeper
                 .compare_exchange(my_tag, 0, Ordering::SeqCst, Ordering::SeqCst);

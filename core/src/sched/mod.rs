@@ -8,29 +8,40 @@
 //! its worker is being handed off.
 //!
 //! - `runq.rs`: where a goroutine is queued and where a worker finds the next one.
+//! - `runnext.rs`: the run-next slot, handed between threads by swaps (loom-checked).
 //! - `idle.rs`: how workers go to sleep and are woken without losing a wake-up.
 //! - `sysmon.rs`: the monitor thread: hand-off of workers stuck in foreign calls, late timers.
 //! - `worker.rs`: the worker loop, and every "when" (spin, steal, sleep, hand off).
+//! - `policy.rs`: every tuning number those use, each with what set it.
+//!
+//! The scheduler sits above the goroutine layer: it names goroutines (it runs them), and the
+//! goroutine layer reaches it only through the table `sched()` installs at start
+//! (`goroutine/scheduler.rs`): which goroutine runs here, queue this one, a preemption point.
 //!
 //! Rejected: a thread per goroutine (a million threads), a single global queue (contention at
 //! two workers already), handing off straight to a sleeping worker on every wake (a futex wake
 //! costs ~35 µs here: `idle.rs` explains spinning).
 
 mod idle;
+pub(crate) mod policy;
+pub mod runnext;
 mod runq;
 pub(crate) mod sysmon;
+pub mod timers;
 mod worker;
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 
 use crossbeam_deque::{Injector, Stealer};
 use parking_lot::Mutex;
 
 use crate::goroutine::{GPtr, G};
-use crate::time::timers::Timers;
+use crate::loom::{AtomicBool, AtomicI32, AtomicI64, AtomicU32, AtomicU64, AtomicUsize};
+use timers::Timers;
 
+use runnext::RunNext;
 pub(crate) use worker::Worker as M;
 
 /// Most workers that may ever exist (Go's default limit of 10,000 threads).
@@ -56,22 +67,23 @@ pub struct MShared {
     pub(crate) stealer: Stealer<GPtr>,
     /// The goroutine to run next on this worker (just woken by what it ran). Stealable only
     /// when the worker seems stuck (see runq::steal_runnext).
-    pub(crate) runnext: AtomicPtr<G>,
+    pub(crate) runnext: RunNext<G>,
     /// Schedule count: sysmon compares it across ticks to find a worker stuck in one G.
     pub(crate) tick: AtomicU64,
-    /// What the goroutine running here now runs (`trace::FuncKey`; 0 between goroutines),
-    /// for the CPU profile's sampler: a plain number, so the sampler never touches a record.
+    /// What the goroutine running here now runs (its `func_key`, goroutine/origin.rs; 0
+    /// between goroutines), for the CPU profile's sampler: a plain number, so the sampler
+    /// never touches a record.
     pub(crate) running: AtomicUsize,
     /// PH_* above.
     pub(crate) phase: AtomicU32,
     /// Set by sysmon when the current goroutine has run for long: it yields at its next goro
     /// call (cooperative preemption, as Go's stack-check preemption).
-    pub(crate) preempt: std::sync::atomic::AtomicBool,
+    pub(crate) preempt: AtomicBool,
     /// This thread's CPU-time clock, so sysmon can tell a goroutine blocked in a foreign call
     /// (no CPU used) from one computing. i64::MIN until known (thread clock ids are negative).
-    pub(crate) cpu_clock: std::sync::atomic::AtomicI64,
+    pub(crate) cpu_clock: AtomicI64,
     /// The thread's kernel id (for its state in /proc), 0 until known.
-    pub(crate) tid: std::sync::atomic::AtomicI32,
+    pub(crate) tid: AtomicI32,
     /// WAKE_* bits; set by wakers, swapped to 0 by the worker.
     pub(crate) wake: AtomicU32,
     /// Counters for `trace::counters`, written by this worker only.
@@ -113,7 +125,23 @@ static SCHED: OnceLock<Sched> = OnceLock::new();
 
 pub(crate) fn sched() -> &'static Sched {
     SCHED.get_or_init(|| {
+        // First, before any goroutine can exist: the goroutine layer reaches us only through
+        // this table (goroutine/scheduler.rs).
+        crate::goroutine::install_scheduler(crate::goroutine::Scheduler {
+            current: current_g,
+            ready: runq::put,
+            preempt_point,
+            current_worker: || {
+                current_m().map_or(std::ptr::null_mut(), |m| {
+                    Arc::as_ptr(&m.shared).cast_mut().cast()
+                })
+            },
+        });
         crate::stack::install_overflow_handler(crate::goroutine::describe_for_signal);
+        // Starting the runtime starts trace's environment features (GORO_TRACEBACK,
+        // GORO_DUMP_SIGNAL, GORO_DEBUG_ADDR): the one call the scheduler makes upward, allowed
+        // by name in core/tests/layering.rs (goroutine/spawn.rs says why a lazily started
+        // runtime needs it).
         crate::trace::init_from_env();
         let s = Sched {
             injector: Injector::new(),
@@ -169,6 +197,8 @@ impl Sched {
         let max = self.maxprocs.load(Ordering::Relaxed);
         let mut a = self.active.load(Ordering::Relaxed);
         while a < max {
+            // SeqCst: in the one order of token counts that `wakep`'s and `sleep`'s checks of
+            // `active` read (sched/idle.rs's numbered race).
             match self
                 .active
                 .compare_exchange_weak(a, a + 1, Ordering::SeqCst, Ordering::Relaxed)
@@ -181,6 +211,8 @@ impl Sched {
     }
 
     pub(crate) fn release_token(&self) {
+        // Step 1 of sched/idle.rs's race when a sleeper gives its token up. SeqCst: pairs with
+        // `wakep`'s load of `active` (step 2).
         self.active.fetch_sub(1, Ordering::SeqCst);
     }
 
@@ -189,7 +221,7 @@ impl Sched {
         !self.injector.is_empty()
             || (0..self.nworkers())
                 .filter_map(|id| self.worker(id))
-                .any(|m| !m.stealer.is_empty() || !m.runnext.load(Ordering::Acquire).is_null())
+                .any(|m| !m.stealer.is_empty() || !m.runnext.is_empty())
     }
 }
 
@@ -215,14 +247,36 @@ pub(crate) fn current_g() -> Option<GPtr> {
     current_m().and_then(|m| m.curg())
 }
 
-/// Queues a goroutine that was just created.
-pub(crate) fn ready_new(g: GPtr) {
-    runq::put(g, false);
+/// The worker `g` is pinned to, if any.
+pub(crate) fn pinned_home(g: &G) -> Option<&'static MShared> {
+    let p = g.pinned_m.load(Ordering::Acquire).cast::<MShared>();
+    // SAFETY: `pinned_m` is null or the address of a worker's MShared (stored by spawn from
+    // our `current_worker`, or by `Worker::execute`), and workers are never freed: `ms`
+    // keeps an Arc of each for the life of the process.
+    unsafe { p.as_ref() }
 }
 
-/// Queues a goroutine that was parked (called by `goroutine::ready`).
-pub(crate) fn ready_parked(g: GPtr) {
-    runq::put(g, true);
+/// Cheap randomness: the worker's own generator on a worker, a thread-local one elsewhere.
+/// Never inlined (the TLS trap).
+#[inline(never)]
+pub(crate) fn rand() -> u64 {
+    if let Some(m) = current_m() {
+        return m.rand();
+    }
+    thread_local! {
+        static RNG: Cell<u64> = const { Cell::new(0) };
+    }
+    RNG.with(|r| {
+        let mut x = r.get();
+        if x == 0 {
+            x = (r as *const _ as u64) ^ crate::clock::now_ns() as u64 | 1;
+        }
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        r.set(x);
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    })
 }
 
 /// Sets GOMAXPROCS (n > 0) and returns the value before. Lowering it takes effect as workers
@@ -232,6 +286,9 @@ pub fn maxprocs(n: i64) -> usize {
     let before = s.maxprocs.load(Ordering::Relaxed);
     if n > 0 {
         let n = (n as usize).min(MAX_PROCS);
+        // SeqCst has no partner here: every reader loads `maxprocs` Relaxed and re-reads it at
+        // each schedule point; the workers woken below are started by this thread, after
+        // the store. (Kept as the first scheduler wrote it.)
         s.maxprocs.store(n, Ordering::SeqCst);
         if n > before {
             for _ in before..n {
@@ -263,7 +320,7 @@ pub fn blocking_end() {
 /// Workers whose `preempt` flag is set. Preemption points read only this shared, rarely
 /// written word: the thread-local lookup of their own worker (a call through __tls_get_addr in
 /// a shared library) is paid only while some worker is asked to yield (W3 in benches/).
-static PREEMPT_PENDING: AtomicUsize = AtomicUsize::new(0);
+static PREEMPT_PENDING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// Asks the goroutine running on `m` to yield at its next goro call. Sysmon only.
 pub(crate) fn request_preempt(m: &MShared) -> bool {

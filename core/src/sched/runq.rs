@@ -1,7 +1,7 @@
 //! Where a goroutine is queued, and where a worker looks for the next one.
 //!
-//! Order of search, as Go's findRunnable: the pinned inbox; every 61st time the global queue
-//! first (so it cannot starve behind two goroutines that keep waking each other); the "run
+//! Order of search, as Go's findRunnable: the pinned inbox; every GLOBAL_QUEUE_EVERY-th time
+//! (`policy.rs`) the global queue first (so it cannot starve behind two goroutines that keep waking each other); the "run
 //! next" slot; the local queue; the global queue; then stealing half of another worker's queue.
 //!
 //! A worker's "run next" slot holds the goroutine its current goroutine just woke (a send to a
@@ -13,14 +13,17 @@ use std::sync::atomic::Ordering;
 
 use crossbeam_deque::Steal;
 
+use super::policy::GLOBAL_QUEUE_EVERY;
 use super::{current_m, idle, sched, MShared, M, PH_REVOKED};
 use crate::goroutine::GPtr;
 
 /// Queues a runnable goroutine: on the current worker when it holds a token (in its run-next
 /// slot when `next`), else on the global queue; pinned goroutines go to their own worker.
 pub(crate) fn put(g: GPtr, next: bool) {
-    if let Some(home) = g.get().pinned_to() {
+    if let Some(home) = super::pinned_home(g.get()) {
         home.inbox.lock().push_back(g);
+        // SeqCst: pairs with the home worker's fence and load of `inbox_len` in
+        // `idle::sleep`: either it sees this goroutine, or our kick's WAKE_KICK reaches it.
         home.inbox_len.fetch_add(1, Ordering::SeqCst);
         if !current_m().is_some_and(|m| std::ptr::eq(&*m.shared, home)) {
             idle::kick(home);
@@ -30,8 +33,7 @@ pub(crate) fn put(g: GPtr, next: bool) {
     match current_m() {
         Some(m) if m.has_token() => {
             if next {
-                let old = m.shared.runnext.swap(g.0.as_ptr(), Ordering::AcqRel);
-                if let Some(old) = std::ptr::NonNull::new(old) {
+                if let Some(old) = m.shared.runnext.put(g.0) {
                     m.runq.push(GPtr(old));
                 }
             } else {
@@ -43,11 +45,19 @@ pub(crate) fn put(g: GPtr, next: bool) {
     idle::wakep();
 }
 
+/// Empties a worker's run-next slot: by its owner (`find_local`, `spin`, `drain_to_global`),
+/// or by a thief that judged the owner stuck (`steal_pass`). Whoever swaps the goroutine out
+/// owns it: the slot is never read and cleared in two steps.
+#[inline]
+pub(crate) fn take_runnext(sh: &MShared) -> Option<GPtr> {
+    sh.runnext.take().map(GPtr)
+}
+
 /// Queues a goroutine that yielded, behind everything that waits: at the back of this worker's
 /// queue when that holds anything (it then runs after all of it), else at the back of the
 /// global queue (Go's Gosched), so goroutines queued elsewhere get their turn first.
 pub(crate) fn put_yielded(m: &M, g: GPtr) {
-    if g.get().pinned_to().is_some() {
+    if super::pinned_home(g.get()).is_some() {
         return put(g, false);
     }
     if m.has_token() && !m.runq.is_empty() {
@@ -64,6 +74,8 @@ pub(crate) fn pop_inbox(sh: &MShared) -> Option<GPtr> {
         return None;
     }
     let g = sh.inbox.lock().pop_front()?;
+    // SeqCst: in the one order of `inbox_len` with `put`'s increment and `idle::sleep`'s
+    // load (the owner's own count, so no partner reads it concurrently but those two).
     sh.inbox_len.fetch_sub(1, Ordering::SeqCst);
     Some(g)
 }
@@ -71,17 +83,13 @@ pub(crate) fn pop_inbox(sh: &MShared) -> Option<GPtr> {
 /// Looks in this worker's own queues and the global queue.
 pub(crate) fn find_local(m: &M, tick: u64) -> Option<GPtr> {
     let s = sched();
-    if tick % 61 == 0 {
+    if tick % GLOBAL_QUEUE_EVERY == 0 {
         if let Some(g) = steal_global(m) {
             return Some(g);
         }
     }
-    let rn = m
-        .shared
-        .runnext
-        .swap(std::ptr::null_mut(), Ordering::AcqRel);
-    if let Some(g) = std::ptr::NonNull::new(rn) {
-        return Some(GPtr(g));
+    if let Some(g) = take_runnext(&m.shared) {
+        return Some(g);
     }
     if let Some(g) = m.runq.pop() {
         return Some(g);
@@ -128,10 +136,9 @@ pub(crate) fn steal_pass(m: &M, ticks: Option<&[u64]>) -> Option<GPtr> {
         }
         let stuck = v.phase.load(Ordering::Acquire) == PH_REVOKED
             || ticks.is_some_and(|t| t.get(v.id) == Some(&v.tick.load(Ordering::Acquire)));
-        if stuck && !v.runnext.load(Ordering::Acquire).is_null() {
-            let g = v.runnext.swap(std::ptr::null_mut(), Ordering::AcqRel);
-            if let Some(g) = std::ptr::NonNull::new(g) {
-                return Some(GPtr(g));
+        if stuck && !v.runnext.is_empty() {
+            if let Some(g) = take_runnext(v) {
+                return Some(g);
             }
         }
     }
@@ -154,12 +161,8 @@ pub(crate) fn snapshot_ticks(into: &mut Vec<u64>) {
 pub(crate) fn drain_to_global(m: &M) {
     let s = sched();
     let mut moved = false;
-    let rn = m
-        .shared
-        .runnext
-        .swap(std::ptr::null_mut(), Ordering::AcqRel);
-    if let Some(g) = std::ptr::NonNull::new(rn) {
-        s.injector.push(GPtr(g));
+    if let Some(g) = take_runnext(&m.shared) {
+        s.injector.push(g);
         moved = true;
     }
     while let Some(g) = m.runq.pop() {

@@ -13,27 +13,20 @@
 //! 3. Late timers: if every worker is busy, nobody reaches a schedule point to run due timers;
 //!    sysmon runs those overdue by more than a millisecond.
 //!
-//! It polls every 20 µs while it finds something to do, backing off to 10 ms when idle (Go's
-//! figures: they bound hand-off latency without burning a CPU on an idle process).
+//! It polls every SYSMON_MIN_DELAY while it finds something to do, backing off to
+//! SYSMON_MAX_DELAY when idle (`policy.rs` has the figures and their sources).
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
-use std::time::Duration;
 
+use super::policy::{
+    BLOCKED_NS, COMPUTE_HANDOFF_NS, COMPUTING_CPU_SHARE, LATE_TIMER_NS, PREEMPT_NS, SCAVENGE_NS,
+    SYSMON_DEEP, SYSMON_MAX_DELAY, SYSMON_MIN_DELAY, SYSMON_QUIET_LOOKS,
+};
 use super::{idle, sched, PH_REVOKED, PH_RUNNING};
-use crate::time::now_ns;
-
-/// A worker stuck this long in one goroutine is looked at. One that uses no CPU meanwhile is
-/// blocked in a foreign call: its token goes to another worker at the next look (Go retakes a
-/// P in a syscall after 20 µs-10 ms; W10 in benches/ checks the hand-off).
-const BLOCKED_NS: i64 = 50_000;
-/// One computing this long is asked to yield at its next goro call (Go's 10 ms time slice).
-const PREEMPT_NS: i64 = 10_000_000;
-/// One computing this long without a goro call gets its token handed off anyway, so queued
-/// goroutines run (at the cost of one more thread than GOMAXPROCS for a while).
-const COMPUTE_HANDOFF_NS: i64 = 50_000_000;
+use crate::clock::now_ns;
 
 /// What sysmon last saw of a worker.
 #[derive(Clone, Copy)]
@@ -75,16 +68,10 @@ pub(crate) fn thread_cpu_ns(clock: i64) -> Option<i64> {
     (unsafe { libc::clock_gettime(clock, &mut ts) } == 0)
         .then(|| ts.tv_sec as i64 * 1_000_000_000 + ts.tv_nsec as i64)
 }
-/// How often idle stack memory is given back.
-const SCAVENGE_NS: i64 = 1_000_000_000;
-const MIN_DELAY: Duration = Duration::from_micros(20);
-const MAX_DELAY: Duration = Duration::from_millis(10);
 
 static THREAD: OnceLock<std::thread::Thread> = OnceLock::new();
 /// Set while sysmon sleeps long (backed off): a waker with no token to give may then `poke` it.
 static DEEP_SLEEP: AtomicBool = AtomicBool::new(false);
-/// Sleeps at least this long count as deep.
-const DEEP: Duration = Duration::from_millis(1);
 
 pub(crate) fn start() {
     let t = std::thread::Builder::new()
@@ -108,18 +95,18 @@ pub(crate) fn poke() {
 
 fn run() {
     let s = sched();
-    let mut delay = MIN_DELAY;
+    let mut delay = SYSMON_MIN_DELAY;
     let mut quiet = 0u32;
     // Per worker: the schedule count last seen and when it was first seen.
     let mut seen: HashMap<usize, Seen> = HashMap::new();
     let mut last_scavenge = now_ns();
     loop {
-        if delay >= DEEP {
+        if delay >= SYSMON_DEEP {
             DEEP_SLEEP.store(true, Ordering::Release);
             std::thread::park_timeout(delay);
             if !DEEP_SLEEP.swap(false, Ordering::AcqRel) {
                 // Poked (or a spurious wake): look closely for a while.
-                delay = MIN_DELAY;
+                delay = SYSMON_MIN_DELAY;
                 quiet = 0;
             }
         } else {
@@ -131,7 +118,7 @@ fn run() {
             last_scavenge = now;
         }
         let mut acted = false;
-        if s.timers.next() <= now - 1_000_000 {
+        if s.timers.next() <= now - LATE_TIMER_NS {
             s.timers.run_due(now);
             acted = true;
         }
@@ -161,7 +148,8 @@ fn run() {
                     // Little CPU used: blocked, unless the thread is runnable and merely waiting
                     // for a CPU (preempted by the OS, or its virtual CPU by the host).
                     (Some(c), p) if p >= 0 && now - e.at >= BLOCKED_NS => {
-                        (c - p) * 4 > now - e.at || thread_runnable(m.tid.load(Ordering::Relaxed))
+                        (c - p) * COMPUTING_CPU_SHARE > now - e.at
+                            || thread_runnable(m.tid.load(Ordering::Relaxed))
                     }
                     (Some(_), p) if p >= 0 => continue, // too short a window to judge yet
                     _ => {
@@ -196,12 +184,12 @@ fn run() {
             }
         }
         if acted {
-            delay = MIN_DELAY;
+            delay = SYSMON_MIN_DELAY;
             quiet = 0;
         } else {
             quiet += 1;
-            if quiet > 50 {
-                delay = (delay * 2).min(MAX_DELAY);
+            if quiet > SYSMON_QUIET_LOOKS {
+                delay = (delay * 2).min(SYSMON_MAX_DELAY);
             }
         }
     }

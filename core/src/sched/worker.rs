@@ -2,33 +2,16 @@
 //! up the token); `runq`, `idle` and `sysmon` carry it out.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
 
+use super::policy::{enough_spinners, RUNNEXT_GRACE_NS, SPIN_NS, SPIN_PAUSES};
 use super::{idle, runq, sched, set_current_m, MShared, PH_IDLE, PH_REVOKED, PH_RUNNING, PH_SCHED};
+use crate::clock::now_ns;
 use crate::goroutine::{self, GPtr, Ran};
-use crate::time::now_ns;
-
-/// How long a worker with nothing to do keeps looking before it sleeps. Waking a sleeping
-/// thread costs ~35 µs on these machines (BENCHMARKS.md), so a hand-off between workers is
-/// only fast if the receiver is still spinning; W2 and W3 in benches/ set this figure.
-const SPIN_NS: i64 = 50_000;
-/// How long a worker may go without scheduling before a spinning worker takes the goroutine
-/// in its run-next slot (see `spin`).
-///
-/// A goroutine woken by a channel operation waits in its waker's run-next slot, to run on
-/// the same worker when the waker blocks. For a producer and a consumer on a buffered
-/// channel, "when the waker blocks" is when the buffer is full: a thousand sends, some tens
-/// of microseconds. Taking the consumer sooner (1 µs, or Go's 3 µs) splits the pair across
-/// two CPUs, where every operation fights over the channel's cache lines: W3 in benches/
-/// runs at about half the speed (22 against 40-48 M msg/s here). What a longer grace costs
-/// is latency, not throughput: a woken goroutine whose waker keeps computing without
-/// blocking starts up to this much later on another worker (once per wake; in a pipeline
-/// whose consumer keeps up, it is woken rarely). Kept below SPIN_NS, so a spinning worker
-/// still takes it before it gives up and sleeps.
-const RUNNEXT_GRACE_NS: i64 = 30_000;
+use crate::loom::{AtomicBool, AtomicI32, AtomicI64, AtomicU32, AtomicU64, AtomicUsize};
 
 /// A worker (Go's M): an OS thread that runs goroutines. Owner thread only, except `shared`.
 pub(crate) struct Worker {
@@ -53,12 +36,12 @@ impl Worker {
                 id,
                 thread: OnceLock::new(),
                 stealer,
-                runnext: AtomicPtr::new(std::ptr::null_mut()),
+                runnext: super::RunNext::new(),
                 tick: AtomicU64::new(0),
                 running: AtomicUsize::new(0),
-                preempt: std::sync::atomic::AtomicBool::new(false),
-                tid: std::sync::atomic::AtomicI32::new(0),
-                cpu_clock: std::sync::atomic::AtomicI64::new(i64::MIN),
+                preempt: AtomicBool::new(false),
+                tid: AtomicI32::new(0),
+                cpu_clock: AtomicI64::new(i64::MIN),
                 phase: AtomicU32::new(PH_SCHED),
                 wake: AtomicU32::new(0),
                 counts: Default::default(),
@@ -140,9 +123,27 @@ impl Worker {
 
     fn execute(&self, g: GPtr) {
         let gr = g.get();
-        if gr.pinned && gr.pinned_to().is_none() {
-            gr.pinned_m
-                .store(Arc::as_ptr(&self.shared).cast_mut(), Ordering::Release);
+        if gr.pinned && super::pinned_home(gr).is_none() {
+            let me: *mut () = Arc::as_ptr(&self.shared).cast_mut().cast();
+            let mut home = me;
+            if gr.pin_group != 0 {
+                // The group's first goroutine to run makes this its home; the others go there.
+                // Moving one before it has ever run is free: nothing of it is tied to a thread.
+                let slot = &goroutine::GROUP_HOME[gr.pin_group as usize];
+                if let Err(h) = slot.compare_exchange(
+                    std::ptr::null_mut(),
+                    me,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
+                    home = h;
+                }
+            }
+            gr.pinned_m.store(home, Ordering::Release);
+            if home != me {
+                runq::put(g, false); // into its home's inbox
+                return;
+            }
         }
         self.curg.set(Some(g));
         super::clear_preempt(&self.shared);
@@ -222,6 +223,8 @@ impl Worker {
         let s = sched();
         let mut a = s.active.load(Ordering::Relaxed);
         while a > s.maxprocs.load(Ordering::Relaxed) {
+            // A token given up, as `release_token`. SeqCst: pairs with `wakep`'s load of
+            // `active` (sched/idle.rs's step 2).
             match s
                 .active
                 .compare_exchange(a, a - 1, Ordering::SeqCst, Ordering::Relaxed)
@@ -229,6 +232,7 @@ impl Worker {
                 Ok(_) => {
                     self.has_token.set(false);
                     if self.spinning.replace(false) {
+                        // SeqCst: pairs with `wakep`'s load of `nmspinning`.
                         s.nmspinning.fetch_sub(1, Ordering::SeqCst);
                     }
                     runq::drain_to_global(self);
@@ -240,17 +244,19 @@ impl Worker {
         false
     }
 
-    /// Looks for work on other workers for up to SPIN_NS. At most half the busy workers spin
-    /// at once (as Go), so spinning cannot eat the CPUs that have work.
+    /// Looks for work on other workers for up to SPIN_NS, unless enough workers spin already
+    /// (`policy::enough_spinners`).
     fn spin(&self) -> Option<GPtr> {
         let s = sched();
         if !self.spinning.get() {
             let spinners = s.nmspinning.load(Ordering::Relaxed);
             let busy = s.active.load(Ordering::Relaxed);
-            if 2 * spinners >= busy.max(1) {
+            if enough_spinners(spinners, busy) {
                 return runq::steal_pass(self, None);
             }
             self.spinning.set(true);
+            // SeqCst: pairs with `wakep`'s load of `nmspinning`: a waker that sees us spinning
+            // starts no one, and we find its goroutine in the passes below.
             s.nmspinning.fetch_add(1, Ordering::SeqCst);
         }
         let start = now_ns();
@@ -273,17 +279,13 @@ impl Worker {
                 runq::snapshot_ticks(&mut ticks);
                 snap_at = now;
             }
-            let rn = self
-                .shared
-                .runnext
-                .swap(std::ptr::null_mut(), Ordering::AcqRel);
-            if let Some(g) = std::ptr::NonNull::new(rn) {
-                return Some(GPtr(g));
+            if let Some(g) = runq::take_runnext(&self.shared) {
+                return Some(g);
             }
             if now - start > SPIN_NS || s.timers.next() <= now {
                 return None;
             }
-            for _ in 0..64 {
+            for _ in 0..SPIN_PAUSES {
                 std::hint::spin_loop();
             }
         }
@@ -294,6 +296,7 @@ impl Worker {
             let s = sched();
             // The last spinner found work: there may be more, so start another spinner
             // (Go's resetspinning).
+            // SeqCst: pairs with `wakep`'s load and CAS of `nmspinning`.
             if s.nmspinning.fetch_sub(1, Ordering::SeqCst) == 1 {
                 idle::wakep();
             }

@@ -71,7 +71,7 @@ fn ensure_alt_stack() {
 extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
     let addr = unsafe { (*info).si_addr() } as usize;
-    if let Some(g) = super::guard_owner(addr) {
+    if let Some(g) = super::classes::guard_owner(addr) {
         let mut buf = [0u8; 256];
         let describe = DESCRIBE.load(Ordering::Acquire);
         let mut n = if describe != 0 && !g.is_null() {

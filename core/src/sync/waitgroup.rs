@@ -13,9 +13,9 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::goroutine::WaitReason;
+use crate::clock::Deadline;
 use crate::park::Waiter;
-use crate::time::Deadline;
+use crate::reason::WaitReason;
 use crate::wait::{self, Case, Source};
 use crate::Error;
 

@@ -1,82 +1,17 @@
-//! Time: the monotonic clock, deadlines, the timer heap, sleep, after and tickers.
-
-pub(crate) mod timers;
+//! Time, as users see it: sleep, `after` and tickers, over the clock (`clock.rs`, the bottom
+//! layer: `now_ns`, `Deadline`) and the timer heap the scheduler runs (`sched/timers.rs`).
+//! They are re-exported here, so `goro_core::time` is the one place to find time. `after`
+//! and tickers make channels, which is why this module sits above `chan`; the clock and the
+//! heap sit below everything that waits with a deadline.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use timers::{TimerKey, TimerTask};
+pub use crate::clock::{now_ns, Deadline};
+pub use crate::sched::timers::{add_timer, cancel_timer, TimerKey, TimerTask};
 
 use crate::chan::Chan;
-use crate::sched;
-
-/// CLOCK_MONOTONIC in nanoseconds (what timers deliver, as the C contract says).
-#[inline]
-pub fn now_ns() -> i64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes into the timespec we own.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as i64 * 1_000_000_000 + ts.tv_nsec as i64
-}
-
-/// How long a blocking operation may wait.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Deadline {
-    /// Do not wait (try_*, Go's select default).
-    NoWait,
-    /// Wait as long as it takes.
-    Forever,
-    /// Wait until this CLOCK_MONOTONIC time (ns).
-    At(i64),
-}
-
-impl Deadline {
-    /// The C convention: negative waits forever, 0 does not wait, positive is a timeout.
-    pub fn from_timeout_ns(ns: i64) -> Deadline {
-        match ns {
-            n if n < 0 => Deadline::Forever,
-            0 => Deadline::NoWait,
-            n => Deadline::At(now_ns().saturating_add(n)),
-        }
-    }
-
-    /// None waits forever.
-    pub fn from_timeout(d: Option<Duration>) -> Deadline {
-        match d {
-            None => Deadline::Forever,
-            Some(d) => {
-                Deadline::from_timeout_ns(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX).max(1))
-            }
-        }
-    }
-
-    /// None when the operation must not wait; else the deadline to wait until (None: forever).
-    pub(crate) fn wait_until(self) -> Option<Option<i64>> {
-        match self {
-            Deadline::NoWait => None,
-            Deadline::Forever => Some(None),
-            Deadline::At(t) => Some(Some(t)),
-        }
-    }
-}
-
-/// Adds a timer task at `deadline` (CLOCK_MONOTONIC ns).
-pub fn add_timer(deadline: i64, task: TimerTask) -> TimerKey {
-    let (key, earliest) = sched::sched().timers.add(deadline, task);
-    if earliest {
-        sched::timer_added();
-    }
-    key
-}
-
-/// Removes a pending timer; false if it already fired.
-pub fn cancel_timer(key: TimerKey) -> bool {
-    sched::sched().timers.cancel(key)
-}
 
 /// Sleeps: parks a goroutine (its thread runs others), blocks a plain thread.
 pub fn sleep_ns(ns: i64) {

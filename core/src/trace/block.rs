@@ -1,7 +1,9 @@
 //! The block and mutex profiles (as Go's runtime.SetBlockProfileRate and
 //! SetMutexProfileFraction), and where waiting goroutines wait (for dumps).
 //!
-//! With everything off, a wait pays one relaxed load of `FLAGS`. When on, a wait that ends is
+//! With everything off, a wait pays one relaxed load (`hooks::waits_watched`, of the flags
+//! below, which live in `hooks` so the Waiter can read them without naming trace). Turning
+//! any flag on installs `begin_hook` and `end_hook` as the wait hooks. When on, a wait that ends is
 //! sampled as Go samples: a wait of at least `rate` ns always, a shorter one with probability
 //! delay/rate; the stack recorded is the host layer's frames when it gave some (Python), else
 //! the native return addresses, named only when a profile is written.
@@ -10,18 +12,22 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crossbeam_utils::CachePadded;
 use parking_lot::Mutex;
 
 use super::{Frame, RawFrame};
-use crate::goroutine::WaitReason;
+use crate::goroutine::{WaitReason, G};
+use crate::hooks::{self, WaitHooks};
 
+/// Bits of `FLAGS`.
 const BLOCK: u8 = 1;
 const MUTEX: u8 = 2;
 const TRACEBACK: u8 = 4;
 
-/// Read at every wait: on a cache line of its own (see cpu.rs's ON).
-static FLAGS: CachePadded<AtomicU8> = CachePadded::new(AtomicU8::new(0));
+/// What watches waits: the watch word of `hooks/waits.rs` (read at every wait, on a cache
+/// line of its own), whose bits this file defines.
+fn flags() -> &'static AtomicU8 {
+    hooks::watch_bits()
+}
 static BLOCK_RATE: AtomicI64 = AtomicI64::new(0);
 static MUTEX_FRACTION: AtomicI64 = AtomicI64::new(0);
 
@@ -31,7 +37,7 @@ const MAX_FRAMES: usize = 32;
 /// Whether a wait must do anything for profiles or dumps: one relaxed load.
 #[inline]
 pub fn enabled() -> bool {
-    FLAGS.load(Ordering::Relaxed) != 0
+    hooks::waits_watched()
 }
 
 /// Whether host layers should hand their frames over before a wait (`set_wait_frames`).
@@ -42,10 +48,27 @@ pub fn wants_frames() -> bool {
 
 fn set_flag(flag: u8, on: bool) {
     if on {
-        FLAGS.fetch_or(flag, Ordering::Relaxed);
+        // Installed before the first bit is set (a no-op after the first time).
+        hooks::install_wait_hooks(WaitHooks {
+            begin: begin_hook,
+            end: end_hook,
+        });
+        flags().fetch_or(flag, Ordering::Relaxed);
     } else {
-        FLAGS.fetch_and(!flag, Ordering::Relaxed);
+        flags().fetch_and(!flag, Ordering::Relaxed);
     }
+}
+
+/// The wait hook before a wait: when the wait starts, after recording where it waits.
+fn begin_hook() -> i64 {
+    let start = crate::now_ns();
+    before_wait();
+    start
+}
+
+/// The wait hook after a wait.
+fn end_hook(reason: WaitReason, start: i64) {
+    after_wait(reason, start);
 }
 
 /// As runtime.SetBlockProfileRate: sample waits, one per `ns` of waiting on average (1 =
@@ -139,18 +162,18 @@ thread_local! {
 pub fn set_wait_frames(frames: Vec<Frame>) {
     let frames: Arc<[Frame]> = frames.into();
     match crate::goroutine::current() {
-        Some(g) => *g.get().wait_stack().host.lock() = Some(frames),
+        Some(g) => *wait_stack(g.get()).host.lock() = Some(frames),
         None => THREAD_FRAMES.with(|t| *t.borrow_mut() = Some(frames)),
     }
 }
 
 /// Before a wait (`enabled()` was true): record where a goroutine waits, for dumps.
 pub(crate) fn before_wait() {
-    if FLAGS.load(Ordering::Relaxed) & TRACEBACK == 0 {
+    if flags().load(Ordering::Relaxed) & TRACEBACK == 0 {
         return;
     }
     if let Some(g) = crate::goroutine::current() {
-        let ws = g.get().wait_stack();
+        let ws = wait_stack(g.get());
         if ws.host.lock().is_none() {
             ws.record_native();
         }
@@ -160,7 +183,7 @@ pub(crate) fn before_wait() {
 /// After a wait that began at `start` (`enabled()` was true then): sample it.
 pub(crate) fn after_wait(reason: WaitReason, start: i64) {
     let delay = crate::now_ns() - start;
-    let flags = FLAGS.load(Ordering::Relaxed);
+    let flags = flags().load(Ordering::Relaxed);
     let rate = BLOCK_RATE.load(Ordering::Relaxed);
     // As Go's, the block profile leaves sleeping out: it is not contention.
     let block =
@@ -190,7 +213,7 @@ fn sampled(delay: i64, rate: i64) -> bool {
 /// The stack of the current wait: host frames if given, else the native one.
 fn current_stack() -> Vec<RawFrame> {
     let host = match crate::goroutine::current() {
-        Some(g) => g.get().wait_stack.get().and_then(|w| w.host.lock().clone()),
+        Some(g) => existing_wait_stack(g.get()).and_then(|w| w.host.lock().clone()),
         None => THREAD_FRAMES.with(|t| t.borrow().clone()),
     };
     if let Some(h) = host {
@@ -254,9 +277,21 @@ impl Contention {
     }
 }
 
-impl crate::goroutine::G {
-    /// Its wait stack, allocated on first use (owner or reader: OnceLock settles races).
-    fn wait_stack(&self) -> &WaitStack {
-        self.wait_stack.get_or_init(|| Box::new(WaitStack::new()))
-    }
+/// A goroutine's wait stack, allocated on first use (owner or reader: OnceLock settles
+/// races). The record keeps it untyped (`G::wait_stack`): only this file puts one there.
+fn wait_stack(g: &G) -> &WaitStack {
+    g.wait_stack
+        .get_or_init(|| Box::new(WaitStack::new()))
+        .downcast_ref()
+        .expect("only trace::block fills a goroutine's wait stack")
+}
+
+/// A goroutine's wait stack, if it has one.
+fn existing_wait_stack(g: &G) -> Option<&WaitStack> {
+    g.wait_stack.get().and_then(|w| w.downcast_ref())
+}
+
+/// Where a goroutine waits, as last recorded (empty if never), for dumps.
+pub(crate) fn wait_stack_of(g: &G) -> Vec<RawFrame> {
+    existing_wait_stack(g).map_or_else(Vec::new, WaitStack::read)
 }

@@ -8,40 +8,10 @@
 //! reachable. A select is leaked only if every channel it waits on is unreachable.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
-use parking_lot::Mutex;
-
-use super::registry::{GoroutineInfo, State};
+use super::registry::{self, GoroutineInfo, State};
 use crate::chan::RawChan;
-
-const SHARDS: usize = 16;
-
-struct Shard {
-    chans: Vec<Weak<RawChan>>,
-    /// Live entries after the last sweep: sweep again when the list has doubled since.
-    swept: usize,
-}
-
-static CHANS: [Mutex<Shard>; SHARDS] = [const {
-    Mutex::new(Shard {
-        chans: Vec::new(),
-        swept: 0,
-    })
-}; SHARDS];
-
-/// Lists a new channel (weakly: the list never keeps one alive).
-pub(crate) fn register(c: &Arc<RawChan>) {
-    let ix = (Arc::as_ptr(c) as usize >> 6) % SHARDS;
-    let mut s = CHANS[ix].lock();
-    s.chans.push(Arc::downgrade(c));
-    if s.chans.len() > 2 * s.swept + 64 {
-        // Dropped channels leave a dead Weak (its allocation, not its buffer): sweep them
-        // out, amortized O(1) per channel.
-        s.chans.retain(|w| w.strong_count() > 0);
-        s.swept = s.chans.len();
-    }
-}
 
 /// One goroutine found leaked.
 #[derive(Clone, Debug)]
@@ -55,10 +25,11 @@ pub struct Leak {
 /// Finds leaked goroutines: those blocked on unreachable channels, and (when `threshold_ns`
 /// is positive) those blocked for at least that long.
 pub fn find(threshold_ns: i64) -> Vec<Leak> {
-    let mut live: Vec<Arc<RawChan>> = Vec::new();
-    for s in &CHANS {
-        live.extend(s.lock().chans.iter().filter_map(Weak::upgrade));
-    }
+    // Every entry of the census is a RawChan (only the channel code lists channels).
+    let live: Vec<Arc<RawChan>> = crate::hooks::live_chans()
+        .into_iter()
+        .filter_map(|c| c.downcast::<RawChan>().ok())
+        .collect();
     // Per waiter: its goroutine, how many of its entries sit on channels, and how many of
     // those on unreachable ones.
     struct Seen {
@@ -78,7 +49,7 @@ pub fn find(threshold_ns: i64) -> Vec<Leak> {
             if w.outcome().is_none() {
                 // A goroutine with an unclaimed entry on a channel whose lock we hold cannot
                 // leave its wait (it must take that lock to dequeue): its record is alive.
-                here.push((key, w.goroutine().map(|g| g.get().info())));
+                here.push((key, w.goroutine().map(|g| registry::info(g.get()))));
             }
         });
         // References: ours (`live`), one per waiting operation, and the rest: handles.
@@ -107,7 +78,7 @@ pub fn find(threshold_ns: i64) -> Vec<Leak> {
         .collect();
     if threshold_ns > 0 {
         let now = crate::now_ns();
-        for g in super::registry::snapshot() {
+        for g in registry::snapshot() {
             if let State::Waiting(_, since) = g.state {
                 if now - since >= threshold_ns && !out.iter().any(|l| l.goroutine.id == g.id) {
                     out.push(Leak {

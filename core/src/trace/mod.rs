@@ -1,7 +1,12 @@
 //! Seeing inside: goroutine dumps, pprof profiles (goroutine, block, mutex, CPU), leak reports
 //! and counters. Everything here is off the fast paths: with profiling off, a wait pays one
-//! relaxed load (`block::enabled`), a switch one store (what the worker runs, for the CPU
-//! profile), a spawn nothing, and an exit one store and one load (`registry::retire`).
+//! relaxed load (`hooks::waits_watched`), a switch one store (what the worker runs, for the
+//! CPU profile), a spawn nothing, and an exit one store and one load (the reader handshake
+//! of `goroutine/readers.rs`).
+//!
+//! Trace is the top layer: it reads goroutines, channels, stacks and the scheduler, and none
+//! of them names it. It hears of events through `crate::hooks` (channels made, waits begun
+//! and ended); the scheduler calls `init_from_env` when the runtime starts.
 //!
 //! Files: `registry.rs` every live goroutine (and Node's JS tasks), `symbol.rs` addresses to
 //! names, `cpu.rs` the CPU profile, `block.rs` the block and mutex profiles, `pprof.rs` the
@@ -17,30 +22,7 @@ pub mod pprof;
 pub mod registry;
 pub mod symbol;
 
-use std::ffi::{c_char, CStr};
-use std::sync::Arc;
-
-/// One frame of a stack as profiles show it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Frame {
-    /// Function name (a C symbol, a Python qualified name, a JS function name).
-    pub function: Arc<str>,
-    /// Source file, or "" when unknown.
-    pub file: Arc<str>,
-    /// Line, or 0 when unknown.
-    pub line: u32,
-}
-
-impl Frame {
-    /// A frame from its parts.
-    pub fn new(function: &str, file: &str, line: u32) -> Frame {
-        Frame {
-            function: function.into(),
-            file: file.into(),
-            line,
-        }
-    }
-}
+pub use crate::goroutine::{Frame, Func, Site};
 
 /// A frame not yet resolved: native return addresses are named only when a report is made.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -51,91 +33,13 @@ pub enum RawFrame {
     Named(Frame),
 }
 
-/// What a goroutine runs, for dumps and profiles.
-#[derive(Clone, Debug, Default)]
-pub enum Func {
-    /// Not known.
-    #[default]
-    Unknown,
-    /// A C function: named at report time (dladdr, then the symbol tables).
-    Addr(usize),
-    /// A host-language function (Python qualified name, JS name) and where it is defined.
-    Named(Frame),
-}
-
-/// Where a goroutine was started.
-#[derive(Clone, Debug, Default)]
-pub enum Site {
-    /// Not known.
-    #[default]
-    Unknown,
-    /// A Rust call site (`#[track_caller]`).
-    Rust(&'static std::panic::Location<'static>),
-    /// A C call site from the `goro_go` macros: `__FILE__` (a string literal, never freed)
-    /// and `__LINE__`.
-    C(*const c_char, u32),
-    /// A host-language call site (Python, JS).
-    Host(Arc<str>, u32),
-}
-// SAFETY: a C site's file is a string literal: immutable and alive for the whole process.
-unsafe impl Send for Site {}
-// SAFETY: as above.
-unsafe impl Sync for Site {}
-
-impl Site {
-    /// (file, line), if known.
-    pub fn file_line(&self) -> Option<(String, u32)> {
-        match self {
-            Site::Unknown => None,
-            Site::Rust(l) => Some((l.file().to_string(), l.line())),
-            Site::C(f, line) if !f.is_null() => {
-                // SAFETY: see the Send impl: a NUL-terminated literal.
-                let file = unsafe { CStr::from_ptr(*f) }.to_string_lossy().into_owned();
-                Some((file, *line))
-            }
-            Site::C(..) => None,
-            Site::Host(f, line) => Some((f.to_string(), *line)),
-        }
-    }
-}
-
-/// Host functions named so far, never freed: a goroutine's function as a plain number
-/// (`func_key`) must stay valid after the goroutine is gone.
-static INTERNED: parking_lot::Mutex<Option<std::collections::HashMap<Frame, &'static Frame>>> =
-    parking_lot::Mutex::new(None);
-
-/// A goroutine's function as a number that workers publish while it runs (for the CPU
-/// profile): a C function's address shifted left, an interned host frame's address with the
-/// low bit set, 2 for unknown. 0 means "no goroutine".
-pub(crate) fn func_key(f: &Func) -> usize {
-    match f {
-        Func::Unknown => 2,
-        Func::Addr(a) => a << 1,
-        Func::Named(fr) => {
-            let mut t = INTERNED.lock();
-            let map = t.get_or_insert_with(Default::default);
-            let p: &'static Frame = match map.get(fr) {
-                Some(p) => p,
-                None => {
-                    let p: &'static Frame = Box::leak(Box::new(fr.clone()));
-                    map.insert(fr.clone(), p);
-                    p
-                }
-            };
-            p as *const Frame as usize | 1
-        }
-    }
-}
-
-/// The frame a `func_key` stands for (None for 0).
+/// The frame a goroutine's `func_key` stands for (None for 0: no goroutine).
 pub(crate) fn func_of_key(k: usize) -> Option<Frame> {
-    match k {
-        0 => None,
-        2 => Some(Frame::new("(unknown goroutine)", "", 0)),
-        // SAFETY: interned frames are leaked and never freed.
-        k if k & 1 == 1 => Some(unsafe { &*((k & !1) as *const Frame) }.clone()),
-        k => Some(symbol::resolve((k >> 1) + 1)),
-    }
+    crate::goroutine::func_of_key(k).map(|f| match f {
+        Func::Unknown => Frame::new("(unknown goroutine)", "", 0),
+        Func::Named(fr) => fr,
+        Func::Addr(a) => symbol::resolve(a + 1),
+    })
 }
 
 /// Runtime counters (see `counters`).

@@ -1,51 +1,43 @@
 //! Every live goroutine, for dumps, profiles and leak reports; and the JS tasks of the Node
 //! layer, which are goroutines to the user but run no native code.
 //!
-//! Goroutines are not listed anywhere when they start: every record sits at the top of its
-//! stack slot, and the stack allocator keeps each slot's owner, so a reader walks the slots
-//! (`stack::for_each_owner`). A spawn pays nothing for it; an exit pays one store and one
-//! load (`retire`). What keeps a record alive while it is read is a handshake on two words,
-//! as Dekker's: a reader counts itself in `READERS` and then reads the record's status; an
-//! exiting goroutine stores DEAD into its status and then reads `READERS`, waiting while it is
-//! not zero. With both sides sequentially consistent, either the reader sees DEAD (and skips
-//! the record) or the exiting side sees the reader (and waits for it before freeing).
+//! Goroutine records are walked where they live, in their stack slots, under the reader
+//! handshake of `goroutine/readers.rs` (`for_each_g`); this file turns each into a
+//! `GoroutineInfo`. JS tasks are listed here while they run.
+//!
+//! Rejected: a registry of records kept by spawn and exit (a lock or a list update on every
+//! spawn, where walking the slots costs the spawn nothing).
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 
 use super::{Frame, Func, RawFrame, Site};
-use crate::goroutine::{WaitReason, G};
+use crate::goroutine::{for_each_g, WaitReason, G};
+use crate::handshake::{PARKED, PARKING, RUNNING};
 
-/// A goroutine's status once it has finished (beside handshake.rs's states).
-pub(crate) const DEAD: u32 = 0xDEAD;
-
-static READERS: AtomicUsize = AtomicUsize::new(0);
-
-/// Called by a finishing goroutine's worker before its record is dropped and its slot freed.
-pub(crate) fn retire(g: &G) {
-    g.status.store(DEAD, Ordering::SeqCst);
-    while READERS.load(Ordering::SeqCst) != 0 {
-        std::thread::yield_now();
-    }
-}
-
-/// Calls `f` on every live goroutine record. Records that finish meanwhile wait until this
-/// returns: keep `f` short.
-pub(crate) fn for_each_g(mut f: impl FnMut(&G)) {
-    READERS.fetch_add(1, Ordering::SeqCst);
-    crate::stack::for_each_owner(|p| {
-        // SAFETY: a slot's owner is set after its record is written and cleared before the
-        // slot is reused; the record cannot be freed while READERS counts us, unless it was
-        // already DEAD (module doc), which we check first.
-        let g = unsafe { &*(p as *const G) };
-        if g.status.load(Ordering::SeqCst) != DEAD {
-            f(g);
+/// What dumps and profiles show of a goroutine. Any thread, while the record is kept alive
+/// (`for_each_g`'s reader handshake, or a queued entry under its channel lock).
+pub(crate) fn info(g: &G) -> GoroutineInfo {
+    let reason = WaitReason::from_u8(g.wait_reason.load(Ordering::Relaxed));
+    let state = match g.status.load(Ordering::Acquire) {
+        PARKED | PARKING if reason != WaitReason::None => {
+            State::Waiting(reason, g.wait_since.load(Ordering::Relaxed))
         }
-    });
-    READERS.fetch_sub(1, Ordering::SeqCst);
+        RUNNING | PARKING => State::Running,
+        _ => State::Runnable,
+    };
+    GoroutineInfo {
+        id: g.id,
+        name: g.name.as_deref().map(Into::into),
+        state,
+        func: g.func.clone(),
+        site: g.site.clone(),
+        stack: super::block::wait_stack_of(g),
+        task: false,
+    }
 }
 
 /// A JS task of the Node layer, shown as a goroutine: registered while it runs.
@@ -129,7 +121,7 @@ pub struct GoroutineInfo {
 /// view of each goroutine, not of all at one instant.
 pub fn snapshot() -> Vec<GoroutineInfo> {
     let mut out = Vec::new();
-    for_each_g(|g| out.push(g.info()));
+    for_each_g(|g| out.push(info(g)));
     for (&id, t) in TASKS.lock().iter() {
         let reason = WaitReason::from_u8(t.wait.load(Ordering::Relaxed));
         out.push(GoroutineInfo {

@@ -15,9 +15,33 @@ use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use crate::goroutine::{self, GPtr, WaitReason};
+use crate::clock;
+use crate::goroutine::{self, Body, GPtr, SpawnOpts};
 use crate::park::{Kind, Outcome, Task, Waiter, INTERRUPTED, TIMED_OUT};
-use crate::time::{self, TimerKey, TimerTask};
+use crate::reason::WaitReason;
+use crate::sched::timers::{self, TimerKey, TimerTask};
+use crate::Error;
+
+/// Runs `body` as a goroutine and blocks the calling thread (or parks the calling goroutine)
+/// until it has ended, `exit` included.
+#[track_caller]
+pub fn run(body: Body, opts: &SpawnOpts) -> Result<(), Error> {
+    let w = Waiter::current();
+    let done = w.clone();
+    // The last cleanup is the Waiter's only claimer, so its claim always wins; its wake may
+    // come before we park, which the handshake allows as long as nothing switches between
+    // here and `wait` (core/tests/goroutine_run.rs plants a yield there to check).
+    let last = Box::new(move || {
+        if done.claim_case(0, true) {
+            done.wake();
+        }
+    });
+    goroutine::spawn_then(body, opts, last)?;
+    match w.wait(WaitReason::Run, None) {
+        Outcome::Case { .. } => Ok(()),
+        other => Err(Error::from_outcome(other)),
+    }
+}
 
 fn ready_task(p: NonNull<()>) {
     goroutine::ready(GPtr(p.cast()));
@@ -45,11 +69,11 @@ impl Waiter {
         if let Some(out) = super::interruptible::run_hook(self, reason, deadline) {
             return out; // a binding's block hook waited (wait/interruptible.rs)
         }
-        if crate::trace::block::enabled() {
-            let start = time::now_ns();
-            crate::trace::block::before_wait();
+        // Profiles and tracebacks listen through the hooks trace installs; off, one load.
+        if crate::hooks::waits_watched() {
+            let begun = crate::hooks::wait_begin();
             let out = self.wait_inner(reason, deadline);
-            crate::trace::block::after_wait(reason, start);
+            crate::hooks::wait_end(reason, begun);
             return out;
         }
         self.wait_inner(reason, deadline)
@@ -61,12 +85,12 @@ impl Waiter {
                 let g = self.goroutine().expect("a goroutine waiter");
                 let mut key: Option<TimerKey> = None;
                 if let Some(d) = deadline {
-                    if d <= time::now_ns() {
+                    if d <= clock::now_ns() {
                         if self.claim(TIMED_OUT) {
                             return Outcome::TimedOut;
                         }
                     } else {
-                        key = Some(time::add_timer(d, TimerTask::Wake(self.clone())));
+                        key = Some(timers::add_timer(d, TimerTask::Wake(self.clone())));
                     }
                 }
                 g.get().wait_since.store(coarse_now_ns(), Ordering::Relaxed);
@@ -75,7 +99,7 @@ impl Waiter {
                     .outcome()
                     .expect("a goroutine is only readied by its waiter's winner");
                 if let (Some(k), false) = (key, out == Outcome::TimedOut) {
-                    time::cancel_timer(k);
+                    timers::cancel_timer(k);
                 }
                 out
             }
@@ -87,7 +111,7 @@ impl Waiter {
                     match deadline {
                         None => std::thread::park(),
                         Some(d) => {
-                            let now = time::now_ns();
+                            let now = clock::now_ns();
                             if now >= d {
                                 if self.claim(TIMED_OUT) {
                                     return Outcome::TimedOut;
@@ -124,11 +148,11 @@ impl Waiter {
         };
         loop {
             let step = match deadline {
-                Some(d) => d.min(time::now_ns() + nap_ns),
-                None => time::now_ns() + nap_ns,
+                Some(d) => d.min(clock::now_ns() + nap_ns),
+                None => clock::now_ns() + nap_ns,
             };
             while !woken.load(Ordering::Acquire) {
-                let now = time::now_ns();
+                let now = clock::now_ns();
                 if now >= step {
                     break;
                 }
@@ -137,7 +161,7 @@ impl Waiter {
             if woken.load(Ordering::Acquire) {
                 return self.outcome().expect("woken after claim");
             }
-            let give_up = if deadline.is_some_and(|d| time::now_ns() >= d) {
+            let give_up = if deadline.is_some_and(|d| clock::now_ns() >= d) {
                 Some(TIMED_OUT)
             } else if interrupt() {
                 Some(INTERRUPTED)
@@ -176,7 +200,7 @@ fn coarse_now_ns() -> i64 {
     }
     // SAFETY: clock_gettime only writes into the timespec this frame owns.
     if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) } != 0 {
-        return time::now_ns();
+        return clock::now_ns();
     }
     ts.tv_sec as i64 * 1_000_000_000 + ts.tv_nsec as i64 + res
 }

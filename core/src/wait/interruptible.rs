@@ -26,8 +26,8 @@
 use std::cell::Cell;
 use std::sync::Arc;
 
-use crate::goroutine::WaitReason;
 use crate::park::{Kind, Outcome, Waiter};
+use crate::reason::WaitReason;
 
 /// The hook's type: given the wait that is about to block, do it and return its outcome.
 pub type BlockHook<'a> = dyn FnMut(&Blocking<'_>) -> Outcome + 'a;
@@ -67,17 +67,17 @@ impl Blocking<'_> {
         if self.is_goroutine() {
             return self.wait();
         }
-        if !crate::trace::block::enabled() {
+        // As `Waiter::wait`: profiles see the whole wait, once.
+        if !crate::hooks::waits_watched() {
             return self
                 .waiter
                 .wait_interruptible(self.deadline, nap_ns, interrupt);
         }
-        let start = crate::time::now_ns();
-        crate::trace::block::before_wait();
+        let begun = crate::hooks::wait_begin();
         let out = self
             .waiter
             .wait_interruptible(self.deadline, nap_ns, interrupt);
-        crate::trace::block::after_wait(self.reason, start);
+        crate::hooks::wait_end(self.reason, begun);
         out
     }
 }

@@ -36,16 +36,19 @@
 pub mod block;
 pub mod bridge;
 pub mod interruptible;
+mod chan;
 mod typed;
 
 pub use typed::{AsyncSelect, AsyncStarted, Select, Selected};
 
 use std::sync::Arc;
 
+pub use crate::chan::Op;
 use crate::chan::RawChan;
-use crate::goroutine::WaitReason;
+use crate::clock::Deadline;
 use crate::park::{Outcome, Waiter, ABORTED, INTERRUPTED};
-use crate::time::{self, Deadline, TimerKey, TimerTask};
+use crate::reason::WaitReason;
+use crate::sched::timers::{self, TimerKey, TimerTask};
 use crate::Error;
 
 /// Something a wait can wait for, other than a channel operation (those are `Case::Chan`, on
@@ -70,15 +73,6 @@ pub trait Source: Send + Sync {
     fn unregister(&self, w: &Arc<Waiter>);
     /// What a goroutine waiting on this alone shows in a dump.
     fn reason(&self) -> WaitReason;
-}
-
-/// What a channel case does.
-#[derive(Clone, Copy, Debug)]
-pub enum Op {
-    /// Send the value at this pointer (elem_size bytes).
-    Send(*const u8),
-    /// Receive into this pointer (null drops the value).
-    Recv(*mut u8),
 }
 
 /// One case of a wait.
@@ -413,7 +407,7 @@ pub(crate) unsafe fn wait_chan(
     reason: WaitReason,
 ) -> Result<bool, Error> {
     // SAFETY: the caller's contract.
-    match unsafe { ch.arm_one(op, deadline != Deadline::NoWait) } {
+    match unsafe { ch.arm_one(op, deadline != Deadline::NoWait, Waiter::current) } {
         crate::chan::ArmedOne::Done(ok, partner) => {
             if let Some(p) = partner {
                 p.wake();
@@ -503,7 +497,7 @@ impl Drop for Pending {
     fn drop(&mut self) {
         self.cancel();
         if let Some(k) = self.timer.take() {
-            time::cancel_timer(k);
+            timers::cancel_timer(k);
         }
         self.reg.undo();
     }
@@ -549,7 +543,7 @@ pub unsafe fn wait_async(
             Begun::Registered(reg) => reg,
         }
     };
-    let timer = at.map(|t| time::add_timer(t, TimerTask::Wake(reg.waiter.clone())));
+    let timer = at.map(|t| timers::add_timer(t, TimerTask::Wake(reg.waiter.clone())));
     Ok(Started::Pending(Pending { reg, timer }))
 }
 

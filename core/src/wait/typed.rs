@@ -23,8 +23,8 @@ use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use crate::chan::Chan;
+use crate::clock::Deadline;
 use crate::park::{Outcome, Waiter};
-use crate::time::Deadline;
 use crate::wait::{self, Case, Op, Pending, Source, Started};
 use crate::Error;
 

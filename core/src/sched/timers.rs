@@ -106,7 +106,7 @@ impl Timers {
                 }
                 TimerTask::Call(mut f) => {
                     if let Some(again) = f(now.max(key.0)) {
-                        super::add_timer(again, TimerTask::Call(f));
+                        add_timer(again, TimerTask::Call(f));
                     }
                 }
             }
@@ -118,4 +118,18 @@ impl Timers {
     pub(crate) fn len(&self) -> usize {
         self.map.lock().len()
     }
+}
+
+/// Adds a timer task at `deadline` (CLOCK_MONOTONIC ns).
+pub fn add_timer(deadline: i64, task: TimerTask) -> TimerKey {
+    let (key, earliest) = super::sched().timers.add(deadline, task);
+    if earliest {
+        super::timer_added();
+    }
+    key
+}
+
+/// Removes a pending timer; false if it already fired.
+pub fn cancel_timer(key: TimerKey) -> bool {
+    super::sched().timers.cancel(key)
 }

@@ -1,0 +1,346 @@
+//! Contexts, as Go's `context`: a tree of cancellation scopes with deadlines, and an error
+//! group (group.rs) on top.
+//!
+//! A context ends once, for a reason: cancelled (its own `cancel`, or its parent's), or its
+//! deadline passed. Ending wakes every wait registered on it and ends its children. A context
+//! is a `wait::Source`, so "this receive, unless the context ends first" is one more case of
+//! the one wait protocol: nothing is consumed or delivered when the context wins, because only
+//! the claim's winner completes its case (park.rs). The blocking calls that take a context
+//! (`wait_ctx` below, and the `*_ctx` forms built on it) first check the context, then try the
+//! operation alone without waiting, and register the context only when they must wait: an
+//! operation that completes at once costs one relaxed load more than without a context.
+//!
+//! The tree: a child registers with its parent when it is made (ending at once if the parent
+//! already has), and leaves the parent's list when it ends, so a long-lived parent does not
+//! collect dead children (Go's removeChild). A child's deadline is the earlier of its own and
+//! its parent's; a timer ends it then.
+//!
+//! `done_chan` is Go's `ctx.Done()`: a channel of no values closed when the context ends, made
+//! on first use, so that C and select users can wait on it with any other case.
+//!
+//! Rejected: polling a flag between naps (what hand-written shutdown code does: late and
+//! wasteful); a second wait path per blocking call (a context is just a Source).
+
+pub mod group;
+
+pub use group::Group;
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+
+use parking_lot::Mutex;
+
+use crate::chan::Chan;
+use crate::clock::{self, Deadline};
+use crate::park::Waiter;
+use crate::reason::WaitReason;
+use crate::sched::timers::{self, TimerKey, TimerTask};
+use crate::wait::{self, Case, Source};
+use crate::Error;
+
+const LIVE: u8 = 0;
+const CANCELLED: u8 = 1;
+const DEADLINE: u8 = 2;
+
+/// Why a context ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// `cancel` was called on it or on an ancestor.
+    Cancelled,
+    /// Its deadline (or an ancestor's) passed.
+    DeadlineExceeded,
+}
+
+impl Reason {
+    /// As a blocking call reports it.
+    pub fn error(self) -> Error {
+        match self {
+            Reason::Cancelled => Error::Cancelled,
+            Reason::DeadlineExceeded => Error::DeadlineExceeded,
+        }
+    }
+}
+
+struct Inner {
+    /// LIVE until it ends; then why. Written once, under `state`'s lock.
+    done: AtomicU8,
+    /// CLOCK_MONOTONIC ns, the earlier of its own and its parent's.
+    deadline: Option<i64>,
+    /// Where to unlist ourselves when we end.
+    parent: Option<Weak<Inner>>,
+    /// Guarded by its lock.
+    state: Mutex<State>,
+    done_chan: OnceLock<Chan<()>>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Registered waits (waiter, case).
+    waiters: Vec<(Arc<Waiter>, usize)>,
+    children: Vec<Weak<Inner>>,
+    timer: Option<TimerKey>,
+}
+
+/// A context (see the module doc). Cloning gives another handle to the same context.
+#[derive(Clone)]
+pub struct Context {
+    inner: Arc<Inner>,
+}
+
+impl Context {
+    /// The root: never ends.
+    pub fn background() -> Context {
+        static ROOT: OnceLock<Context> = OnceLock::new();
+        ROOT.get_or_init(|| Context {
+            inner: Arc::new(Inner {
+                done: AtomicU8::new(LIVE),
+                deadline: None,
+                parent: None,
+                state: Mutex::new(State::default()),
+                done_chan: OnceLock::new(),
+            }),
+        })
+        .clone()
+    }
+
+    /// A child that ends when `cancel` is called on it, or when its parent ends.
+    pub fn with_cancel(&self) -> Context {
+        self.child(None)
+    }
+
+    /// A child that also ends at `deadline` (CLOCK_MONOTONIC ns).
+    pub fn with_deadline(&self, deadline: i64) -> Context {
+        self.child(Some(deadline))
+    }
+
+    /// A child that also ends `ns` from now.
+    pub fn with_timeout(&self, ns: i64) -> Context {
+        self.child(Some(clock::now_ns().saturating_add(ns.max(0))))
+    }
+
+    fn child(&self, own: Option<i64>) -> Context {
+        let deadline = match (own, self.inner.deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let c = Context {
+            inner: Arc::new(Inner {
+                done: AtomicU8::new(LIVE),
+                deadline,
+                parent: Some(Arc::downgrade(&self.inner)),
+                state: Mutex::new(State::default()),
+                done_chan: OnceLock::new(),
+            }),
+        };
+        // Listed under the parent's lock, which its end takes too: either the parent sees
+        // us when it ends, or we see that it has.
+        let parent_ended = {
+            let mut ps = self.inner.state.lock();
+            match self.reason() {
+                Some(r) => Some(r),
+                None => {
+                    ps.children.retain(|w| w.strong_count() > 0);
+                    ps.children.push(Arc::downgrade(&c.inner));
+                    None
+                }
+            }
+        };
+        if let Some(r) = parent_ended {
+            end(&c.inner, r);
+            return c;
+        }
+        if let Some(d) = deadline {
+            if d <= clock::now_ns() {
+                end(&c.inner, Reason::DeadlineExceeded);
+            } else {
+                let weak = Arc::downgrade(&c.inner);
+                let key = timers::add_timer(
+                    d,
+                    TimerTask::Call(Box::new(move |_| {
+                        if let Some(i) = weak.upgrade() {
+                            end(&i, Reason::DeadlineExceeded);
+                        }
+                        None
+                    })),
+                );
+                let mut st = c.inner.state.lock();
+                if c.reason().is_none() {
+                    st.timer = Some(key);
+                } else {
+                    drop(st);
+                    timers::cancel_timer(key);
+                }
+            }
+        }
+        c
+    }
+
+    /// Ends this context and its descendants as cancelled (nothing happens if it has ended).
+    pub fn cancel(&self) {
+        end(&self.inner, Reason::Cancelled);
+    }
+
+    /// Why it ended, or None while it has not.
+    pub fn reason(&self) -> Option<Reason> {
+        match self.inner.done.load(Ordering::Acquire) {
+            LIVE => None,
+            CANCELLED => Some(Reason::Cancelled),
+            _ => Some(Reason::DeadlineExceeded),
+        }
+    }
+
+    /// Its deadline (CLOCK_MONOTONIC ns), if it or an ancestor has one.
+    pub fn deadline(&self) -> Option<i64> {
+        self.inner.deadline
+    }
+
+    /// Go's `ctx.Done()`: a channel of no values, closed when the context ends.
+    pub fn done_chan(&self) -> &Chan<()> {
+        self.inner.done_chan.get_or_init(|| {
+            let ch = Chan::<()>::new(0).expect("a channel of no values");
+            // Registered before we look, so an end that races this sees the channel (it
+            // closes it under the state lock) or we see the end.
+            let _st = self.inner.state.lock();
+            if self.reason().is_some() {
+                let _ = ch.close();
+            }
+            ch
+        })
+    }
+
+    /// Whether two handles are the same context.
+    pub fn same(&self, other: &Context) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+/// Ends `c` for `why`, once: wakes its waits, closes its done channel, ends its children, and
+/// unlists it from its parent.
+fn end(c: &Arc<Inner>, why: Reason) {
+    let (waiters, children, timer) = {
+        let mut st = c.state.lock();
+        if c.done.load(Ordering::Relaxed) != LIVE {
+            return;
+        }
+        let v = match why {
+            Reason::Cancelled => CANCELLED,
+            Reason::DeadlineExceeded => DEADLINE,
+        };
+        // Release pairs with the Acquire of `reason`: whoever sees the end sees what came
+        // before it.
+        c.done.store(v, Ordering::Release);
+        if let Some(ch) = c.done_chan.get() {
+            let _ = ch.close();
+        }
+        (
+            std::mem::take(&mut st.waiters),
+            std::mem::take(&mut st.children),
+            st.timer.take(),
+        )
+    };
+    if let Some(k) = timer {
+        timers::cancel_timer(k);
+    }
+    for (w, case) in waiters {
+        if w.claim_case(case, true) {
+            w.wake();
+        }
+    }
+    for child in children.iter().filter_map(Weak::upgrade) {
+        end(&child, why);
+    }
+    if let Some(p) = c.parent.as_ref().and_then(Weak::upgrade) {
+        p.state
+            .lock()
+            .children
+            .retain(|w| w.strong_count() > 0 && !std::ptr::eq(w.as_ptr(), Arc::as_ptr(c)));
+    }
+}
+
+impl Source for Context {
+    fn try_now(&self) -> Option<bool> {
+        self.reason().map(|_| true)
+    }
+
+    fn register(&self, w: &Arc<Waiter>, case: usize) -> bool {
+        let mut st = self.inner.state.lock();
+        // Under the lock `end` takes before it drains the waiters.
+        if self.reason().is_some() {
+            return false;
+        }
+        st.waiters.push((w.clone(), case));
+        true
+    }
+
+    fn unregister(&self, w: &Arc<Waiter>) {
+        self.inner
+            .state
+            .lock()
+            .waiters
+            .retain(|(x, _)| !Arc::ptr_eq(x, w));
+    }
+
+    fn reason(&self) -> WaitReason {
+        WaitReason::Select
+    }
+}
+
+/// `wait::wait` unless `ctx` ends first: then Err(Cancelled) or Err(DeadlineExceeded), and
+/// no case completed. A context that has already ended fails at once. A case that can
+/// complete at once does so without registering the context (see the module doc).
+///
+/// # Safety
+/// As `wait::wait`.
+pub unsafe fn wait_ctx(
+    cases: &[Case<'_>],
+    deadline: Deadline,
+    ctx: &Context,
+) -> Result<(usize, bool), Error> {
+    if let Some(r) = ctx.reason() {
+        return Err(r.error());
+    }
+    // SAFETY: the caller's contract.
+    match unsafe { wait::wait(cases, Deadline::NoWait, None) } {
+        Err(Error::WouldBlock) if deadline != Deadline::NoWait => {}
+        done => return done,
+    }
+    let n = cases.len();
+    let mut all: Vec<Case<'_>> = Vec::with_capacity(n + 1);
+    all.extend_from_slice(cases);
+    all.push(Case::Source(ctx));
+    let reason = match cases {
+        [one] => Some(case_reason(one)),
+        _ => None,
+    };
+    // SAFETY: the caller's contract; the context case carries no pointers.
+    match unsafe { wait::wait(&all, deadline, reason) } {
+        Ok((i, _)) if i == n => Err(ctx.reason().map_or(Error::Cancelled, Reason::error)),
+        other => other,
+    }
+}
+
+fn case_reason(c: &Case<'_>) -> WaitReason {
+    match c {
+        Case::Chan(_, wait::Op::Send(_)) => WaitReason::ChanSend,
+        Case::Chan(_, wait::Op::Recv(_)) => WaitReason::ChanRecv,
+        Case::Source(s) => s.reason(),
+        Case::Never => WaitReason::Select,
+    }
+}
+
+/// Sleeps `ns`, unless `ctx` ends first (Err(Cancelled) or Err(DeadlineExceeded)).
+pub fn sleep_ctx(ns: i64, ctx: &Context) -> Result<(), Error> {
+    if let Some(r) = ctx.reason() {
+        return Err(r.error());
+    }
+    if ns <= 0 {
+        return Ok(());
+    }
+    let at = Deadline::At(clock::now_ns().saturating_add(ns));
+    // SAFETY: the only case is the context, which carries no pointers.
+    match unsafe { wait::wait(&[Case::Source(ctx)], at, Some(WaitReason::Sleep)) } {
+        Err(Error::TimedOut) => Ok(()),
+        Ok(_) => Err(ctx.reason().map_or(Error::Cancelled, Reason::error)),
+        Err(e) => Err(e),
+    }
+}

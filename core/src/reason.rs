@@ -1,0 +1,65 @@
+//! Why a goroutine waits: the `WaitReason` every wait names, and dumps print as Go's do.
+//!
+//! It sits at the bottom of the crate, below the Waiter (`park`) and the hooks, because every
+//! layer names it: a wait says why it waits, the goroutine record keeps it, the block profile
+//! samples by it, dumps print it. `crate::goroutine::WaitReason` is the usual path to it.
+//!
+//! Reasons are unique and descriptive (Go's gopark: "Do not re-use reasons, add new ones").
+//!
+//! Rejected: keeping it in `goroutine/` (then the Waiter and the hooks, which must sit below
+//! the goroutine layer, could not name it), and a string per wait (a record stores one byte).
+
+/// Why a goroutine is parked (shown in dumps).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum WaitReason {
+    /// Not waiting.
+    None = 0,
+    /// `chan receive`
+    ChanRecv,
+    /// `chan send`
+    ChanSend,
+    /// `select`
+    Select,
+    /// `select (no cases)`
+    SelectNoCases,
+    /// `sleep`
+    Sleep,
+    /// `WaitGroup.Wait`
+    WaitGroup,
+    /// `sync.Mutex.Lock`
+    Mutex,
+    /// `pool submit`
+    PoolSubmit,
+    /// `goro_run`
+    Run,
+}
+
+impl WaitReason {
+    /// The reason stored as a byte in a record (None for a byte no reason has).
+    pub fn from_u8(v: u8) -> WaitReason {
+        if v <= WaitReason::Run as u8 {
+            // SAFETY: WaitReason is repr(u8) and its variants are numbered 0..=Run without
+            // gaps, so every byte up to `Run as u8` (checked just above) is one of them.
+            unsafe { std::mem::transmute::<u8, WaitReason>(v) }
+        } else {
+            WaitReason::None
+        }
+    }
+
+    /// As Go's dumps say it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaitReason::None => "running",
+            WaitReason::ChanRecv => "chan receive",
+            WaitReason::ChanSend => "chan send",
+            WaitReason::Select => "select",
+            WaitReason::SelectNoCases => "select (no cases)",
+            WaitReason::Sleep => "sleep",
+            WaitReason::WaitGroup => "sync.WaitGroup.Wait",
+            WaitReason::Mutex => "sync.Mutex.Lock",
+            WaitReason::PoolSubmit => "pool submit",
+            WaitReason::Run => "goro_run",
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! Contexts and groups from Rust (core/src/context): the C contract test
+//! (tests/c/contract_context.c) covers the C surface; this covers what the bindings build on.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use goro_core::context::{sleep_ctx, wait_ctx, Context, Group, Reason};
+use goro_core::sync::WaitGroup;
+use goro_core::wait::{Case, Op};
+use goro_core::{Chan, Deadline, Error};
+
+#[test]
+fn a_group_reports_every_error_in_order_and_cancels_the_rest() {
+    let g: Group<String> = Group::new(&Context::background(), 0).unwrap();
+    let parked = Arc::new(AtomicUsize::new(0));
+    let never = Chan::<u64>::new(0).unwrap();
+    for _ in 0..5 {
+        let (parked, never) = (parked.clone(), never.clone());
+        g.go(move |ctx| {
+            let mut out = 0u64;
+            let case = [Case::Chan(
+                never.raw(),
+                Op::Recv(&mut out as *mut u64 as *mut u8),
+            )];
+            // SAFETY: `out` outlives the wait.
+            let r = unsafe { wait_ctx(&case, Deadline::Forever, ctx) };
+            assert_eq!(r, Err(Error::Cancelled));
+            parked.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        })
+        .unwrap();
+    }
+    g.go(|ctx| {
+        let _ = sleep_ctx(5_000_000, ctx);
+        Err("first".to_string())
+    })
+    .unwrap();
+    let errs = g.wait_all();
+    assert_eq!(errs, vec!["first".to_string()]);
+    assert_eq!(parked.load(Ordering::SeqCst), 5);
+    assert_eq!(g.context().reason(), Some(Reason::Cancelled));
+    assert_eq!(never.len(), 0);
+}
+
+#[test]
+fn deadline_through_a_parent_and_waitgroup_waits() {
+    let parent = Context::background().with_timeout(20_000_000);
+    let child = parent.with_cancel();
+    assert!(child.deadline().is_some());
+    let wg = WaitGroup::new();
+    wg.add(1).unwrap();
+    let t0 = goro_core::now_ns();
+    // SAFETY: a source case carries no pointers.
+    let r = unsafe { wait_ctx(&[Case::Source(&wg)], Deadline::Forever, &child) };
+    assert_eq!(r, Err(Error::DeadlineExceeded));
+    assert!(goro_core::now_ns() - t0 >= 20_000_000);
+    assert_eq!(child.reason(), Some(Reason::DeadlineExceeded));
+    // The call's own timeout is not the context's.
+    let live = Context::background().with_cancel();
+    let at = Deadline::At(goro_core::now_ns() + 2_000_000);
+    // SAFETY: as above.
+    assert_eq!(
+        unsafe { wait_ctx(&[Case::Source(&wg)], at, &live) },
+        Err(Error::TimedOut)
+    );
+    live.cancel();
+    wg.done().unwrap();
+}
+
+#[test]
+fn dead_children_do_not_pile_up_on_a_long_lived_parent() {
+    let parent = Context::background().with_cancel();
+    for _ in 0..10_000 {
+        let c = parent.with_timeout(3_600_000_000_000);
+        c.cancel();
+    }
+    // Each cancelled child unlisted itself: cancelling the parent now touches none.
+    let t0 = goro_core::now_ns();
+    parent.cancel();
+    assert!(goro_core::now_ns() - t0 < 1_000_000_000);
+}
