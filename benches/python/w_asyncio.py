@@ -1,7 +1,7 @@
 """asyncio (one thread, asyncio.Queue): W1-W6, W8."""
 import asyncio
 
-from common import JOB_SUM, check, job_data, main, now, report, rss_bytes
+from common import JOB_SUM, check, job_data, main, now, report, rss_bytes, threads
 
 
 def w1(n):
@@ -176,5 +176,26 @@ def w8(n):
     asyncio.run(run())
 
 
+def w13(n):
+    """n tasks each parked on its own queue, woken one by one from main, then joined."""
+
+    async def run():
+        qs = [asyncio.Queue(1) for _ in range(n)]
+
+        async def body(q):
+            await q.get()
+
+        t = now()
+        tasks = [asyncio.ensure_future(body(q)) for q in qs]
+        await asyncio.sleep(0)  # each reaches its wait, as goroutines do before their wake
+        for i, q in enumerate(qs):
+            q.put_nowait(i)
+        await asyncio.gather(*tasks)
+        dt = now() - t
+        report("W13", dt * 1e3, "ms", peak_threads=threads())
+
+    asyncio.run(run())
+
+
 if __name__ == "__main__":
-    main({"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W8": w8})
+    main({"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W8": w8, "W13": w13})

@@ -2,7 +2,7 @@
 import gevent
 from gevent.queue import Channel, Queue
 
-from common import JOB_SUM, check, job_data, main, now, report, rss_bytes
+from common import JOB_SUM, check, job_data, main, now, report, rss_bytes, threads
 
 
 def w1(n):
@@ -152,5 +152,18 @@ def w8(n):
     report("W8", n / dt / 1e3, "k jobs/s")
 
 
+def w13(n):
+    """n tasks each parked on its own queue, woken one by one from main, then joined."""
+    chans = [Channel() for _ in range(n)]
+    t = now()
+    gs = [gevent.spawn(c.get) for c in chans]
+    gevent.sleep(0)
+    for i, c in enumerate(chans):
+        c.put(i)
+    gevent.joinall(gs)
+    dt = now() - t
+    report("W13", dt * 1e3, "ms", peak_threads=threads())
+
+
 if __name__ == "__main__":
-    main({"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W8": w8})
+    main({"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W8": w8, "W13": w13})

@@ -1,7 +1,19 @@
-"""goro from Python: W1-W6, W8 (BENCHMARKS.md), one workload per process."""
+"""goro from Python: W1-W6, W8 (BENCHMARKS.md) and W13, one workload per process.
+
+GORO_BENCH_SIDE says where the workload's own side runs (the consumer of W3, the player of
+W2, the collector of W5, the submitter of W8, ...):
+- "main" (the default, what a user's script does): on the main thread, as module-level code;
+- "goroutine": in a goroutine (`goro.run`), as Go's main runs. The earlier tables measured
+  only this, which flattered goro: no wait there is a hand-off between OS threads.
+"""
+import os
+
 import goro
 
-from common import JOB_SUM, check, job_data, main, now, report, rss_bytes
+from common import JOB_SUM, check, job_data, main, now, report, rss_bytes, threads
+
+IN_GOROUTINE = os.environ.get("GORO_BENCH_SIDE", "main") == "goroutine"
+
 
 
 def w1(n):
@@ -39,7 +51,7 @@ def w2(n):
 
     goro.go(echo)
     t = now()
-    s = goro.run(player)
+    s = player()
     dt = now() - t
     check(s == n * (n - 1) // 2, "W2 sum")
     report("W2", dt / n * 1e6, "us/round trip")
@@ -62,7 +74,7 @@ def w3(n):
 
     t = now()
     goro.go(prod)
-    s = goro.run(cons)
+    s = cons()
     dt = now() - t
     check(s == n * (n - 1) // 2, "W3 sum")
     report("W3", n / dt / 1e6, "M msg/s")
@@ -123,7 +135,7 @@ def w5(n, k=4):
     t = now()
     for j, ch in enumerate(chans):
         goro.go(prod, ch, j * per)
-    s = goro.run(cons)
+    s = cons()
     dt = now() - t
     m = per * k
     check(s == m * (m - 1) // 2, "W5 sum")
@@ -202,11 +214,39 @@ def w8(n):
     report("W8", n / dt / 1e3, "k jobs/s")
 
 
+def w13(n):
+    """Issue 12's program: n goroutines each parked receiving on its own channel, woken one by
+    one from this side, then joined. Reports ms in all, with the most OS threads seen."""
+    chans = [goro.Chan() for _ in range(n)]
+    wg = goro.WaitGroup()
+    wg.add(n)
+
+    def body(ch):
+        ch.recv()
+        wg.done()
+
+    t = now()
+    for ch in chans:
+        goro.go(body, ch)
+    peak = threads()
+    for i, ch in enumerate(chans):
+        ch.send(i)
+        if i % 5000 == 0:
+            peak = max(peak, threads())
+    wg.wait()
+    dt = now() - t
+    peak = max(peak, threads())
+    report("W13", dt * 1e3, "ms", peak_threads=peak)
+
+
 def in_goroutine(f):
-    """Each workload's main runs as a goroutine, as Go's main does (spawns then go to this
-    worker's queue instead of crossing threads)."""
+    """GORO_BENCH_SIDE=goroutine: the workload's main runs as a goroutine, as Go's main does."""
     return lambda n: goro.run(f, n)
 
 
 if __name__ == "__main__":
-    main({k: in_goroutine(f) if k != "W6" and k != "W6bare" else f for k, f in {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W6bare": w6_bare, "W8": w8}.items()})
+    table = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W6bare": w6_bare,
+             "W8": w8, "W13": w13}
+    if IN_GOROUTINE:
+        table = {k: f if k in ("W6", "W6bare") else in_goroutine(f) for k, f in table.items()}
+    main(table)

@@ -3,7 +3,7 @@ import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from common import JOB_SUM, check, job_data, main, now, report, rss_bytes
+from common import JOB_SUM, check, job_data, main, now, report, rss_bytes, threads
 
 threading.stack_size(256 * 1024)  # as goro's goroutine stacks; keeps W6 honest for threads
 
@@ -161,5 +161,21 @@ def w8(n):
     report("W8", n / dt / 1e3, "k jobs/s")
 
 
+def w13(n):
+    """n tasks each parked on its own queue, woken one by one from main, then joined."""
+    qs = [queue.Queue(1) for _ in range(n)]
+    t = now()
+    ths = [threading.Thread(target=q.get) for q in qs]
+    for th in ths:
+        th.start()
+    peak = threads()
+    for i, q in enumerate(qs):
+        q.put(i)
+    for th in ths:
+        th.join()
+    dt = now() - t
+    report("W13", dt * 1e3, "ms", peak_threads=peak)
+
+
 if __name__ == "__main__":
-    main({"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W8": w8})
+    main({"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W8": w8, "W13": w13})

@@ -1,5 +1,5 @@
 """100,000 goroutines, each parked on its own channel, then all woken: no OS thread each."""
-import threading
+import os
 import time
 
 import goro
@@ -16,16 +16,25 @@ def hello(ch):
     total[0] += v
 
 
+def os_threads():
+    return len(os.listdir("/proc/self/task"))
+
+
 t = time.monotonic()
 wg.add(N)
 for ch in chans:
     goro.go(hello, ch)
-print("%d goroutines started in %.2f s; OS threads in this process: %d"
-      % (N, time.monotonic() - t, threading.active_count()), end="")
-import os
-print(" (+%d goro workers)" % (len(os.listdir("/proc/self/task")) - threading.active_count()))
-for ch in chans:
+peak = os_threads()
+print("%d goroutines started in %.2f s" % (N, time.monotonic() - t))
+for i, ch in enumerate(chans):
     ch.send(1)
+    if i % 10_000 == 0:
+        peak = max(peak, os_threads())
 wg.wait()
-print("all %d said hello in %.2f s" % (total[0], time.monotonic() - t))
+peak = max(peak, os_threads())
+print("all %d said hello in %.2f s; OS threads in this process, at most: %d (GOMAXPROCS %d)"
+      % (total[0], time.monotonic() - t, peak, goro.gomaxprocs()))
 assert total[0] == N
+# Python goroutines that only wait on goro and on the GIL need no thread of their own: the
+# main thread, GOMAXPROCS workers and sysmon, and a few spares.
+assert peak <= goro.gomaxprocs() + 4, "%d OS threads" % peak

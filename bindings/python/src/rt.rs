@@ -273,6 +273,9 @@ pub fn sleep(py: Python<'_>, ns: i64) -> PyResult<()> {
     blocking(py, || goro_core::wait::sleep_until(until))
 }
 
+/// The pin group of every Python goroutine (goro_core::SpawnOpts::pin_group).
+const PY_PIN_GROUP: u8 = 1;
+
 /// What a Python goroutine runs once its thread state is attached.
 pub type PyBody = Box<dyn for<'py> FnOnce(Python<'py>) + Send>;
 
@@ -299,6 +302,9 @@ pub fn spawn(
         pinned: true,
         no_preempt: true,     // see SpawnOpts: we hold the GIL between goro calls
         pin_to_spawner: true, // one runs at a time anyway: keep hand-offs on one thread
+        // Started from a plain thread (main): all share one home worker, instead of spreading
+        // over workers that each look blocked to sysmon while they wait for the GIL.
+        pin_group: PY_PIN_GROUP,
         name,
         stack_size: stack,
         func,

@@ -16,6 +16,15 @@
 
 use std::time::Duration;
 
+// ---- Waiting threads (wait/block.rs) ----
+
+/// How long a plain OS thread (a C main thread, Python's main thread) waiting on a goro
+/// operation looks at its waiter before it sleeps. Its partner is usually a goroutine that
+/// answers within microseconds, and sleeping costs a futex wake of ~35 µs on these machines
+/// (BENCHMARKS.md): the same reason workers spin (SPIN_NS). Set with benches/python W2 with
+/// the player on the main thread: 43 µs per round trip without it.
+pub(crate) const THREAD_WAIT_SPIN_NS: i64 = 50_000;
+
 // ---- Finding work (worker.rs, runq.rs) ----
 
 /// Every this many schedules a worker looks at the global queue before its own, so queued

@@ -19,6 +19,7 @@ use crate::clock;
 use crate::goroutine::{self, Body, GPtr, SpawnOpts};
 use crate::park::{Kind, Outcome, Task, Waiter, INTERRUPTED, TIMED_OUT};
 use crate::reason::WaitReason;
+use crate::sched::policy::THREAD_WAIT_SPIN_NS;
 use crate::sched::timers::{self, TimerKey, TimerTask};
 use crate::Error;
 
@@ -104,6 +105,7 @@ impl Waiter {
                 out
             }
             Kind::Thread(_, woken) => {
+                spin_for(woken, deadline);
                 loop {
                     if woken.load(Ordering::Acquire) {
                         break;
@@ -146,6 +148,7 @@ impl Waiter {
         let Kind::Thread(_, woken) = &self.kind else {
             return self.wait(WaitReason::None, deadline);
         };
+        spin_for(woken, deadline);
         loop {
             let step = match deadline {
                 Some(d) => d.min(clock::now_ns() + nap_ns),
@@ -175,6 +178,29 @@ impl Waiter {
                 // Lost the race: the winner is about to wake us.
                 return self.wait(WaitReason::None, None);
             }
+        }
+    }
+}
+
+/// A thread about to sleep on its waiter first looks at it for a while (policy.rs
+/// THREAD_WAIT_SPIN_NS): a partner goroutine usually answers sooner than a sleeping thread
+/// can be woken. Bounded by the deadline; yields the CPU between looks now and then, so a
+/// partner that needs this CPU gets it.
+fn spin_for(woken: &std::sync::atomic::AtomicBool, deadline: Option<i64>) {
+    let start = clock::now_ns();
+    let end = deadline
+        .map_or(i64::MAX, |d| d)
+        .min(start + THREAD_WAIT_SPIN_NS);
+    let mut looks = 0u32;
+    while !woken.load(Ordering::Acquire) {
+        looks = looks.wrapping_add(1);
+        if looks % 64 == 0 {
+            if clock::now_ns() >= end {
+                return;
+            }
+            std::thread::yield_now();
+        } else {
+            std::hint::spin_loop();
         }
     }
 }
