@@ -277,12 +277,18 @@ int64_t goro_num_goroutine(void);
 /*
  Starts `fn(arg)` as a goroutine. GORO_EINVAL if fn is NULL; GORO_ENOMEM if no stack could be
  had. Safe to call from any thread.
+
+ # Safety
+ `fn(arg)` may be called on any thread (as with pthread_create); `arg` is passed through.
  */
 int goro_go(goro_fn func, void *arg);
 
 /*
  goro_go, recording where it was called (`file` a string literal, as `__FILE__`) for dumps,
  profiles and leak reports. The goro_go macro calls it.
+
+ # Safety
+ As goro_go; `file` is NULL or a NUL-terminated string that lives for the whole program.
  */
 int goro_go_at(goro_fn func, void *arg, const char *file, int line);
 

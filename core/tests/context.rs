@@ -58,8 +58,8 @@ fn deadline_through_a_parent_and_waitgroup_waits() {
     // The call's own timeout is not the context's.
     let live = Context::background().with_cancel();
     let at = Deadline::At(goro_core::now_ns() + 2_000_000);
-    // SAFETY: as above.
     assert_eq!(
+        // SAFETY: a source case carries no pointers.
         unsafe { wait_ctx(&[Case::Source(&wg)], at, &live) },
         Err(Error::TimedOut)
     );

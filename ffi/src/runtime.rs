@@ -55,22 +55,28 @@ fn c_body(f: goro_fn, arg: *mut c_void) -> Option<Body> {
 
 /// Starts `fn(arg)` as a goroutine. GORO_EINVAL if fn is NULL; GORO_ENOMEM if no stack could be
 /// had. Safe to call from any thread.
+///
+/// # Safety
+/// `fn(arg)` may be called on any thread (as with pthread_create); `arg` is passed through.
 #[no_mangle]
-pub extern "C" fn goro_go(func: goro_fn, arg: *mut c_void) -> c_int {
-    // SAFETY: NULL options are allowed.
+pub unsafe extern "C" fn goro_go(func: goro_fn, arg: *mut c_void) -> c_int {
+    // SAFETY: NULL options are allowed; the caller vouches for fn(arg).
     unsafe { goro_go_ex(func, arg, std::ptr::null()) }
 }
 
 /// goro_go, recording where it was called (`file` a string literal, as `__FILE__`) for dumps,
 /// profiles and leak reports. The goro_go macro calls it.
+///
+/// # Safety
+/// As goro_go; `file` is NULL or a NUL-terminated string that lives for the whole program.
 #[no_mangle]
-pub extern "C" fn goro_go_at(
+pub unsafe extern "C" fn goro_go_at(
     func: goro_fn,
     arg: *mut c_void,
     file: *const c_char,
     line: c_int,
 ) -> c_int {
-    // SAFETY: NULL options are allowed.
+    // SAFETY: NULL options are allowed; the caller vouches for fn(arg) and `file`.
     unsafe { goro_go_ex_at(func, arg, std::ptr::null(), file, line) }
 }
 

@@ -19,8 +19,14 @@ function workspaceValues() {
   return { version: pkg.version, edition: pkg.edition, license: pkg.license, 'rust-version': pkg.rust_version };
 }
 
+// The workspace's lints, for a manifest that is its own workspace: the compiler's only (the
+// clippy ones matter to `make test`, not to a user's build).
+const LINTS = '[lints.rust]\nunsafe_op_in_unsafe_fn = "deny"\nunexpected_cfgs = { level = "warn", check-cfg = [\'cfg(loom)\'] }';
+
 function concrete(text, vals) {
-  return text.replace(/^(version|edition|license|rust-version)\.workspace\s*=\s*true$/gm, (_, k) => `${k} = ${JSON.stringify(vals[k])}`);
+  return text
+    .replace(/^(version|edition|license|rust-version)\.workspace\s*=\s*true$/gm, (_, k) => `${k} = ${JSON.stringify(vals[k])}`)
+    .replace(/^\[lints\]\nworkspace\s*=\s*true$/m, LINTS);
 }
 
 if (process.argv[2] === 'pre') {

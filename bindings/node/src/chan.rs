@@ -47,8 +47,8 @@ impl Slot {
             // SAFETY: room for a Msg, aligned (u128's alignment is at least Msg's).
             Elem::Msg => unsafe { s.ptr().cast::<Msg>().write(Msg::from_js(v)?) },
             Elem::Bytes(n) => {
-                // SAFETY (the cast): is_buffer was checked first.
                 let b = match v.is_buffer()? {
+                    // SAFETY: is_buffer said this value is a Buffer, which is what we cast to.
                     true => Some(unsafe { v.cast::<JsBuffer>() }.into_value()?),
                     false => None,
                 };

@@ -67,18 +67,25 @@ impl Msg {
         Ok(match v.get_type()? {
             ValueType::Undefined => Msg::Undefined,
             ValueType::Null => Msg::Null,
-            // SAFETY (the casts): the type was just checked.
-            ValueType::Boolean => Msg::Bool(unsafe { v.cast::<napi::JsBoolean>() }.get_value()?),
-            ValueType::Number => Msg::Num(unsafe { v.cast::<napi::JsNumber>() }.get_double()?),
-            ValueType::String => Msg::Str(
-                unsafe { v.cast::<napi::JsString>() }
-                    .into_utf8()?
-                    .into_owned()?,
-            ),
+            ValueType::Boolean => {
+                // SAFETY: get_type said Boolean, the type we cast to.
+                Msg::Bool(unsafe { v.cast::<napi::JsBoolean>() }.get_value()?)
+            }
+            ValueType::Number => {
+                // SAFETY: get_type said Number, the type we cast to.
+                Msg::Num(unsafe { v.cast::<napi::JsNumber>() }.get_double()?)
+            }
+            ValueType::String => {
+                // SAFETY: get_type said String, the type we cast to.
+                let s = unsafe { v.cast::<napi::JsString>() };
+                Msg::Str(s.into_utf8()?.into_owned()?)
+            }
             ValueType::Object if v.is_buffer()? => {
+                // SAFETY: is_buffer said Buffer, the type we cast to.
                 Msg::Ser(unsafe { v.cast::<napi::JsBuffer>() }.into_value()?.to_vec())
             }
             ValueType::Object if v.is_array()? => {
+                // SAFETY: get_type said Object (an array is one), the type we cast to.
                 let a = unsafe { v.cast::<napi::JsObject>() };
                 let ser = a.get_element::<napi::JsBuffer>(0)?.into_value()?.to_vec();
                 let key = a.get_element::<napi::JsNumber>(1)?.get_uint32()?;
