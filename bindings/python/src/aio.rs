@@ -1,46 +1,40 @@
-//! asyncio: channel operations that never block the event loop.
+//! asyncio: waits that never block the event loop (channels, select, WaitGroup, Mutex, Pool).
 //!
-//! `send_async`/`recv_async`/`async for` first try without waiting (python/goro/_aio.py).
-//! When they must wait, `_async_start` queues a callback Waiter on the channel through the
-//! core's `select_async`. The callback runs on whichever goro thread completes the operation,
-//! with no GIL, so it only records the outcome, pushes the operation on its loop's `Bridge`
-//! queue, and writes one byte to the bridge's pipe when the queue was empty (one wake per
-//! batch). The loop watches the pipe (`add_reader`) and `drain` settles the futures.
+//! python/goro/_aio.py first tries without waiting. When a wait is needed, `_async_start`
+//! builds the core's typed select over the cases (select.rs `build`: channel cases and wait
+//! sources alike) and starts it for the loop (core `Select::start_async`), with waiters from
+//! the loop's core `Bridge` (core wait/bridge.rs): whichever goro thread completes the wait
+//! queues it there, with no GIL, and the first completion of a batch writes one byte to the
+//! loop's pipe (the bridge's notify). The loop watches the pipe (`add_reader`); `drain` reads
+//! it empty first, then takes the batch (so a completion after the take writes again), and
+//! settles each future with `(index, value, ok)`, which _aio.py shapes per operation.
 //!
-//! Cancellation: the awaiting coroutine calls `AsyncOp.cancel()`. True: the waiter was
-//! claimed by us, nothing was consumed or delivered, CancelledError goes on. False: the
-//! operation completed first; a received value is in our slot and is returned to the caller
-//! (the cancellation is absorbed, as asyncio.wait_for does), so no value is ever lost.
+//! Cancellation: the awaiting coroutine calls `AsyncOp.cancel()`. True: our claim won,
+//! nothing was consumed or delivered (the unsent values come back from the core and are
+//! dropped), CancelledError goes on. False: the wait completed first; `result_now()` waits for
+//! its completion to come through the bridge and returns the result, which _aio.py hands to
+//! the caller (a value) or undoes (a mutex handed over is unlocked), so nothing is lost.
 
-use std::cell::UnsafeCell;
-use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use goro_core::select::{select_async, Case, Op, Pending, Started};
-use goro_core::{Deadline, Outcome, Waiter};
+use goro_core::wait::bridge::Bridge as CoreBridge;
+use goro_core::wait::{AsyncSelect, AsyncStarted, Selected};
 use parking_lot::Mutex;
-use pyo3::exceptions::{PyOSError, PyTimeoutError};
+use pyo3::exceptions::{PyOSError, PyRuntimeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
+use pyo3::types::PyTuple;
 
-use crate::chan::Chan;
-use crate::deadline;
+use crate::{deadline, err};
 
-/// One loop's wake-up pipe and queue of completed operations.
-#[pyclass(frozen, module = "goro._goro", name = "_Bridge")]
-pub struct Bridge {
-    shared: Arc<BridgeShared>,
-}
-
-struct BridgeShared {
+/// The loop's pipe: the bridge writes a byte to `wfd` to wake the loop, which watches `rfd`.
+struct Pipe {
     rfd: i32,
     wfd: i32,
-    /// Operations whose callback ran, not yet settled. Guarded by its lock.
-    done: Mutex<Vec<Arc<OpState>>>,
 }
 
-impl Drop for BridgeShared {
+impl Drop for Pipe {
     fn drop(&mut self) {
         // SAFETY: our own descriptors, closed once.
         unsafe {
@@ -50,21 +44,11 @@ impl Drop for BridgeShared {
     }
 }
 
-impl BridgeShared {
-    /// From the callback, on any thread, without the GIL.
-    fn push(&self, op: Arc<OpState>) {
-        let was_empty = {
-            let mut q = self.done.lock();
-            q.push(op);
-            q.len() == 1
-        };
-        if was_empty {
-            let b = 1u8;
-            // SAFETY: writing one byte from a live buffer to our pipe; a full pipe (EAGAIN)
-            // already holds a wake.
-            unsafe { libc::write(self.wfd, (&b as *const u8).cast(), 1) };
-        }
-    }
+/// One loop's bridge: its pipe and the core's queue of completed waits.
+#[pyclass(frozen, module = "goro._goro", name = "_Bridge")]
+pub struct Bridge {
+    pipe: Arc<Pipe>,
+    core: Arc<CoreBridge<Arc<Wait>>>,
 }
 
 #[pymethods]
@@ -76,123 +60,112 @@ impl Bridge {
         if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) } != 0 {
             return Err(PyOSError::new_err("goro: pipe2 failed"));
         }
-        Ok(Bridge {
-            shared: Arc::new(BridgeShared {
-                rfd: fds[0],
-                wfd: fds[1],
-                done: Mutex::new(Vec::new()),
-            }),
-        })
+        let pipe = Arc::new(Pipe {
+            rfd: fds[0],
+            wfd: fds[1],
+        });
+        let p = pipe.clone();
+        let core = CoreBridge::new(move || {
+            let b = 1u8;
+            // SAFETY: one byte from a live buffer to our pipe, which `p` keeps open; a full
+            // pipe (EAGAIN) already holds a wake.
+            unsafe { libc::write(p.wfd, (&b as *const u8).cast(), 1) };
+        });
+        Ok(Bridge { pipe, core })
     }
 
     /// The descriptor the loop watches.
     #[getter]
     fn fd(&self) -> i32 {
-        self.shared.rfd
+        self.pipe.rfd
     }
 
-    /// Settles the futures of every completed operation (the loop's reader callback).
+    /// Settles the futures of every completed wait (the loop's reader callback).
     fn drain(&self, py: Python<'_>) -> PyResult<()> {
         let mut buf = [0u8; 64];
         // SAFETY: reading into our buffer from our non-blocking pipe until it is empty.
-        while unsafe { libc::read(self.shared.rfd, buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
-        let ops = std::mem::take(&mut *self.shared.done.lock());
-        for op in ops {
-            op.settle(py)?;
+        while unsafe { libc::read(self.pipe.rfd, buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
+        // Every wait of the batch is settled, whatever one of them raises.
+        let mut first = Ok(());
+        for (w, _) in self.core.drain() {
+            w.arrived.store(true, Ordering::Release);
+            first = first.and(w.settle(py));
         }
-        Ok(())
+        first
     }
 }
 
-/// An operation waiting for a loop. The slot is the case's element: the value to send, or
-/// where a partner writes the received value.
-struct OpState {
-    is_send: bool,
-    slot: UnsafeCell<MaybeUninit<Py<PyAny>>>,
-    /// Set once the slot's content has been moved out or dropped (it is touched once).
-    slot_used: AtomicBool,
-    /// Set by the callback (any thread); read on the loop thread.
-    outcome: Mutex<Option<Outcome>>,
-    fut: Py<PyAny>,
+/// One wait of a loop: the bridge's token for it.
+struct Wait {
+    /// Until settled: afterwards only the coroutine holds it (the future's exception holds the
+    /// coroutine's frame, which holds our `AsyncOp`, which the GC cannot see through).
+    fut: Mutex<Option<Py<PyAny>>>,
+    /// The started select, until it is finished or cancelled. Loop thread only (the lock is
+    /// for the type system: the bridge's callback never touches it).
+    sel: Mutex<Option<AsyncSelect<Py<PyAny>>>>,
+    /// Its completion came through the bridge (so `finish` may read the buffers). Loop thread.
+    arrived: AtomicBool,
 }
-// SAFETY: the slot is written by the completing partner before the callback runs, and read
-// only after the wait has ended (callback ran, or a cancel won), once (`slot_used`).
-unsafe impl Send for OpState {}
-// SAFETY: as above.
-unsafe impl Sync for OpState {}
 
-impl OpState {
-    /// Once the wait has ended with `out`: moves a received value out of the slot, or drops
-    /// a value the channel did not take. Touches the slot at most once.
-    fn settle_slot(&self, out: Outcome) -> Option<Py<PyAny>> {
-        if self.slot_used.swap(true, Ordering::AcqRel) {
-            return None;
-        }
-        let slot = self.slot.get();
-        match (self.is_send, out) {
-            // SAFETY: the partner wrote a value into our slot before claiming us.
-            (false, Outcome::Case { ok: true, .. }) => Some(unsafe { (*slot).assume_init_read() }),
-            (true, Outcome::Case { ok: true, .. }) => None, // the channel took it
-            (true, _) => {
-                // SAFETY: the channel did not take the value: still ours.
-                unsafe { (*slot).assume_init_drop() };
-                None
-            }
-            (false, _) => None,
-        }
+impl Wait {
+    /// The result, once arrived: `(index, value, ok)`, or the error. Unsent values drop here.
+    fn finish(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let done = self.sel.lock().take().and_then(|mut s| s.finish());
+        let Some((r, _unsent)) = done else {
+            return Err(PyRuntimeError::new_err("goro: wait already settled"));
+        };
+        result(py, r.map_err(err))
     }
 
-    fn result(&self, py: Python<'_>, out: Outcome) -> PyResult<Py<PyAny>> {
-        let v = self.settle_slot(out);
-        match out {
-            Outcome::Case { ok, .. } => {
-                let v = v.unwrap_or_else(|| py.None());
-                Ok((v, ok).into_pyobject(py)?.into_any().unbind())
-            }
-            Outcome::TimedOut => Err(PyTimeoutError::new_err("timed out")),
-            Outcome::Interrupted => Err(pyo3::exceptions::PyRuntimeError::new_err("cancelled")),
-        }
-    }
-
-    /// On the loop thread: sets the future unless it was cancelled (the awaiting coroutine
-    /// then takes the value through AsyncOp.cancel() and result_now()).
+    /// On the loop thread: sets the future, unless it was cancelled (the awaiting coroutine
+    /// then takes the result through `AsyncOp.cancel()` and `result_now()`).
     fn settle(&self, py: Python<'_>) -> PyResult<()> {
-        let out = self.outcome.lock().expect("settled after the callback");
-        let fut = self.fut.bind(py);
+        let Some(fut) = self.fut.lock().take() else {
+            // Its _AsyncOp is gone (see its drop): free the buffers, now that it is safe.
+            let _ = self.finish(py);
+            return Ok(());
+        };
+        let fut = fut.bind(py);
         if fut.call_method0("done")?.is_truthy()? {
             return Ok(());
         }
-        match self.result(py, out) {
-            Ok(v) => fut.call_method1("set_result", (v,))?,
-            Err(e) => fut.call_method1("set_exception", (e.into_value(py),))?,
-        };
-        Ok(())
+        settle_future(fut, self.finish(py))
     }
 }
 
-/// The handle of a started operation, held by the awaiting coroutine.
+fn result(py: Python<'_>, r: PyResult<Selected<Py<PyAny>>>) -> PyResult<Py<PyAny>> {
+    let s = r?;
+    let v = s.value.unwrap_or_else(|| py.None());
+    Ok((s.index, v, s.ok).into_pyobject(py)?.into_any().unbind())
+}
+
+fn settle_future(fut: &Bound<'_, PyAny>, r: PyResult<Py<PyAny>>) -> PyResult<()> {
+    match r {
+        Ok(v) => fut.call_method1("set_result", (v,))?,
+        Err(e) => fut.call_method1("set_exception", (e.into_value(fut.py()),))?,
+    };
+    Ok(())
+}
+
+/// The handle of a started wait, held by the awaiting coroutine.
 #[pyclass(frozen, module = "goro._goro", name = "_AsyncOp")]
 pub struct AsyncOp {
-    state: Arc<OpState>,
-    pending: Mutex<Option<Pending>>,
-    /// Keeps the channel alive while we wait.
-    _chan: Py<Chan>,
+    wait: Arc<Wait>,
+    bridge: Py<Bridge>,
 }
 
 impl Drop for AsyncOp {
     fn drop(&mut self) {
-        // Dropping the Pending cancels (if still waiting) and takes our entries off the
-        // channel. Then whatever the slot holds is ours to drop.
-        if let Some(p) = self.pending.lock().take() {
-            if p.cancel() {
-                drop(p);
-                self.state.settle_slot(Outcome::Interrupted);
-                return;
-            }
-        }
-        let out = *self.state.outcome.lock();
-        if let Some(out) = out {
-            drop(self.state.settle_slot(out));
+        // Breaks the cycle wait -> select -> waiter -> callback -> wait. A wait still pending
+        // is cancelled and its registrations taken back by the drop. One that completed but
+        // has not come through the bridge yet may still be written by its partner (a claim
+        // comes before the copy): the bridge's drain frees it (`settle`, with no future).
+        let mut sel = self.wait.sel.lock();
+        if self.wait.arrived.load(Ordering::Acquire) || sel.as_ref().is_none_or(|s| s.cancel()) {
+            drop(sel.take());
+        } else {
+            drop(sel);
+            drop(self.wait.fut.lock().take());
         }
     }
 }
@@ -201,133 +174,87 @@ impl Drop for AsyncOp {
 impl AsyncOp {
     /// cancel() -> bool: True if nothing happened (and now nothing will).
     fn cancel(&self) -> bool {
-        let p = self.pending.lock().take();
-        match p {
-            Some(p) if p.cancel() => {
-                drop(p);
-                self.state.settle_slot(Outcome::Interrupted);
-                true
-            }
-            Some(p) => {
-                // Completed first: keep the Pending (its cleanup runs at our drop).
-                *self.pending.lock() = Some(p);
-                false
-            }
-            None => false,
+        let mut g = self.wait.sel.lock();
+        if g.as_ref().is_some_and(|s| s.cancel()) {
+            drop(g.take()); // every value back, dropped attached
+            drop(self.wait.fut.lock().take());
+            return true;
         }
+        false
     }
 
-    /// After a failed cancel: the outcome as the future would have had it.
+    /// After a failed cancel: the result as the future would have had it.
     fn result_now(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        // The callback may still be running on another thread: wait for its outcome.
-        loop {
-            let out = *self.state.outcome.lock();
-            if let Some(out) = out {
-                return self.state.result(py, out);
+        // The completion may still be on its way through the bridge: drain until it arrives.
+        while !self.wait.arrived.load(Ordering::Acquire) {
+            self.bridge.get().drain(py)?;
+            if !self.wait.arrived.load(Ordering::Acquire) {
+                py.detach(std::thread::yield_now);
             }
-            py.detach(std::thread::yield_now);
         }
-    }
-
-    /// Whether the operation has completed (for tests).
-    #[getter]
-    fn completed(&self) -> bool {
-        self.state.outcome.lock().is_some()
+        self.wait.finish(py)
     }
 }
 
-static TIMEOUT_EXC: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-
-/// _async_start(ch, is_send, value, timeout, fut, bridge) -> _AsyncOp or None
+/// _async_start(cases, timeout, fut, bridge) -> _AsyncOp or None
 ///
-/// Starts a waiting send or receive for a loop. Returns None when it completed at once (the
-/// future is then already settled).
+/// Starts a wait over `cases` (recv/send cases, WaitGroup, Mutex, Pool) for a loop. Returns
+/// None when it completed at once (the future is then already settled).
 #[pyfunction]
-#[pyo3(signature = (ch, is_send, value, timeout, fut, bridge))]
 pub fn _async_start(
     py: Python<'_>,
-    ch: Bound<'_, Chan>,
-    is_send: bool,
-    value: Option<Py<PyAny>>,
+    cases: Bound<'_, PyTuple>,
     timeout: Option<f64>,
     fut: Py<PyAny>,
     bridge: Bound<'_, Bridge>,
 ) -> PyResult<Option<AsyncOp>> {
-    let _ = &TIMEOUT_EXC;
     let d = deadline(timeout)?;
-    let d = if d == Deadline::NoWait {
-        // Tried already without waiting: a zero timeout has run out.
-        fut.bind(py).call_method1(
-            "set_exception",
-            (PyTimeoutError::new_err("timed out").into_value(py),),
-        )?;
-        return Ok(None);
-    } else {
-        d
-    };
-    let slot = match (is_send, value) {
-        (true, Some(v)) => MaybeUninit::new(v),
-        _ => MaybeUninit::uninit(),
-    };
-    let state = Arc::new(OpState {
-        is_send,
-        slot: UnsafeCell::new(slot),
-        outcome: Mutex::new(None),
-        slot_used: AtomicBool::new(false),
-        fut,
+    let sel = crate::select::build(py, &cases, true)?;
+    let wait = Arc::new(Wait {
+        fut: Mutex::new(Some(fut.clone_ref(py))),
+        sel: Mutex::new(None),
+        arrived: AtomicBool::new(false),
     });
-    let shared = bridge.get().shared.clone();
-    let st = state.clone();
-    let waiter = Waiter::callback(move |out| {
-        *st.outcome.lock() = Some(out);
-        shared.push(st.clone());
-    });
-    let raw = ch.get().ch.raw().clone();
-    let p = state.slot.get() as *mut u8;
-    let case = Case::chan(Some(&raw), if is_send { Op::Send(p) } else { Op::Recv(p) });
-    // SAFETY: the slot lives in `state`, kept alive by the callback and by the AsyncOp (which
-    // holds the Pending) until the wait ends.
-    let started = unsafe { select_async(std::slice::from_ref(&case), d, &mut || waiter.clone()) };
-    match started {
-        Ok(Started::Done(i, ok)) => {
-            let out = Outcome::Case { index: i, ok };
-            *state.outcome.lock() = Some(out);
-            state.settle(py)?;
+    let core = &bridge.get().core;
+    match sel.start_async(d, &mut || core.waiter(wait.clone())) {
+        Ok(AsyncStarted::Done(s, _unsent)) => {
+            settle_future(fut.bind(py), result(py, Ok(s)))?;
             Ok(None)
         }
-        Ok(Started::Pending(pending)) => Ok(Some(AsyncOp {
-            state,
-            pending: Mutex::new(Some(pending)),
-            _chan: ch.unbind(),
-        })),
-        Err(e) => {
-            state.settle_slot(Outcome::Interrupted);
-            Err(crate::err(e))
+        Ok(AsyncStarted::Pending(p)) => {
+            // The completion is drained on this thread, so it cannot be settled before this.
+            *wait.sel.lock() = Some(p);
+            Ok(Some(AsyncOp {
+                wait,
+                bridge: bridge.unbind(),
+            }))
+        }
+        Err((e, _unsent)) => {
+            settle_future(fut.bind(py), Err(err(e)))?;
+            Ok(None)
         }
     }
 }
 
 static AIO: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-/// The coroutine for a channel's async method (python/goro/_aio.py does the work).
-pub fn chan_op<'py>(
-    py: Python<'py>,
-    ch: &Bound<'py, PyAny>,
-    value: Option<Py<PyAny>>,
-    d: Deadline,
-    anext: bool,
+/// `goro._aio.<name>(obj, timeout)`, the coroutine of `obj`'s async method; checks `timeout`.
+pub fn timed<'py, T>(
+    obj: Bound<'py, T>,
+    name: &str,
+    timeout: Option<f64>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let aio = AIO
-        .get_or_try_init(py, || py.import("goro._aio").map(|m| m.into_any().unbind()))?
-        .bind(py);
-    let timeout: Option<f64> = match d {
-        Deadline::Forever => None,
-        Deadline::NoWait => Some(0.0),
-        Deadline::At(t) => Some(((t - goro_core::now_ns()).max(1)) as f64 / 1e9),
-    };
-    match (value, anext) {
-        (Some(v), _) => aio.call_method1("send", (ch, v, timeout)),
-        (None, false) => aio.call_method1("recv", (ch, timeout)),
-        (None, true) => aio.call_method1("anext", (ch,)),
-    }
+    deadline(timeout)?;
+    call(obj.py(), name, (obj.into_any(), timeout))
+}
+
+/// Calls `goro._aio.<name>(*args)`: the coroutines of the async methods.
+pub fn call<'py>(
+    py: Python<'py>,
+    name: &str,
+    args: impl pyo3::call::PyCallArgs<'py>,
+) -> PyResult<Bound<'py, PyAny>> {
+    AIO.get_or_try_init(py, || py.import("goro._aio").map(|m| m.into_any().unbind()))?
+        .bind(py)
+        .call_method1(name, args)
 }

@@ -22,35 +22,12 @@ pub struct Chan {
 }
 
 impl Chan {
-    pub(crate) fn send_inner(
-        &self,
-        py: Python<'_>,
-        value: Py<PyAny>,
-        d: Deadline,
-    ) -> PyResult<Result<(), Error>> {
-        let ch = &self.ch;
-        let mut slot = Some(value);
-        let r = rt::wait(py, d, |d| {
-            let v = slot.take().expect("value present between attempts");
-            match ch.send_deadline(v, d) {
-                Ok(()) => Ok(()),
-                Err(e) => {
-                    slot = Some(e.value);
-                    Err(e.error)
-                }
-            }
-        });
-        drop(slot); // attached again: decref at once
-        r
-    }
-
-    pub(crate) fn recv_inner(
+    fn recv_inner(
         &self,
         py: Python<'_>,
         d: Deadline,
     ) -> PyResult<Result<Option<Py<PyAny>>, Error>> {
-        let ch = &self.ch;
-        rt::wait(py, d, |d| ch.recv_deadline(d))
+        rt::blocking(py, || self.ch.recv_deadline(d))
     }
 }
 
@@ -74,7 +51,9 @@ impl Chan {
     /// (nothing delivered).
     #[pyo3(signature = (value, timeout=None))]
     fn send(&self, py: Python<'_>, value: Py<PyAny>, timeout: Option<f64>) -> PyResult<()> {
-        self.send_inner(py, value, deadline(timeout)?)?.map_err(err)
+        let d = deadline(timeout)?;
+        // An unsent value comes back in the error and is dropped here, attached.
+        rt::blocking(py, || self.ch.send_deadline(value, d))?.map_err(|e| err(e.error))
     }
 
     /// recv(timeout=None) -> value
@@ -190,13 +169,8 @@ impl Chan {
         value: Py<PyAny>,
         timeout: Option<f64>,
     ) -> PyResult<Bound<'_, PyAny>> {
-        crate::aio::chan_op(
-            slf.py(),
-            slf.as_any(),
-            Some(value),
-            deadline(timeout)?,
-            false,
-        )
+        deadline(timeout)?;
+        crate::aio::call(slf.py(), "send", (slf, value, timeout))
     }
 
     /// recv_async(timeout=None) -> value (a coroutine)
@@ -205,7 +179,7 @@ impl Chan {
     /// cancelled await consumes nothing.
     #[pyo3(signature = (timeout=None))]
     fn recv_async(slf: Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Bound<'_, PyAny>> {
-        crate::aio::chan_op(slf.py(), slf.as_any(), None, deadline(timeout)?, false)
+        crate::aio::timed(slf, "recv", timeout)
     }
 
     fn __aiter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
@@ -214,6 +188,6 @@ impl Chan {
 
     /// `async for v in ch`: receives until closed and drained.
     fn __anext__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, PyAny>> {
-        crate::aio::chan_op(slf.py(), slf.as_any(), None, Deadline::Forever, true)
+        crate::aio::call(slf.py(), "anext", (slf,))
     }
 }

@@ -10,7 +10,6 @@
 use std::sync::Arc;
 
 use goro_core::sync::WaitGroup;
-use goro_core::Deadline;
 use parking_lot::Mutex;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -198,8 +197,7 @@ pub fn run(
         Some(res.clone()),
     );
     rt::spawn(None, func, site, body).map_err(err)?;
-    let r2 = res.clone();
-    rt::wait(py, Deadline::Forever, move |d| r2.done.wait_deadline(d))?.map_err(err)?;
+    rt::blocking(py, || res.done.wait())?.map_err(err)?;
     let v = res.value.lock().take();
     match v {
         Some(Ok(v)) => Ok(v),

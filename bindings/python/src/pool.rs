@@ -1,13 +1,14 @@
 //! `goro.Pool`: N Python goroutines draining a bounded queue of calls.
 //!
-//! The queue is a core channel of jobs, so a full queue makes `submit` wait (back-pressure,
-//! with the GIL released); a WaitGroup counts jobs submitted and not finished, for `wait`. A
-//! job's exception is reported as a goroutine's (the hook), unless the job belongs to `map`,
-//! whose caller gets it back from its result slot.
+//! The queue, its back-pressure and the count of unfinished jobs are the core's pool
+//! (core pool.rs, `Pool::with_workers`); here the workers are Python goroutines and a job is a
+//! Python call. A full queue makes `submit` wait (with the GIL released). A job's exception is
+//! reported as a goroutine's (the hook), unless the job belongs to `map`, whose caller gets it
+//! back from its result slot. `wait_async` awaits the count of unfinished jobs, a wait source.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use goro_core::pool::PoolWorker;
 use goro_core::sync::WaitGroup as CoreWaitGroup;
 use goro_core::Deadline;
 use parking_lot::Mutex;
@@ -15,7 +16,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
-use crate::{closed, deadline, err, goroutine, rt};
+use crate::{deadline, err, goroutine, rt};
 
 /// Where a `map` job leaves its result.
 pub struct Slot {
@@ -36,20 +37,14 @@ struct Job {
 /// jobs (default 2 x workers). A context manager: leaving it closes the pool and waits.
 #[pyclass(frozen, module = "goro", name = "Pool")]
 pub struct Pool {
-    jobs: goro_core::Chan<Job>,
-    pending: Arc<CoreWaitGroup>,
-    workers: usize,
-    closed: AtomicBool,
+    pool: goro_core::pool::Pool<Job>,
 }
 
-fn worker_body(jobs: goro_core::Chan<Job>, pending: Arc<CoreWaitGroup>) -> rt::PyBody {
+fn worker_body(w: PoolWorker<Job>) -> rt::PyBody {
     Box::new(move |py| {
         let gid = goro_core::current_id();
-        loop {
-            let job = match rt::wait(py, Deadline::Forever, |d| jobs.recv_deadline(d)) {
-                Ok(Ok(Some(job))) => job,
-                _ => break, // closed and drained
-            };
+        // Ends once the pool is closed and drained.
+        while let Ok(Ok(Some(job))) = rt::blocking(py, || w.next(Deadline::Forever)) {
             let Job {
                 f,
                 args,
@@ -71,40 +66,21 @@ fn worker_body(jobs: goro_core::Chan<Job>, pending: Arc<CoreWaitGroup>) -> rt::P
                     }
                 }
             }
-            let _ = pending.done();
+            w.done();
         }
     })
 }
 
 impl Pool {
     fn submit_job(&self, py: Python<'_>, job: Job) -> PyResult<()> {
-        if self.closed.load(Ordering::Acquire) {
-            return Err(closed());
-        }
-        self.pending.add(1).map_err(err)?;
-        let jobs = &self.jobs;
-        let mut job = Some(job);
-        let r = rt::wait(py, Deadline::Forever, |d| {
-            match jobs.send_deadline(job.take().expect("job"), d) {
-                Ok(()) => Ok(()),
-                Err(e) => {
-                    job = Some(e.value);
-                    Err(e.error)
-                }
-            }
-        });
-        drop(job);
-        match r {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => {
-                let _ = self.pending.done();
-                Err(err(e))
-            }
-            Err(e) => {
-                let _ = self.pending.done();
-                Err(e)
-            }
-        }
+        // A job not queued comes back in the error and is dropped here, attached.
+        rt::blocking(py, || self.pool.submit_deadline(job, Deadline::Forever))?
+            .map_err(|(_, e)| err(e))
+    }
+
+    /// The count of unfinished jobs, as a wait source (asyncio's `wait_async`).
+    pub(crate) fn pending(&self) -> Arc<CoreWaitGroup> {
+        self.pool.pending().clone()
     }
 }
 
@@ -123,27 +99,15 @@ impl Pool {
             Some(q) if q < 0 => return Err(PyValueError::new_err("Pool: queue must be >= 0")),
             Some(q) => q as usize,
         };
-        let jobs: goro_core::Chan<Job> = goro_core::Chan::new(queue)
-            .ok_or_else(|| pyo3::exceptions::PyMemoryError::new_err("Pool: queue too large"))?;
-        let pending = Arc::new(CoreWaitGroup::new());
         let site = crate::trace::caller_site(py);
         let func =
             goro_core::trace::Func::Named(goro_core::trace::Frame::new("goro.Pool.worker", "", 0));
-        for i in 0..workers {
-            rt::spawn(
-                Some(format!("pool worker {i}")),
-                func.clone(),
-                site.clone(),
-                worker_body(jobs.clone(), pending.clone()),
-            )
-            .map_err(err)?;
-        }
-        Ok(Pool {
-            jobs,
-            pending,
-            workers,
-            closed: AtomicBool::new(false),
+        let pool = goro_core::pool::Pool::with_workers(workers, queue, |i, w| {
+            let name = Some(format!("pool worker {i}"));
+            rt::spawn(name, func.clone(), site.clone(), worker_body(w)).map(|_| ())
         })
+        .map_err(err)?;
+        Ok(Pool { pool })
     }
 
     /// submit(fn, *args, **kwargs)
@@ -217,22 +181,26 @@ impl Pool {
     /// called any number of times.
     #[pyo3(signature = (timeout=None))]
     fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
-        let p = &self.pending;
-        rt::wait(py, deadline(timeout)?, |d| p.wait_deadline(d))?.map_err(err)
+        let d = deadline(timeout)?;
+        rt::blocking(py, || self.pool.wait_deadline(d))?.map_err(err)
+    }
+
+    /// wait_async(timeout=None) (a coroutine): wait() without blocking the event loop.
+    #[pyo3(signature = (timeout=None))]
+    fn wait_async(slf: Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Bound<'_, PyAny>> {
+        crate::aio::timed(slf, "wait_source", timeout)
     }
 
     /// close(): takes no more jobs; the workers end once the queue is drained. Calling it
     /// again does nothing.
     fn close(&self) {
-        if !self.closed.swap(true, Ordering::AcqRel) {
-            let _ = self.jobs.close();
-        }
+        let _ = self.pool.close();
     }
 
     /// The number of workers.
     #[getter]
     fn workers(&self) -> usize {
-        self.workers
+        self.pool.workers()
     }
 
     fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
@@ -249,20 +217,14 @@ impl Pool {
     fn __repr__(&self) -> String {
         format!(
             "<goro.Pool workers={} pending={}{}>",
-            self.workers,
-            self.pending.count(),
-            if self.closed.load(Ordering::Relaxed) {
+            self.pool.workers(),
+            self.pool.pending().count(),
+            if self.pool.queue().raw().is_closed() {
                 " closed"
             } else {
                 ""
             }
         )
-    }
-}
-
-impl Drop for Pool {
-    fn drop(&mut self) {
-        let _ = self.jobs.close();
     }
 }
 
@@ -278,8 +240,8 @@ impl PoolResult {
     /// exception.
     #[pyo3(signature = (timeout=None))]
     fn result(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
-        let s = &self.slot;
-        rt::wait(py, deadline(timeout)?, |d| s.done.wait_deadline(d))?.map_err(err)?;
+        let d = deadline(timeout)?;
+        rt::blocking(py, || self.slot.done.wait_deadline(d))?.map_err(err)?;
         match self.slot.value.lock().take() {
             Some(r) => r,
             None => Err(pyo3::exceptions::PyRuntimeError::new_err(

@@ -5,16 +5,19 @@
 //!   detaches (PyEval_SaveThread) before it parks, so the GIL is never held while parked and
 //!   no `Python<'py>` token lives across a switch; its worker meanwhile runs other goroutines,
 //!   each with its own thread state;
-//! - the main thread: it blocks with the GIL released, in slices of `NAP`, and checks for
-//!   signals between slices, so Ctrl-C raises KeyboardInterrupt promptly. A slice that runs
-//!   out consumes and delivers nothing (every goro wait is all-or-nothing), so retrying is safe;
+//! - the main thread: it blocks with the GIL released, registered once, and wakes every `NAP`
+//!   to run the signal handlers (core `Waiter::wait_interruptible`), so Ctrl-C raises
+//!   KeyboardInterrupt promptly; a handler that raises ends the wait as interrupted, which
+//!   consumes and delivers nothing (every goro wait is all-or-nothing);
 //! - any other Python thread: it blocks with the GIL released.
 //!
-//! Every call tries first without waiting and without releasing the GIL: an operation that can
-//! complete at once costs no GIL hand-off (what makes a busy channel fast). A call that must
-//! wait first gives the core its caller's Python frames when a profile or traceback wants them
-//! (trace.rs `WaitFrames`; off, one relaxed load), so dumps and block/mutex profiles show the
-//! Python code that waits.
+//! Every call (`blocking`) runs the core operation once, holding the GIL: an operation that can
+//! complete at once costs no GIL hand-off (what makes a busy channel fast). Only when it must
+//! wait does the core call our block hook, which gives the core its caller's Python frames when
+//! a profile or traceback wants them (trace.rs `WaitFrames`; off, one relaxed load), so dumps
+//! and block/mutex profiles show the Python code that waits, and releases the GIL around the
+//! wait. Holding the GIL while the core takes its own locks is safe: no core lock holder ever
+//! waits for the GIL (wakes and callbacks never enter Python).
 //!
 //! The GIL-state key (DESIGN.md, pitfall 1). CPython 3.9-3.11 remember "this OS thread's thread
 //! state" in a TSS key that only PyGILState_* read. Many goroutines share one worker thread, so
@@ -37,8 +40,9 @@ use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicPtr, AtomicU64, Ordering::SeqCst};
 use std::sync::OnceLock;
 
-use goro_core::{Deadline, Error};
-use pyo3::exceptions::PyRuntimeError;
+use goro_core::wait::interruptible::{with_block_hook, Blocking};
+use goro_core::{Deadline, Error, Outcome};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 
@@ -199,46 +203,62 @@ pub fn detached<R: Send>(py: Python<'_>, f: impl FnOnce() -> R + Send) -> R {
     }
 }
 
-/// Runs a blocking goro operation for Python: first without waiting and with the GIL held;
-/// then, if it must wait, as the module doc says for this kind of caller. `op` is called with
-/// the deadline to use and must be all-or-nothing (Err(TimedOut) and Err(WouldBlock) mean that
-/// nothing happened). Returns Err(PyErr) only for a signal handler's exception (Ctrl-C).
-pub fn wait<R: Send>(
-    py: Python<'_>,
-    deadline: Deadline,
-    mut op: impl FnMut(Deadline) -> Result<R, Error> + Send,
-) -> PyResult<Result<R, Error>> {
-    match op(Deadline::NoWait) {
-        Err(Error::WouldBlock) => {}
-        done => return Ok(done),
-    }
-    if deadline == Deadline::NoWait {
-        return Ok(Err(Error::TimedOut));
-    }
-    // It must wait: profiles and tracebacks want the Python frames (captured with the GIL,
-    // before it is released); off, this is one relaxed load.
-    let _frames = crate::trace::WaitFrames::give(py);
+/// Runs a goro operation `op` for Python (see the module doc): with the GIL held, so that an
+/// operation that completes at once costs no hand-off. If it must wait, the core calls our
+/// block hook (core wait/interruptible.rs) once it is registered, and the hook waits with the
+/// GIL released: a goroutine or thread plainly, the main thread in naps with the signal
+/// handlers run between them. Returns what `op` returned, or the handlers' exception (Ctrl-C)
+/// when it ended the wait (`op` then returned Interrupted, with anything unsent given back:
+/// dropped here, attached).
+pub fn blocking<R>(py: Python<'_>, op: impl FnOnce() -> R) -> PyResult<R> {
     let main = !in_goroutine() && this_thread() == MAIN_THREAD.load(SeqCst);
-    if !main {
-        return Ok(detached(py, || op(deadline)));
-    }
-    loop {
-        let now = goro_core::now_ns();
-        let slice = match deadline {
-            Deadline::At(t) if t <= now + NAP_NS => deadline,
-            _ => Deadline::At(now + NAP_NS),
-        };
-        let r = detached(py, || op(slice));
-        match r {
-            Err(Error::TimedOut) if slice != deadline => {
-                // SAFETY: GIL held; the main thread runs the signal handlers.
-                if unsafe { ffi::PyErr_CheckSignals() } != 0 {
-                    return Err(PyErr::fetch(py));
-                }
+    let mut raised: Option<PyErr> = None;
+    let mut interrupted = false;
+    let r = {
+        let mut hook = |b: &Blocking<'_>| -> Outcome {
+            // It must wait: profiles and tracebacks want the Python frames (captured with the
+            // GIL, before it is released); off, this is one relaxed load.
+            let _frames = crate::trace::WaitFrames::give(py);
+            if !main {
+                return detached(py, || b.wait());
             }
-            done => return Ok(done),
+            let raised = &mut raised;
+            let out = detached(py, || {
+                b.wait_interruptible(NAP_NS, &mut || check_signals(raised))
+            });
+            interrupted = out == Outcome::Interrupted;
+            out
+        };
+        with_block_hook(&mut hook, op)
+    };
+    match raised {
+        None => Ok(r),
+        Some(e) if interrupted => Err(e),
+        Some(e) => {
+            // The operation completed as the handler raised: keep its result, and a Ctrl-C
+            // for the next bytecode (any other handler's exception is reported, not lost).
+            if e.is_instance_of::<PyKeyboardInterrupt>(py) {
+                // SAFETY: attached; only sets CPython's "SIGINT arrived" flag.
+                unsafe { ffi::PyErr_SetInterrupt() };
+            } else {
+                e.write_unraisable(py, None);
+            }
+            Ok(r)
         }
     }
+}
+
+/// Between the main thread's naps (GIL released): runs the signal handlers, true if one
+/// raised (kept in `raised`).
+fn check_signals(raised: &mut Option<PyErr>) -> bool {
+    Python::attach(|py| {
+        // SAFETY: attached, on the main thread, which runs the signal handlers.
+        if unsafe { ffi::PyErr_CheckSignals() } != 0 {
+            *raised = Some(PyErr::fetch(py));
+            return true;
+        }
+        false
+    })
 }
 
 /// Sleeps `ns` as goro does: parks a goroutine, blocks a thread (Ctrl-C-able on the main one).
@@ -250,20 +270,7 @@ pub fn sleep(py: Python<'_>, ns: i64) -> PyResult<()> {
         return Ok(());
     }
     let until = goro_core::now_ns().saturating_add(ns);
-    let r = wait(py, Deadline::At(until), |d| match d {
-        Deadline::NoWait => Err(Error::WouldBlock),
-        Deadline::At(t) => {
-            goro_core::time::sleep_ns(t - goro_core::now_ns());
-            if goro_core::now_ns() >= until {
-                Ok(())
-            } else {
-                Err(Error::TimedOut)
-            }
-        }
-        Deadline::Forever => unreachable!(),
-    })?;
-    let _ = r;
-    Ok(())
+    blocking(py, || goro_core::wait::sleep_until(until))
 }
 
 /// The pin group of every Python goroutine (goro_core::SpawnOpts::pin_group).

@@ -1,6 +1,11 @@
-//! `goro.WaitGroup` and `goro.Mutex`, over the core's, for goroutines and threads alike.
+//! `goro.WaitGroup` and `goro.Mutex`, over the core's, for goroutines, threads and asyncio
+//! alike. Both are core wait sources (core wait/mod.rs `Source`), so asyncio awaits them as
+//! one-case waits (aio.rs): `await wg.wait_async()`, `await mu.lock_async()`, `async with mu`.
+
+use std::sync::Arc;
 
 use goro_core::sync::{Mutex as CoreMutex, WaitGroup as CoreWaitGroup};
+use goro_core::wait::Source;
 use goro_core::Error;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -13,7 +18,20 @@ use crate::{deadline, err, rt};
 /// Waits for a collection of goroutines to finish, as Go's sync.WaitGroup.
 #[pyclass(frozen, module = "goro", name = "WaitGroup")]
 pub struct WaitGroup {
-    wg: CoreWaitGroup,
+    wg: Arc<CoreWaitGroup>,
+}
+
+/// The wait source behind a WaitGroup, Mutex or Pool object (asyncio waits on these).
+pub(crate) fn source_of(o: &Bound<'_, PyAny>) -> Option<Arc<dyn Source>> {
+    if let Ok(w) = o.cast::<WaitGroup>() {
+        return Some(w.get().wg.clone());
+    }
+    if let Ok(m) = o.cast::<Mutex>() {
+        return Some(m.get().mu.clone());
+    }
+    o.cast::<crate::pool::Pool>()
+        .ok()
+        .map(|p| p.get().pending() as Arc<dyn Source>)
 }
 
 #[pymethods]
@@ -21,7 +39,7 @@ impl WaitGroup {
     #[new]
     fn new() -> WaitGroup {
         WaitGroup {
-            wg: CoreWaitGroup::new(),
+            wg: Arc::new(CoreWaitGroup::new()),
         }
     }
 
@@ -42,8 +60,14 @@ impl WaitGroup {
     /// pass first.
     #[pyo3(signature = (timeout=None))]
     fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
-        let wg = &self.wg;
-        rt::wait(py, deadline(timeout)?, |d| wg.wait_deadline(d))?.map_err(err)
+        let d = deadline(timeout)?;
+        rt::blocking(py, || self.wg.wait_deadline(d))?.map_err(err)
+    }
+
+    /// wait_async(timeout=None) (a coroutine): waits without blocking the event loop.
+    #[pyo3(signature = (timeout=None))]
+    fn wait_async(slf: Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Bound<'_, PyAny>> {
+        crate::aio::timed(slf, "wait_source", timeout)
     }
 
     /// The counter now.
@@ -63,7 +87,7 @@ impl WaitGroup {
 /// any goroutine or thread may unlock it. A context manager (`with mu:`).
 #[pyclass(frozen, module = "goro", name = "Mutex")]
 pub struct Mutex {
-    mu: CoreMutex,
+    mu: Arc<CoreMutex>,
 }
 
 #[pymethods]
@@ -71,7 +95,7 @@ impl Mutex {
     #[new]
     fn new() -> Mutex {
         Mutex {
-            mu: CoreMutex::new(),
+            mu: Arc::new(CoreMutex::new()),
         }
     }
 
@@ -79,8 +103,28 @@ impl Mutex {
     /// `timeout` seconds pass first.
     #[pyo3(signature = (timeout=None))]
     fn lock(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
-        let mu = &self.mu;
-        rt::wait(py, deadline(timeout)?, |d| mu.lock_deadline(d))?.map_err(err)
+        let d = deadline(timeout)?;
+        rt::blocking(py, || self.mu.lock_deadline(d))?.map_err(err)
+    }
+
+    /// lock_async(timeout=None) (a coroutine): takes the lock without blocking the event
+    /// loop. A cancelled await leaves the lock as it was (a lock handed over as the await was
+    /// cancelled is unlocked again, for the next waiter).
+    #[pyo3(signature = (timeout=None))]
+    fn lock_async(slf: Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Bound<'_, PyAny>> {
+        crate::aio::timed(slf, "lock", timeout)
+    }
+
+    fn __aenter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, PyAny>> {
+        crate::aio::call(slf.py(), "lock", (slf, None::<f64>))
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __aexit__<'py>(
+        slf: Bound<'py, Self>,
+        _exc: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        crate::aio::call(slf.py(), "unlock", (slf,))
     }
 
     /// try_lock() -> bool: takes the lock if it is free.

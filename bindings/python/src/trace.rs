@@ -5,7 +5,7 @@
 //! - the Python frames of code about to wait (`wait_frames`), handed to the core before a
 //!   blocking call when, and only when, `block::wants_frames()` says something wants them
 //!   (a block or mutex profile, or tracebacks): profiling off costs one relaxed load per wait
-//!   that actually waits (rt.rs `wait`, `WaitFrames`).
+//!   that actually waits (rt.rs `blocking`, `WaitFrames`).
 //!
 //! Names are cached per code object (the cache keeps the code object alive so that its address
 //! is not reused), lines per code object and instruction offset: a spawn pays one attribute

@@ -148,3 +148,176 @@ def test_many_loops_in_threads():
     for t in ts:
         t.join(30)
     assert sorted(sum(results, [])) == list(range(300))
+
+
+def test_waitgroup_wait_async():
+    async def main():
+        wg = goro.WaitGroup()
+        await wg.wait_async()  # at zero: at once
+        wg.add(3)
+        for _ in range(3):
+            goro.go(lambda: (goro.sleep(0.01), wg.done()))
+        await wg.wait_async(timeout=10)
+        assert wg.count == 0
+        wg.add(1)
+        with pytest.raises(TimeoutError):
+            await wg.wait_async(timeout=0.02)
+        with pytest.raises(TimeoutError):
+            await wg.wait_async(timeout=0)
+        # a cancelled wait consumes nothing: the WaitGroup still releases the others
+        t = asyncio.ensure_future(wg.wait_async())
+        other = asyncio.ensure_future(wg.wait_async())
+        await asyncio.sleep(0.01)
+        t.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await t
+        wg.done()
+        await asyncio.wait_for(other, 10)
+
+    run(main())
+
+
+def test_mutex_lock_async_and_async_with():
+    async def main():
+        mu = goro.Mutex()
+        await mu.lock_async()
+        assert mu.locked
+        goro.go(lambda: (goro.sleep(0.02), mu.unlock()))
+        await mu.lock_async(timeout=10)  # handed over by the goroutine's unlock
+        with pytest.raises(TimeoutError):
+            await mu.lock_async(timeout=0.02)
+        with pytest.raises(TimeoutError):
+            await mu.lock_async(timeout=0)
+        mu.unlock()
+        counter = [0]
+
+        async def bump():
+            for _ in range(50):
+                async with mu:
+                    v = counter[0]
+                    await asyncio.sleep(0)
+                    counter[0] = v + 1
+
+        def gbump():
+            for _ in range(50):
+                with mu:
+                    counter[0] += 1
+
+        wg = goro.WaitGroup()
+        wg.add(2)
+        for _ in range(2):
+            goro.go(lambda: (gbump(), wg.done()))
+        await asyncio.gather(bump(), bump(), bump())
+        await wg.wait_async(timeout=10)
+        assert counter[0] == 250
+        assert not mu.locked
+
+    run(main())
+
+
+def test_cancelled_lock_async_loses_no_lock():
+    """A lock handed to a waiter whose await is being cancelled is given back, not lost."""
+
+    async def main():
+        mu = goro.Mutex()
+        # Handed over before the loop settles the future, then cancelled: deterministic.
+        mu.lock()
+        t = asyncio.ensure_future(mu.lock_async())
+        await asyncio.sleep(0.01)
+        mu.unlock()  # the waiter wins the lock now, on this thread
+        t.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await t
+        assert not mu.locked
+        assert mu.try_lock()
+        mu.unlock()
+        # Cancelled while still queued: the next unlock skips it.
+        mu.lock()
+        t = asyncio.ensure_future(mu.lock_async())
+        await asyncio.sleep(0.01)
+        t.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await t
+        mu.unlock()
+        assert not mu.locked
+        # Racing: unlocks from a goroutine against cancels, at every interleaving.
+        for i in range(300):
+            mu.lock()
+            t = asyncio.ensure_future(mu.lock_async())
+            await asyncio.sleep(0)
+            goro.go(mu.unlock)
+            for _ in range(i % 4):
+                await asyncio.sleep(0)
+            t.cancel()
+            try:
+                await t
+                got = True
+            except asyncio.CancelledError:
+                got = False
+            if got:
+                assert mu.locked
+                mu.unlock()
+            assert mu.lock(timeout=5) is None  # free, or freed by the handed-over waiter
+            mu.unlock()
+
+    run(main())
+
+
+def test_pool_wait_async():
+    async def main():
+        done = []
+        with goro.Pool(workers=2) as pool:
+            for i in range(6):
+                pool.submit(lambda i=i: (goro.sleep(0.01), done.append(i)))
+            await pool.wait_async(timeout=10)
+            assert sorted(done) == list(range(6))
+            await pool.wait_async()  # nothing pending: at once
+
+    run(main())
+
+
+def test_select_async():
+    async def main():
+        a, b = goro.Chan(), goro.Chan()
+        goro.go(lambda: (goro.sleep(0.01), b.send("b")))
+        assert await goro.select_async(goro.recv(a), goro.recv(b)) == (1, "b", True)
+        out = goro.Chan(1)
+        goro.go(lambda: out.send(a.recv()))
+        i, v, ok = await goro.select_async(goro.recv(b), goro.send(a, "to a"), timeout=10)
+        assert (i, v, ok) == (1, None, True)
+        assert out.recv(timeout=5) == "to a"
+        with pytest.raises(TimeoutError):
+            await goro.select_async(goro.recv(a), goro.recv(None), timeout=0.02)
+        with pytest.raises(TimeoutError):
+            await goro.select_async(goro.recv(a), timeout=0)
+        a.close()
+        assert await goro.select_async(goro.recv(a), goro.recv(b)) == (0, None, False)
+
+    run(main())
+
+
+def test_select_async_cancelled_and_timed_out_send_nothing():
+    import gc
+    import weakref
+
+    class Obj:
+        pass
+
+    async def main():
+        ch = goro.Chan()
+        o = Obj()
+        w = weakref.ref(o)
+        t = asyncio.ensure_future(goro.select_async(goro.send(ch, o), goro.send(None, o)))
+        await asyncio.sleep(0.01)
+        t.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await t
+        with pytest.raises(TimeoutError):
+            await goro.select_async(goro.send(ch, o), goro.recv(ch), timeout=0.01)
+        assert ch.try_recv() == (None, False)
+        del o, t
+        await asyncio.sleep(0)  # the loop's handle that resumed us holds the last future
+        gc.collect()
+        assert w() is None
+
+    run(main())

@@ -194,3 +194,39 @@ def test_values_left_in_a_dropped_channel_are_released():
     del o, ch
     gc.collect()
     assert w() is None
+
+
+def test_signal_handlers_run_while_the_main_thread_waits():
+    """A blocked call runs the signal handlers and keeps waiting (registered once); a handler
+    that raises ends it with that exception, consuming nothing."""
+    import os
+    import signal
+    import threading
+
+    ran = []
+    old = signal.signal(signal.SIGUSR1, lambda *_: ran.append(1))
+    try:
+        ch = goro.Chan()
+        threading.Timer(0.02, os.kill, (os.getpid(), signal.SIGUSR1)).start()
+        goro.go(lambda: (goro.sleep(0.15), ch.send("after the signal")))
+        assert ch.recv(timeout=10) == "after the signal"
+        assert ran == [1]
+
+        class Stop(Exception):
+            pass
+
+        def stop(*_):
+            raise Stop()
+
+        signal.signal(signal.SIGUSR1, stop)
+        threading.Timer(0.02, os.kill, (os.getpid(), signal.SIGUSR1)).start()
+        with pytest.raises(Stop):
+            ch.recv(timeout=10)
+        threading.Timer(0.02, os.kill, (os.getpid(), signal.SIGUSR1)).start()
+        with pytest.raises(Stop):
+            ch.send("never", timeout=10)
+        assert ch.try_recv() == (None, False)  # the interrupted send delivered nothing
+        goro.go(lambda: ch.send("kept"))
+        assert ch.recv(timeout=10) == "kept"  # the interrupted recv left no receiver behind
+    finally:
+        signal.signal(signal.SIGUSR1, old)

@@ -28,6 +28,10 @@ BLOCKERS = {
     "sleep": "goro.sleep(60)",
     "run": "goro.run(goro.Chan().recv)",
     "iter": "list(goro.Chan())",
+    "submit": "p = goro.Pool(1, queue=0); p.submit(goro.sleep, 60); p.submit(goro.sleep, 60)",
+    "pool_wait": "p = goro.Pool(1); p.submit(goro.sleep, 60); p.wait()",
+    "select_send": "goro.select(goro.send(goro.Chan(), 1), goro.send(None, 2))",
+    "empty_select": "goro.select()",
 }
 
 

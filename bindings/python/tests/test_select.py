@@ -97,3 +97,30 @@ def test_bad_case():
         goro.recv(3)
     with pytest.raises(ValueError):
         goro.select(goro.recv(None), timeout=-2)
+
+
+def test_values_not_sent_come_back_after_a_wait():
+    """Send cases that lose (to another case, a timeout or a close) leave no reference behind,
+    and the one that wins is delivered once."""
+    import sys
+
+    v = object()
+    base = sys.getrefcount(v)
+    full = goro.Chan(1)
+    full.send(0)
+    r = goro.Chan()
+    goro.go(lambda: (goro.sleep(0.02), r.send("r")))
+    assert goro.select(goro.send(full, v), goro.send(None, v), goro.recv(r)) == (2, "r", True)
+    assert sys.getrefcount(v) == base
+    with pytest.raises(TimeoutError):
+        goro.select(goro.send(full, v), goro.send(full, v), timeout=0.02)
+    assert sys.getrefcount(v) == base
+    s = goro.Chan()
+    got = goro.Chan(1)
+    goro.go(lambda: (goro.sleep(0.02), got.send(s.recv())))
+    assert goro.select(goro.send(full, v), goro.send(s, v)) == (1, None, True)
+    assert got.recv(timeout=5) is v
+    assert sys.getrefcount(v) == base
+    goro.go(lambda: (goro.sleep(0.02), s.close()))
+    assert goro.select(goro.send(full, v), goro.send(s, v)) == (1, None, False)
+    assert sys.getrefcount(v) == base

@@ -508,3 +508,73 @@ def test_dev_mode_run(py):
         print("ok")
     """, dev=True)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr
+
+
+def _samples(profile):
+    """The sample values of a pprof profile (gzipped protobuf): field 2 of the Profile, and
+    in each Sample its field 2 (packed or not)."""
+    import gzip
+
+    def fields(buf):
+        i = 0
+        while i < len(buf):
+            key, i = _varint(buf, i)
+            num, wire = key >> 3, key & 7
+            if wire == 0:
+                v, i = _varint(buf, i)
+            elif wire == 2:
+                n, i = _varint(buf, i)
+                v, i = buf[i : i + n], i + n
+            elif wire in (1, 5):
+                n = 8 if wire == 1 else 4
+                v, i = buf[i : i + n], i + n
+            else:
+                raise ValueError(wire)
+            yield num, wire, v
+
+    out = []
+    for num, _, sample in fields(gzip.decompress(profile)):
+        if num != 2:
+            continue
+        values = []
+        for n, wire, v in fields(sample):
+            if n == 2 and wire == 0:
+                values.append(v)
+            elif n == 2:
+                j = 0
+                while j < len(v):
+                    x, j = _varint(v, j)
+                    values.append(x)
+        out.append(values)
+    return out
+
+
+def _varint(buf, i):
+    x = shift = 0
+    while True:
+        b = buf[i]
+        i += 1
+        x |= (b & 0x7F) << shift
+        shift += 7
+        if b < 0x80:
+            return x, i
+
+
+def test_a_main_thread_wait_counts_once_in_the_block_profile():
+    """The main thread waits registered once (naps for Ctrl-C in between): one contention.
+    In a fresh interpreter, so that no other test's goroutines wait meanwhile."""
+    code = textwrap.dedent(
+        """
+        import goro, sys
+        goro.set_block_profile_rate(1)
+        ch = goro.Chan()
+        goro.go(lambda: (goro.sleep(0.15), ch.send(1)))
+        ch.recv(timeout=10)
+        sys.stdout.write(goro.profile("block").hex())
+        """
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    samples = _samples(bytes.fromhex(r.stdout))
+    assert len(samples) == 1 and samples[0][0] == 1, samples
+    assert samples[0][1] >= 100_000_000  # its whole delay, in one sample

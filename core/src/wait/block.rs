@@ -67,6 +67,9 @@ impl Waiter {
     /// Waits until claimed, or until `deadline` (CLOCK_MONOTONIC ns) passes. For goroutine and
     /// thread waiters made by `current` on the calling goroutine or thread.
     pub fn wait(self: &Arc<Self>, reason: WaitReason, deadline: Option<i64>) -> Outcome {
+        if let Some(out) = super::interruptible::run_hook(self, reason, deadline) {
+            return out; // a binding's block hook waited (wait/interruptible.rs)
+        }
         // Profiles and tracebacks listen through the hooks trace installs; off, one load.
         if crate::hooks::waits_watched() {
             let begun = crate::hooks::wait_begin();

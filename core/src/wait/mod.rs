@@ -35,6 +35,7 @@
 
 pub mod block;
 pub mod bridge;
+pub mod interruptible;
 mod chan;
 mod typed;
 

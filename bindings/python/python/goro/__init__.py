@@ -67,13 +67,24 @@ TimeoutError = TimeoutError  # the builtin: what every timeout= raises
 __all__ = [
     "Chan", "Closed", "GoroutineExit", "Mutex", "Pool", "RecvCase", "SendCase", "Ticker",
     "TimeoutError", "WaitGroup", "after", "defer", "exit", "go", "gomaxprocs",
-    "goroutine_id", "num_cpu", "num_goroutine", "recv", "run", "select", "send",
-    "set_excepthook", "sleep", "yield_",
+    "goroutine_id", "num_cpu", "num_goroutine", "recv", "run", "select", "select_async",
+    "send", "set_excepthook", "sleep", "yield_",
     # Seeing inside
     "Goroutine", "counters", "debug_serve", "dump", "goroutines", "leak_report", "leaks",
     "profile", "set_block_profile_rate", "set_mutex_profile_fraction", "set_traceback",
     "start_cpu_profile", "stop_cpu_profile", "write_profile",
 ]
+
+
+def select_async(*cases, timeout=None):
+    """select_async(*cases, timeout=None) -> (index, value, ok) (a coroutine)
+
+    select() for asyncio, without blocking the event loop: the same cases and result. A
+    timeout raises TimeoutError; a cancelled await sends and receives nothing (if a case won
+    the race against the cancellation, its result is returned)."""
+    from . import _aio  # asyncio is imported only by programs that use it
+
+    return _aio.select(*cases, timeout=timeout)
 
 
 def _pool_map(pool, fn, iterables, timeout):

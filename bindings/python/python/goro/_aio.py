@@ -1,9 +1,12 @@
-"""asyncio forms of channel operations (see src/aio.rs for the mechanism).
+"""asyncio forms of goro's waits (see src/aio.rs for the mechanism).
 
-Each first tries without waiting; when it must wait it starts a callback wait in the runtime
-and awaits a future that the loop's bridge settles. A cancelled await consumes and delivers
-nothing; if the operation won the race against the cancellation, its result is returned
-(the cancellation is absorbed, as asyncio.wait_for does), so no value is lost."""
+Each first tries without waiting; when it must wait it starts a wait in the runtime (one
+select over its cases: channel operations, or a WaitGroup, Mutex or Pool) and awaits a future
+that the loop's bridge settles with (index, value, ok). A cancelled await consumes and
+delivers nothing; if the wait won the race against the cancellation, a channel operation's
+result is returned (the cancellation is absorbed, as asyncio.wait_for does), so no value is
+lost, and a mutex handed over is unlocked again (as asyncio.Lock does) before the
+CancelledError goes on."""
 
 import asyncio
 import weakref
@@ -23,24 +26,33 @@ def _bridge(loop):
     return b
 
 
-async def _wait(ch, is_send, value, timeout):
+async def _wait(cases, timeout, undo=None):
+    """(index, value, ok) of the case that completed. `undo(result)` reverts a completion
+    that raced a cancellation; without it the result is returned instead of the cancel."""
     loop = asyncio.get_running_loop()
     fut = loop.create_future()
-    op = _goro._async_start(ch, is_send, value, timeout, fut, _bridge(loop))
+    op = _goro._async_start(cases, timeout, fut, _bridge(loop))
     if op is None:
         return fut.result()
     try:
         return await fut
     except asyncio.CancelledError:
-        if op.cancel():
+        if fut.done() and not fut.cancelled():
+            result = fut.result  # settled before the cancellation reached us
+        elif op.cancel():
             raise
-        # The operation completed before the cancel: a value was taken from the channel (or
-        # handed to a receiver). Deliver the result rather than lose it; the task goes on
-        # (as asyncio.wait_for does when its inner future completed first).
+        else:
+            # The wait completed before the cancel: a value was taken from a channel (or
+            # handed to a receiver), a mutex handed to us.
+            result = op.result_now
         try:
-            return op.result_now()
+            r = result()
         except TimeoutError:
             raise asyncio.CancelledError() from None
+        if undo is None:
+            return r
+        undo(r)
+        raise
 
 
 async def send(ch, value, timeout=None):
@@ -48,7 +60,7 @@ async def send(ch, value, timeout=None):
         return None
     if timeout == 0:
         raise TimeoutError("timed out")
-    _, ok = await _wait(ch, True, value, timeout)
+    _, _, ok = await _wait((_goro.send(ch, value),), timeout)
     if not ok:
         raise Closed("channel closed")
     return None
@@ -60,7 +72,7 @@ async def recv(ch, timeout=None):
         return v
     if timeout == 0:
         raise TimeoutError("timed out")
-    v, ok = await _wait(ch, False, None, timeout)
+    _, v, ok = await _wait((_goro.recv(ch),), timeout)
     if not ok:
         raise Closed("channel closed")
     return v
@@ -71,3 +83,28 @@ async def anext(ch):
         return await recv(ch)
     except Closed:
         raise StopAsyncIteration from None
+
+
+async def select(*cases, timeout=None):
+    r = _goro.select(*cases, default=True)
+    if r[0] >= 0:
+        return r
+    if timeout == 0:
+        raise TimeoutError("timed out")
+    return await _wait(cases, timeout)
+
+
+async def wait_source(src, timeout=None):
+    """WaitGroup.wait_async, Pool.wait_async (the start tries first): nothing to undo."""
+    await _wait((src,), timeout, undo=lambda r: None)
+
+
+async def lock(mu, timeout=None):
+    if mu.try_lock():
+        return None
+    await _wait((mu,), timeout, undo=lambda r: mu.unlock())
+
+
+async def unlock(mu, *_exc):
+    mu.unlock()
+    return False
