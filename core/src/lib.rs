@@ -13,11 +13,13 @@
 //! - `stack/`: goroutine stacks carved from guarded slabs; `goroutine`: the G record,
 //!   park/ready; `park`: the Waiter every blocking operation waits through;
 //! - `chan/`, `select`: channels and select; `time/`: timers, sleep, after, tickers;
+//! - `netpoll/`: goroutine-aware I/O (epoll, a record per fd), joined to `sched/`;
 //! - `sync/`: WaitGroup and Mutex; `pool`: the worker pool; `maxprocs`: CPU limits.
 //!
 //! Lock order (never hold two of one kind except as said): channel locks, several only in
 //! `select` and then in address order; then a WaitGroup's or Mutex's waiter list; then the
-//! timer map; then the idle-worker list. No lock is ever held across a goroutine switch.
+//! timer map; then the idle-worker list. An fd record's lock (`netpoll`) is taken alone. No lock
+//! is ever held across a goroutine switch.
 
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -27,6 +29,7 @@ pub mod goroutine;
 pub mod handshake;
 mod loom;
 pub mod maxprocs;
+pub mod netpoll;
 pub mod park;
 pub mod pool;
 pub mod sched;

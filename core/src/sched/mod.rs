@@ -9,6 +9,7 @@
 //!
 //! - `runq.rs`: where a goroutine is queued and where a worker finds the next one.
 //! - `idle.rs`: how workers go to sleep and are woken without losing a wake-up.
+//! - `poll.rs`: how workers run the netpoller (sleep in epoll_wait, poll while idle).
 //! - `sysmon.rs`: the monitor thread: hand-off of workers stuck in foreign calls, late timers.
 //! - `worker.rs`: the worker loop, and every "when" (spin, steal, sleep, hand off).
 //!
@@ -17,6 +18,7 @@
 //! costs ~35 µs here: `idle.rs` explains spinning).
 
 mod idle;
+pub(crate) mod poll;
 mod runq;
 pub(crate) mod sysmon;
 mod worker;

@@ -12,6 +12,7 @@
 //! 2. Scavenging: idle stack memory goes back to the kernel about once a second.
 //! 3. Late timers: if every worker is busy, nobody reaches a schedule point to run due timers;
 //!    sysmon runs those overdue by more than a millisecond.
+//! 4. The netpoller: if no worker has polled for 10 ms (all busy), sysmon polls (poll.rs).
 //!
 //! It polls every 20 µs while it finds something to do, backing off to 10 ms when idle (Go's
 //! figures: they bound hand-off latency without burning a CPU on an idle process).
@@ -133,6 +134,10 @@ fn run() {
         let mut acted = false;
         if s.timers.next() <= now - 1_000_000 {
             s.timers.run_due(now);
+            acted = true;
+        }
+        // 4. The netpoller, when no worker has polled for long (sched/poll.rs step 4).
+        if super::poll::sysmon_poll(now) {
             acted = true;
         }
         for id in 0..s.nworkers() {
