@@ -12,7 +12,7 @@ use std::ffi::{c_char, c_int};
 use goro_core::Error;
 
 // In the header's order (CONTRACT.md's sections): runtime and goroutines, channels, select,
-// timers, sync, worker pool.
+// timers, sync, worker pool; then I/O that parks the goroutine (its own section, last).
 mod chan;
 mod pool;
 mod runtime;
@@ -20,6 +20,7 @@ mod select;
 mod sync;
 mod time;
 mod trace;
+mod io;
 
 pub use chan::*;
 pub use pool::*;
@@ -27,6 +28,7 @@ pub use runtime::*;
 pub use select::*;
 pub use sync::*;
 pub use time::*;
+pub use io::*;
 
 /// Success.
 pub const GORO_OK: c_int = 0;
@@ -102,6 +104,9 @@ pub extern "C" fn goro_strerror(code: c_int) -> *const c_char {
         GORO_ESHUTDOWN => b"runtime shutting down\0",
         GORO_EINTR => b"interrupted\0",
         GORO_EINTERNAL => b"internal error\0",
+        c if c <= io::GORO_ESYS && c > io::GORO_ESYS - 4096 => {
+            b"operating system error (goro_os_errno gives its errno)\0"
+        }
         _ => b"unknown goro status code\0",
     };
     s.as_ptr().cast()
