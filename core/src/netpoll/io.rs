@@ -36,9 +36,7 @@ impl From<Error> for IoError {
     }
 }
 
-fn errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
-}
+use super::errno;
 
 /// Registers `fd` and sets O_NONBLOCK once per registration. Returns whether it is a socket.
 fn prepare(fd: i32) -> Result<bool, IoError> {

@@ -232,7 +232,7 @@ pub fn close(fd: i32) -> Result<(), Error> {
     }
     // SAFETY: closing an fd number the caller gave us to close.
     let rc = unsafe { libc::close(fd) };
-    let err = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+    let err = errno();
     if let Some(d) = d {
         d.lock().closing = false;
     }
@@ -241,6 +241,17 @@ pub fn close(fd: i32) -> Result<(), Error> {
     } else {
         Err(Error::Invalid)
     }
+}
+
+/// errno of the calling thread, read fresh. Not `std::io::Error::last_os_error`: std declares
+/// `__errno_location` `#[ffi_const]`, so the compiler may keep its address from before a park
+/// and read another thread's errno after the goroutine moved (the TLS trap, DESIGN.md; seen as
+/// a read that "failed" with the ETIMEDOUT of some futex wait). The libc crate's declaration
+/// has no such attribute, and not inlining keeps every call a fresh lookup.
+#[inline(never)]
+pub(crate) fn errno() -> i32 {
+    // SAFETY: __errno_location returns the calling thread's errno slot, always valid.
+    unsafe { *libc::__errno_location() }
 }
 
 // ---- for the scheduler (sched/poll.rs) --------------------------------------------------

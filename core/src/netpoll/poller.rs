@@ -60,9 +60,7 @@ pub(crate) fn active() -> Option<&'static Poller> {
     POLLER.get().and_then(|p| p.as_ref())
 }
 
-fn errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
-}
+use super::errno;
 
 impl Poller {
     fn create() -> Option<Poller> {
