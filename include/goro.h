@@ -727,8 +727,9 @@ int goro_read_counters(goro_counters *out);
 int goro_fd_wait(int fd, int events, int64_t timeout_ns);
 
 /*
- Wakes every goroutine and thread waiting on `fd` with GORO_ECLOSED, forgets the fd, then
- closes it (close(2)). Use it instead of close(2) for any fd goro has waited on.
+ Forgets `fd`, closes it (close(2)) and wakes every goroutine and thread waiting on it with
+ GORO_ECLOSED. Use it instead of close(2) for any fd goro has waited on. The number may be
+ handed out again by the OS at once; waits on the new file work as on any other.
  Errors: GORO_EINVAL (negative fd, or close(2) failed: EBADF, EIO; the fd is gone either way).
  */
 int goro_fd_close(int fd);

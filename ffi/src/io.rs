@@ -62,8 +62,9 @@ pub extern "C" fn goro_fd_wait(fd: c_int, events: c_int, timeout_ns: i64) -> c_i
     })
 }
 
-/// Wakes every goroutine and thread waiting on `fd` with GORO_ECLOSED, forgets the fd, then
-/// closes it (close(2)). Use it instead of close(2) for any fd goro has waited on.
+/// Forgets `fd`, closes it (close(2)) and wakes every goroutine and thread waiting on it with
+/// GORO_ECLOSED. Use it instead of close(2) for any fd goro has waited on. The number may be
+/// handed out again by the OS at once; waits on the new file work as on any other.
 /// Errors: GORO_EINVAL (negative fd, or close(2) failed: EBADF, EIO; the fd is gone either way).
 #[no_mangle]
 pub extern "C" fn goro_fd_close(fd: c_int) -> c_int {

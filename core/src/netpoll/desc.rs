@@ -17,7 +17,10 @@
 //!   and threads may wait on one fd).
 //!
 //! Invariants (under the record's lock): a waiter queued on a direction means that direction's
-//! latch was clear when it was queued; `closing` means no waiter is queued and none may be.
+//! latch was clear when it was queued. `goro_fd_close` holds the lock across close(2) itself,
+//! so whoever takes the lock next sees either the old file still registered or the number
+//! closed (or already reused for a new file, which then registers afresh): an fd number that
+//! the OS hands out again the instant it is closed is never mistaken for the closing one.
 //!
 //! Lock order: a record's lock is taken alone; nothing is woken while it is held.
 //!
@@ -77,8 +80,6 @@ pub(crate) struct State {
     pub(crate) socket: bool,
     /// O_NONBLOCK set by us for this registration (the I/O calls need it).
     pub(crate) nonblock: bool,
-    /// `goro_fd_close` is between waking the waiters and the close(2) itself.
-    pub(crate) closing: bool,
     pub(crate) dir: [Dir; 2],
 }
 
@@ -101,7 +102,6 @@ impl PollDesc {
                 ino: 0,
                 socket: false,
                 nonblock: false,
-                closing: false,
                 dir: Default::default(),
             }),
         }

@@ -46,9 +46,6 @@ fn prepare(fd: i32) -> Result<bool, IoError> {
     let d = desc::get(fd)?;
     {
         let st = d.lock();
-        if st.closing {
-            return Err(Error::Closed.into());
-        }
         if st.reg != Reg::None && st.nonblock {
             return Ok(st.socket);
         }

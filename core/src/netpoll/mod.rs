@@ -58,8 +58,7 @@ pub struct FdSource {
 impl FdSource {
     /// Registers `fd` with the poller if it is not yet (or if the number now names another
     /// file than the one registered). Err(Invalid) for a bad fd, bad `events` (not a non-empty
-    /// subset of READ | WRITE) or an fd epoll refuses for a reason other than EPERM;
-    /// Err(Closed) while `close` runs on it.
+    /// subset of READ | WRITE) or an fd epoll refuses for a reason other than EPERM.
     pub fn new(fd: i32, events: u32) -> Result<FdSource, Error> {
         if events == 0 || events & !(READ | WRITE) != 0 || fd < 0 {
             return Err(Error::Invalid);
@@ -70,9 +69,7 @@ impl FdSource {
         let mut stale = Vec::new();
         let r = {
             let mut st = desc.lock();
-            if st.closing {
-                Err(Error::Closed)
-            } else if st.reg != Reg::None && (st.dev, st.ino, st.socket) == ident {
+            if st.reg != Reg::None && (st.dev, st.ino, st.socket) == ident {
                 Ok(st.seq)
             } else {
                 p.register(fd, &mut st, &mut stale).map(|()| st.seq)
@@ -100,7 +97,7 @@ impl FdSource {
     pub fn try_now(&self) -> Result<bool, Error> {
         let ticks = {
             let st = self.desc.lock();
-            if st.closing || st.seq != self.seq {
+            if st.seq != self.seq {
                 return Err(Error::Closed);
             }
             if st.reg == Reg::Always {
@@ -146,8 +143,7 @@ impl FdSource {
     pub fn register(&self, w: &Arc<Waiter>, case: usize) -> bool {
         {
             let mut st = self.desc.lock();
-            if st.closing
-                || st.seq != self.seq
+            if st.seq != self.seq
                 || st.reg != Reg::Epoll
                 || self.dirs().any(|d| st.dir[d].ready)
             {
@@ -209,10 +205,11 @@ pub fn close(fd: i32) -> Result<(), Error> {
     if fd < 0 {
         return Err(Error::Invalid);
     }
-    let d = desc::get_existing(fd);
-    if let Some(d) = d {
-        let mut woken = Vec::new();
-        {
+    let mut woken = Vec::new();
+    let (rc, err) = match desc::get_existing(fd) {
+        Some(d) => {
+            // The record's lock is held across close(2) (see `desc`): no registration of the
+            // number can slip in between forgetting the fd and closing it.
             let mut st = d.lock();
             if st.reg == Reg::Epoll {
                 if let Some(p) = poller::active() {
@@ -221,21 +218,19 @@ pub fn close(fd: i32) -> Result<(), Error> {
             }
             st.take(RD, &mut woken);
             st.take(WR, &mut woken);
-            st.closing = true;
             st.reg = Reg::None;
             st.seq = st.seq.wrapping_add(1);
             for dir in &mut st.dir {
                 dir.ready = false;
             }
+            // SAFETY: closing an fd number the caller gave us to close.
+            let rc = unsafe { libc::close(fd) };
+            (rc, errno())
         }
-        poller::wake_all(woken, false);
-    }
-    // SAFETY: closing an fd number the caller gave us to close.
-    let rc = unsafe { libc::close(fd) };
-    let err = errno();
-    if let Some(d) = d {
-        d.lock().closing = false;
-    }
+        // SAFETY: as above; goro never registered this number.
+        None => (unsafe { libc::close(fd) }, errno()),
+    };
+    poller::wake_all(woken, false);
     if rc == 0 || err == libc::EINTR {
         Ok(())
     } else {
