@@ -38,8 +38,16 @@ impl From<Error> for IoError {
 
 use super::errno;
 
-/// Registers `fd` and sets O_NONBLOCK once per registration. Returns whether it is a socket.
-fn prepare(fd: i32) -> Result<bool, IoError> {
+/// An fd made ready for the I/O calls: registered, O_NONBLOCK, and which registration.
+struct Prepared {
+    fd: i32,
+    desc: &'static desc::PollDesc,
+    seq: u32,
+    socket: bool,
+}
+
+/// Registers `fd` and sets O_NONBLOCK once per registration (the common path: one lock).
+fn prepare(fd: i32) -> Result<Prepared, IoError> {
     if fd < 0 {
         return Err(Error::Invalid.into());
     }
@@ -47,7 +55,12 @@ fn prepare(fd: i32) -> Result<bool, IoError> {
     {
         let st = d.lock();
         if st.reg != Reg::None && st.nonblock {
-            return Ok(st.socket);
+            return Ok(Prepared {
+                fd,
+                desc: d,
+                seq: st.seq,
+                socket: st.socket,
+            });
         }
     }
     let src = FdSource::new(fd, READ)?;
@@ -66,18 +79,44 @@ fn prepare(fd: i32) -> Result<bool, IoError> {
     if st.seq == src.seq {
         st.nonblock = true;
     }
-    Ok(st.socket)
+    Ok(Prepared {
+        fd,
+        desc: d,
+        seq: src.seq,
+        socket: st.socket,
+    })
 }
 
-fn wait(fd: i32, events: u32, deadline: Deadline) -> Result<(), IoError> {
-    FdSource::new(fd, events)?.wait(deadline)?;
-    Ok(())
+impl Prepared {
+    /// The event count of `dir`, read before a system call (see `FdSource::wait_after_eagain`).
+    /// Err(Closed) once `close` ran on the fd since `prepare`.
+    fn tick(&self, dir: usize) -> Result<u32, IoError> {
+        let st = self.desc.lock();
+        if st.seq != self.seq {
+            return Err(Error::Closed.into());
+        }
+        Ok(st.dir[dir].tick)
+    }
+
+    /// The call said EAGAIN: wait for the next event of `dir`.
+    fn wait(&self, dir: usize, tick: u32, deadline: Deadline) -> Result<(), IoError> {
+        let events = if dir == super::DIR_READ { READ } else { WRITE };
+        let src = FdSource {
+            fd: self.fd,
+            events,
+            desc: self.desc,
+            seq: self.seq,
+        };
+        src.wait_after_eagain(dir, tick, deadline)?;
+        Ok(())
+    }
 }
 
 /// Reads up to `buf.len()` bytes; Ok(0) at end of file. Waits (parks) while nothing is there.
 pub fn read(fd: i32, buf: &mut [u8], deadline: Deadline) -> Result<usize, IoError> {
-    prepare(fd)?;
+    let p = prepare(fd)?;
     loop {
+        let tick = p.tick(super::DIR_READ)?;
         // SAFETY: reads at most buf.len() bytes into the buffer we borrow mutably.
         let rc = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
         if rc >= 0 {
@@ -85,7 +124,7 @@ pub fn read(fd: i32, buf: &mut [u8], deadline: Deadline) -> Result<usize, IoErro
         }
         match errno() {
             libc::EINTR => continue,
-            libc::EAGAIN => wait(fd, READ, deadline)?,
+            libc::EAGAIN => p.wait(super::DIR_READ, tick, deadline)?,
             e => return Err(IoError::Os(e)),
         }
     }
@@ -95,14 +134,18 @@ pub fn read(fd: i32, buf: &mut [u8], deadline: Deadline) -> Result<usize, IoErro
 /// all were, why. Sockets are written with MSG_NOSIGNAL (a reset peer gives EPIPE, not SIGPIPE);
 /// a pipe whose reader is gone raises SIGPIPE as write(2) does.
 pub fn write(fd: i32, buf: &[u8], deadline: Deadline) -> (usize, Option<IoError>) {
-    let socket = match prepare(fd) {
-        Ok(s) => s,
+    let p = match prepare(fd) {
+        Ok(p) => p,
         Err(e) => return (0, Some(e)),
     };
     let mut done = 0;
     while done < buf.len() {
+        let tick = match p.tick(super::DIR_WRITE) {
+            Ok(t) => t,
+            Err(e) => return (done, Some(e)),
+        };
         let rest = &buf[done..];
-        let rc = if socket {
+        let rc = if p.socket {
             // SAFETY: sends from the slice we borrow; at most its length.
             unsafe { libc::send(fd, rest.as_ptr().cast(), rest.len(), libc::MSG_NOSIGNAL) }
         } else {
@@ -116,7 +159,7 @@ pub fn write(fd: i32, buf: &[u8], deadline: Deadline) -> (usize, Option<IoError>
         match errno() {
             libc::EINTR => {}
             libc::EAGAIN => {
-                if let Err(e) = wait(fd, WRITE, deadline) {
+                if let Err(e) = p.wait(super::DIR_WRITE, tick, deadline) {
                     return (done, Some(e));
                 }
             }
@@ -129,8 +172,9 @@ pub fn write(fd: i32, buf: &[u8], deadline: Deadline) -> (usize, Option<IoError>
 /// Accepts a connection; the new fd is non-blocking and close-on-exec (TCP: TCP_NODELAY, as
 /// Go sets it).
 pub fn accept(fd: i32, deadline: Deadline) -> Result<i32, IoError> {
-    prepare(fd)?;
+    let p = prepare(fd)?;
     loop {
+        let tick = p.tick(super::DIR_READ)?;
         // SAFETY: no address is asked for; a bad fd only gives an error.
         let c = unsafe {
             libc::accept4(
@@ -146,7 +190,7 @@ pub fn accept(fd: i32, deadline: Deadline) -> Result<i32, IoError> {
         }
         match errno() {
             libc::EINTR | libc::ECONNABORTED => continue,
-            libc::EAGAIN => wait(fd, READ, deadline)?,
+            libc::EAGAIN => p.wait(super::DIR_READ, tick, deadline)?,
             e => return Err(IoError::Os(e)),
         }
     }
@@ -187,7 +231,7 @@ pub unsafe fn connect(
         libc::EINPROGRESS | libc::EINTR | libc::EALREADY => {}
         e => return Err(IoError::Os(e)),
     }
-    wait(fd, WRITE, deadline)?;
+    super::wait(fd, WRITE, deadline)?;
     let mut err: libc::c_int = 0;
     let mut elen = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: reads an int option into a local of the stated size.

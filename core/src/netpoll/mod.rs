@@ -35,6 +35,7 @@ use crate::time::Deadline;
 use crate::Error;
 
 use desc::{PollDesc, Reg, RD, WR};
+pub(crate) use desc::{RD as DIR_READ, WR as DIR_WRITE};
 
 /// `events` bit: readable (or at end of file, hung up, in error).
 pub const READ: u32 = 1;
@@ -177,16 +178,51 @@ impl FdSource {
             if !self.register(&w, 0) {
                 continue; // ready or closed meanwhile: `try_now` says which
             }
-            // No IO reason exists in goroutine.rs (not ours to edit): "select" is the nearest.
-            let out = w.wait(WaitReason::Select, at);
-            if !matches!(out, Outcome::Case { .. }) {
-                self.unregister(&w);
+            return self.park(&w, at);
+        }
+    }
+
+    /// For the I/O calls: the system call just said EAGAIN for direction `dir`, and `tick` is
+    /// that direction's event count read before the call. No poll(2) is needed to know the fd
+    /// is not ready: clear the latch unless an event came since `tick`, then wait for the next
+    /// edge. Ok means "try the call again" (an event came, or the fd was closed meanwhile: the
+    /// retry finds out which).
+    pub(crate) fn wait_after_eagain(
+        &self,
+        dir: usize,
+        tick: u32,
+        deadline: Deadline,
+    ) -> Result<(), Error> {
+        let Some(at) = deadline.wait_until() else {
+            return Err(Error::WouldBlock);
+        };
+        {
+            let mut st = self.desc.lock();
+            if st.seq != self.seq {
+                return Err(Error::Closed);
             }
-            return match out {
-                Outcome::Case { ok: true, .. } => Ok(()),
-                Outcome::Case { ok: false, .. } => Err(Error::Closed),
-                other => Err(Error::from_outcome(other)),
-            };
+            if st.dir[dir].tick == tick {
+                st.dir[dir].ready = false;
+            }
+        }
+        let w = Waiter::current();
+        if !self.register(&w, 0) {
+            return Ok(());
+        }
+        self.park(&w, at)
+    }
+
+    /// Waits on `w`, queued on this source, until woken or `at`.
+    fn park(&self, w: &Arc<Waiter>, at: Option<i64>) -> Result<(), Error> {
+        // No IO reason exists in goroutine.rs (not ours to edit): "select" is the nearest.
+        let out = w.wait(WaitReason::Select, at);
+        if !matches!(out, Outcome::Case { .. }) {
+            self.unregister(w);
+        }
+        match out {
+            Outcome::Case { ok: true, .. } => Ok(()),
+            Outcome::Case { ok: false, .. } => Err(Error::Closed),
+            other => Err(Error::from_outcome(other)),
         }
     }
 }
