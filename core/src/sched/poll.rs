@@ -28,9 +28,10 @@ static POLL_SLEEPER: AtomicUsize = AtomicUsize::new(0);
 /// Sysmon polls when no poll has finished for this long and nobody blocks in the poller: Go's
 /// sysmon uses 10 ms (runtime/proc.go, "poll network if not polled for more than 10ms").
 const SYSMON_POLL_NS: i64 = 10_000_000;
-/// A spinning worker polls at most this often. Indicative W11 runs (1,000 connections) were
-/// flat between 2 µs and 20 µs; 5 µs costs one epoll_wait per ten steal passes or so.
-pub(crate) const SPIN_POLL_NS: i64 = 5_000;
+/// A spinning worker polls at most this often. Indicative W11 runs (benches/, 2026-12-06, a
+/// loaded 2-vCPU machine) could not tell 5 µs from 20 µs against Go in the same run; 20 µs
+/// makes fewer epoll_wait calls (strace counted ~290,000 for 200,000 round trips at 5 µs).
+pub(crate) const SPIN_POLL_NS: i64 = 20_000;
 
 /// What `sleep_in_poller` did.
 #[derive(PartialEq, Eq)]
