@@ -190,7 +190,7 @@ pub(crate) fn sleep(w: &M) {
                 .compare_exchange(my_tag, 0, Ordering::SeqCst, Ordering::SeqCst);
         }
         if slept == super::poll::Slept::Leave {
-            return; // readied fd waiters: with a token when one was free
+            return; // readied fd waiters, and took a token to run them
         }
         if on_timers && s.timers.next() <= now_ns() && remove_from_idle(me) {
             return; // the caller runs the due timers

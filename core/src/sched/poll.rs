@@ -5,7 +5,8 @@
 //!    also the timer sleeper: one syscall waits for work, I/O and time. When it comes back with
 //!    ready waiters it takes a token if one is free and becomes a spinning worker, so the
 //!    goroutines it readies go to its own queues and no other thread has to be woken for them
-//!    (Go's findRunnable returns the first goroutine of netpoll's list and injects the rest).
+//!    (Go's findRunnable returns the first goroutine of netpoll's list and injects the rest);
+//!    with no token free it queues them globally and sleeps on its futex instead.
 //! 2. Whoever makes work for that worker (`idle::unpark`) also writes the eventfd.
 //! 3. A worker that finds no work polls without blocking before and while it spins, when some
 //!    fd has waiters and no worker blocks in the poller already.
@@ -36,11 +37,12 @@ pub(crate) const SPIN_POLL_NS: i64 = 20_000;
 /// What `sleep_in_poller` did.
 #[derive(PartialEq, Eq)]
 pub(crate) enum Slept {
-    /// Another worker is the poller (or there is no poller): sleep on the futex.
+    /// Another worker is the poller, there is no poller, or the poll readied goroutines that
+    /// only the workers holding every token can run: sleep on the futex.
     NotPoller,
     /// Slept in the poller and is still on the idle list: loop.
     Stay,
-    /// Left the idle list (with a token when one was free): return to the worker loop.
+    /// Left the idle list with a token: return to the worker loop.
     Leave,
 }
 
@@ -71,21 +73,31 @@ pub(crate) fn sleep_in_poller(w: &M, deadline: Option<i64>) -> Slept {
         return Slept::Stay;
     }
     let s = sched();
+    if !s.try_acquire_token() {
+        // Every token is held: the goroutines go to the global queue for the workers that hold
+        // them, and we sleep on the futex this time, not in epoll_wait again. A worker that
+        // cannot run what it is woken for must not be woken by every packet: on 2 CPUs, a
+        // third thread waking per event takes CPU from the two that hold tokens (seen in W11
+        // at 5,000 connections). Go's findRunnable does the same (no idle P after netpoll:
+        // injectglist, then stopm). The token holders poll when they run dry (step 3), sysmon
+        // after 10 ms (step 4).
+        netpoll::wake(ready);
+        return Slept::NotPoller;
+    }
     if !idle::remove_from_idle(me) {
-        // A waker popped us already: its WAKE_TOKEN is on the way; the woken goroutines go to
-        // the global queue meanwhile.
+        // A waker popped us already, with a token of its own for us: its WAKE_TOKEN is on the
+        // way. Give ours back; the woken goroutines go to the global queue meanwhile.
+        s.release_token();
         netpoll::wake(ready);
         return Slept::Stay;
     }
-    if s.try_acquire_token() {
-        // As a worker woken by `wakep`: a token and a spinning count, so the `wakep`s of the
-        // goroutines we ready see a spinner and wake nobody; `reset_spinning` starts another
-        // worker once we run one of them, if more wait.
-        w.set_token(true);
-        w.spinning.set(true);
-        s.nmspinning.fetch_add(1, Ordering::SeqCst);
-        me.phase.store(PH_SCHED, Ordering::Release);
-    }
+    // As a worker woken by `wakep`: a token and a spinning count, so the `wakep`s of the
+    // goroutines we ready see a spinner and wake nobody; `reset_spinning` starts another
+    // worker once we run one of them, if more wait.
+    w.set_token(true);
+    w.spinning.set(true);
+    s.nmspinning.fetch_add(1, Ordering::SeqCst);
+    me.phase.store(PH_SCHED, Ordering::Release);
     netpoll::wake(ready);
     Slept::Leave
 }
