@@ -33,7 +33,8 @@ fn io_code(e: IoError) -> c_int {
 /// goroutines; one netpoller, epoll, watches every fd); on a plain thread they block that
 /// thread. They return a count, an fd or GORO_OK, else a negative status: the goro statuses,
 /// or GORO_ESYS - errno for an OS error (goro_os_errno() reads it back). errno itself is never
-/// the way an error is reported (a goroutine may resume on another thread).
+/// the way an error is reported (a goroutine may resume on another thread). goro_read and
+/// goro_write return ptrdiff_t, ssize_t's width, so a byte count and a status share one value.
 ///
 /// Waits until `fd` is ready for any of `events` (GORO_FD_READ | GORO_FD_WRITE): a pipe,
 /// socket, eventfd, tty: any fd epoll accepts; files epoll refuses (regular files) are ready at
