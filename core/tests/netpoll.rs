@@ -19,7 +19,10 @@ fn pipe() -> (i32, i32) {
 
 fn put(fd: i32, b: &[u8]) {
     // SAFETY: writes from a slice we own.
-    assert_eq!(unsafe { libc::write(fd, b.as_ptr().cast(), b.len()) }, b.len() as isize);
+    assert_eq!(
+        unsafe { libc::write(fd, b.as_ptr().cast(), b.len()) },
+        b.len() as isize
+    );
 }
 
 fn recorder() -> (Arc<Waiter>, Arc<Mutex<Vec<Outcome>>>) {
@@ -47,7 +50,10 @@ fn source_surface_register_wake_unregister() {
     put(w, b"x");
     // Some worker or sysmon polls and claims it for case 7.
     eventually(|| !seen.lock().unwrap().is_empty());
-    assert_eq!(seen.lock().unwrap()[0], Outcome::Case { index: 7, ok: true });
+    assert_eq!(
+        seen.lock().unwrap()[0],
+        Outcome::Case { index: 7, ok: true }
+    );
     assert_eq!(src.try_now(), Ok(true));
     // Already ready: register refuses (the caller completes at once).
     let (w2, _) = recorder();
@@ -94,8 +100,20 @@ fn close_wakes_registered_waiters_as_closed() {
     assert!(src.register(&w1, 0));
     assert!(src.register(&w2, 3));
     netpoll::close(r).unwrap();
-    assert_eq!(s1.lock().unwrap().as_slice(), &[Outcome::Case { index: 0, ok: false }]);
-    assert_eq!(s2.lock().unwrap().as_slice(), &[Outcome::Case { index: 3, ok: false }]);
+    assert_eq!(
+        s1.lock().unwrap().as_slice(),
+        &[Outcome::Case {
+            index: 0,
+            ok: false
+        }]
+    );
+    assert_eq!(
+        s2.lock().unwrap().as_slice(),
+        &[Outcome::Case {
+            index: 3,
+            ok: false
+        }]
+    );
     assert!(!src.register(&w1, 0));
     netpoll::close(w).unwrap();
     assert_eq!(netpoll::close(-1), Err(Error::Invalid));
@@ -106,7 +124,10 @@ fn bad_arguments() {
     assert_eq!(FdSource::new(-1, READ).err(), Some(Error::Invalid));
     assert_eq!(FdSource::new(0, 0).err(), Some(Error::Invalid));
     assert_eq!(FdSource::new(0, 4).err(), Some(Error::Invalid));
-    assert_eq!(netpoll::wait(i32::MAX, READ, Deadline::NoWait), Err(Error::Invalid));
+    assert_eq!(
+        netpoll::wait(i32::MAX, READ, Deadline::NoWait),
+        Err(Error::Invalid)
+    );
 }
 
 #[test]

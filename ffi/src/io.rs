@@ -80,7 +80,12 @@ pub extern "C" fn goro_fd_close(fd: c_int) -> c_int {
 /// # Safety
 /// `buf` is NULL (with n 0) or points at `n` writable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn goro_read(fd: c_int, buf: *mut c_void, n: usize, timeout_ns: i64) -> isize {
+pub unsafe extern "C" fn goro_read(
+    fd: c_int,
+    buf: *mut c_void,
+    n: usize,
+    timeout_ns: i64,
+) -> isize {
     ffi_boundary!(GORO_EINTERNAL as isize, {
         if buf.is_null() && n > 0 {
             return GORO_EINVAL as isize;

@@ -277,7 +277,10 @@ fn split_host_port(a: &str) -> Result<(Option<String>, String), IoError> {
     if p.is_empty() {
         return Err(Error::Invalid.into());
     }
-    let h = h.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(h);
+    let h = h
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(h);
     Ok(((!h.is_empty()).then(|| h.to_string()), p.to_string()))
 }
 
@@ -403,7 +406,12 @@ pub fn dial(net: &str, address: &str, deadline: Deadline) -> Result<i32, IoError
                 let fd = socket(fam)?;
                 // SAFETY: `ss` holds `len` bytes of the address getaddrinfo gave.
                 let r = unsafe {
-                    connect(fd, (&ss as *const libc::sockaddr_storage).cast(), len, deadline)
+                    connect(
+                        fd,
+                        (&ss as *const libc::sockaddr_storage).cast(),
+                        len,
+                        deadline,
+                    )
                 };
                 match r {
                     Ok(()) => {
@@ -427,7 +435,11 @@ pub fn dial(net: &str, address: &str, deadline: Deadline) -> Result<i32, IoError
 /// Listens on `address` ("tcp*": "host:port", ":port" or "host:0" for any port; "unix": a path
 /// that must not exist yet). `backlog` <= 0 means SOMAXCONN. Returns a non-blocking fd.
 pub fn listen(net: &str, address: &str, backlog: i32) -> Result<i32, IoError> {
-    let backlog = if backlog <= 0 { libc::SOMAXCONN } else { backlog };
+    let backlog = if backlog <= 0 {
+        libc::SOMAXCONN
+    } else {
+        backlog
+    };
     let bind_listen = |fd: i32, sa: *const libc::sockaddr, len: libc::socklen_t| {
         // SAFETY: `sa` points at `len` bytes of an address the caller built.
         if unsafe { libc::bind(fd, sa, len) } != 0 || unsafe { libc::listen(fd, backlog) } != 0 {
@@ -476,15 +488,21 @@ pub fn local_port(fd: i32) -> Result<u16, IoError> {
     let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
     // SAFETY: getsockname writes at most `len` bytes into our storage.
-    if unsafe { libc::getsockname(fd, (&mut ss as *mut libc::sockaddr_storage).cast(), &mut len) }
-        != 0
+    if unsafe {
+        libc::getsockname(
+            fd,
+            (&mut ss as *mut libc::sockaddr_storage).cast(),
+            &mut len,
+        )
+    } != 0
     {
         return Err(IoError::Os(errno()));
     }
     match ss.ss_family as libc::c_int {
         libc::AF_INET => {
             // SAFETY: the family says the storage holds a sockaddr_in.
-            let sin = unsafe { &*(&ss as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            let sin =
+                unsafe { &*(&ss as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
             Ok(u16::from_be(sin.sin_port))
         }
         libc::AF_INET6 => {

@@ -144,10 +144,7 @@ impl FdSource {
     pub fn register(&self, w: &Arc<Waiter>, case: usize) -> bool {
         {
             let mut st = self.desc.lock();
-            if st.seq != self.seq
-                || st.reg != Reg::Epoll
-                || self.dirs().any(|d| st.dir[d].ready)
-            {
+            if st.seq != self.seq || st.reg != Reg::Epoll || self.dirs().any(|d| st.dir[d].ready) {
                 return false;
             }
             for d in self.dirs() {

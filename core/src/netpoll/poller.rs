@@ -25,8 +25,7 @@ use crate::time::now_ns;
 use crate::Error;
 
 /// Events asked for every fd.
-const EVENTS: u32 =
-    (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
+const EVENTS: u32 = (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
 /// The eventfd's user data (no fd record has it: fd numbers are below 2^31).
 const WAKE_TAG: u64 = u64::MAX;
 /// Events taken per epoll_wait (Go's netpoll takes 128).
@@ -202,7 +201,8 @@ impl Poller {
             let Some(d) = desc::get_existing(fd) else {
                 continue;
             };
-            let rd = bits & (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32;
+            let rd =
+                bits & (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32;
             let wr = bits & (libc::EPOLLOUT | libc::EPOLLHUP | libc::EPOLLERR) as u32;
             let mut st = d.lock();
             if st.seq != seq || st.reg != Reg::Epoll {
