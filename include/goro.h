@@ -114,6 +114,34 @@
  */
 #define GORO_RECV 2
 
+/*
+ goro_case.op: wait until an fd is readable (as goro_fd_wait with GORO_FD_READ). `chan` is
+ NULL and `elem` points at an `int` holding the fd; `ok` is true when it is ready, false when
+ goro_fd_close ran on it. The usual shape: read with a cancel channel and a timeout.
+ */
+#define GORO_FD_READABLE 3
+
+/*
+ goro_case.op: wait until an fd is writable; as GORO_FD_READABLE.
+ */
+#define GORO_FD_WRITABLE 4
+
+/*
+ goro_fd_wait events: readable (also at end of file, hang-up or error).
+ */
+#define GORO_FD_READ 1
+
+/*
+ goro_fd_wait events: writable (also at hang-up or error).
+ */
+#define GORO_FD_WRITE 2
+
+/*
+ Base of the statuses that carry an OS error: an I/O call that fails with errno `e` returns
+ GORO_ESYS - e (ECONNREFUSED, 111, gives -1111). goro_os_errno() gives `e` back.
+ */
+#define GORO_ESYS -1000
+
 /* ==== Handles and types =================================================================== */
 
 /*
@@ -188,7 +216,7 @@ typedef struct {
    */
   goro_chan *chan;
   /*
-   GORO_SEND or GORO_RECV.
+   GORO_SEND, GORO_RECV, GORO_FD_READABLE or GORO_FD_WRITABLE.
    */
   int op;
   /*
@@ -475,9 +503,11 @@ size_t goro_chan_cap(const goro_chan *c);
  are ready, one is chosen uniformly at random; cases not chosen are left untouched. A send
  case on a closed channel completes with ok = false (it does not fail). `cases` may be NULL
  when n is 0; zero cases (or only NULL channels) with a negative timeout block forever, as
- Go's `select {}`.
+ Go's `select {}`. Cases may also wait for an fd (GORO_FD_READABLE, GORO_FD_WRITABLE): "this
+ socket has data, or this channel a value, or the timeout" is one call.
  Errors: GORO_EAGAIN (timeout 0, nothing ready: Go's default), GORO_ETIMEDOUT, GORO_EINVAL
- (NULL cases with n > 0, a bad op, a NULL elem for a send on a channel with elem_size > 0).
+ (NULL cases with n > 0, a bad op, a NULL elem for a send on a channel with elem_size > 0, an
+ fd case with a channel, a NULL elem or a bad fd).
 
  # Safety
  `cases` points at `n` goro_case; each non-NULL chan is a live handle and each elem is valid
@@ -911,6 +941,126 @@ int goro_leaks_ex(int fd, int64_t blocked_ns);
  `out` is NULL or points at a goro_counters.
  */
 int goro_read_counters(goro_counters *out);
+
+/* ==== I/O that parks the goroutine, not the thread ======================================== */
+
+/*
+ ---- I/O that parks the goroutine, not the thread ----------------------------------------
+
+ goro_fd_wait / goro_fd_close, and read, write, accept, connect, dial and listen built on
+ them. In a goroutine these park it while the fd is not ready (its OS thread runs other
+ goroutines; one netpoller, epoll, watches every fd); on a plain thread they block that
+ thread. They return a count, an fd or GORO_OK, else a negative status: the goro statuses,
+ or GORO_ESYS - errno for an OS error (goro_os_errno() reads it back). errno itself is never
+ the way an error is reported (a goroutine may resume on another thread). goro_read and
+ goro_write return ptrdiff_t, ssize_t's width, so a byte count and a status share one value.
+
+ Waits until `fd` is ready for any of `events` (GORO_FD_READ | GORO_FD_WRITE): a pipe,
+ socket, eventfd, tty: any fd epoll accepts; files epoll refuses (regular files) are ready at
+ once, as Go treats them. Several goroutines and threads may wait on one fd: all are woken
+ when it is ready. In a goroutine it parks (its thread runs others); on a plain thread it
+ blocks that thread. "Ready" means a read (write) will not block now; another reader may
+ still take the data first, so read with goro_read or a non-blocking read and wait again on
+ EAGAIN.
+
+ The fd is registered with the poller on first use and stays registered until goro_fd_close.
+ Close fds that goro waits on with goro_fd_close: after a plain close(2) a waiter is not
+ woken (the kernel tells epoll nothing), until its timeout or until the fd number is waited
+ on again (a new file under that number: the old waiters then get GORO_ECLOSED).
+
+ Errors: GORO_EAGAIN (timeout 0 and not ready), GORO_ETIMEDOUT, GORO_ECLOSED (goro_fd_close
+ ran on `fd` while it waited, or runs now), GORO_EINVAL (negative or closed fd, events not a
+ non-empty subset of READ | WRITE, an fd epoll refuses other than a regular file),
+ GORO_ENOMEM (the kernel gave no epoll instance).
+ */
+int goro_fd_wait(int fd, int events, int64_t timeout_ns);
+
+/*
+ Forgets `fd`, closes it (close(2)) and wakes every goroutine and thread waiting on it with
+ GORO_ECLOSED. Use it instead of close(2) for any fd goro has waited on. The number may be
+ handed out again by the OS at once; waits on the new file work as on any other.
+ Errors: GORO_EINVAL (negative fd, or close(2) failed: EBADF, EIO; the fd is gone either way).
+ */
+int goro_fd_close(int fd);
+
+/*
+ Reads up to `n` bytes into `buf`, waiting (parking) until some are there: the byte count,
+ 0 at end of file, or a negative status. Sets O_NONBLOCK on `fd` at its first use.
+ Errors: GORO_EAGAIN (timeout 0, nothing there), GORO_ETIMEDOUT, GORO_ECLOSED, GORO_EINVAL
+ (bad fd, NULL buf with n > 0), GORO_ESYS - errno (ECONNRESET, EBADF, ...).
+
+ # Safety
+ `buf` is NULL (with n 0) or points at `n` writable bytes.
+ */
+ptrdiff_t goro_read(int fd, void *buf, size_t n, int64_t timeout_ns);
+
+/*
+ Writes all `n` bytes of `buf`, waiting (parking) while the fd is full. Returns `n`; fewer
+ when the timeout ran out or an error came after some bytes were written (as Go's Write
+ returns n with an error); a negative status when none were. Sockets are written with
+ MSG_NOSIGNAL (a reset peer gives GORO_ESYS - EPIPE); a pipe whose reader is gone raises
+ SIGPIPE as write(2) does (ignore SIGPIPE to get the status instead).
+ Errors: as goro_read.
+
+ # Safety
+ `buf` is NULL (with n 0) or points at `n` readable bytes.
+ */
+ptrdiff_t goro_write(int fd, const void *buf, size_t n, int64_t timeout_ns);
+
+/*
+ Accepts a connection on listening socket `fd`, waiting for one: a new fd (non-blocking,
+ close-on-exec; TCP_NODELAY for TCP) or a negative status. Errors: as goro_read.
+ */
+int goro_accept(int fd, int64_t timeout_ns);
+
+/*
+ Connects socket `fd` to `addr` (a struct sockaddr_in, sockaddr_in6 or sockaddr_un of
+ `addrlen` bytes), waiting until connected. Errors: as goro_read (a refused connection gives
+ GORO_ESYS - ECONNREFUSED; GORO_EAGAIN with timeout 0 leaves the connection in progress).
+
+ # Safety
+ `addr` points at `addrlen` readable bytes.
+ */
+int goro_connect(int fd, const void *addr, uint32_t addrlen, int64_t timeout_ns);
+
+/*
+ Connects to `address` on `network`: "tcp", "tcp4", "tcp6" with "host:port" ("[::1]:80"),
+ or "unix" with a socket path; each address the name resolves to is tried in turn until one
+ connects or the timeout runs out. Returns a connected fd (non-blocking, close-on-exec;
+ TCP_NODELAY for TCP) or a negative status. The name lookup (getaddrinfo) blocks its thread:
+ it runs between goro_blocking_begin and goro_blocking_end, so the caller's worker hands its
+ other goroutines to another thread meanwhile. A name that does not resolve gives
+ GORO_ESYS - EHOSTUNREACH. Errors: as goro_read; GORO_EINVAL for NULL or malformed strings.
+
+ # Safety
+ `network` and `address` are NULL or NUL-terminated strings.
+ */
+int goro_dial(const char *network, const char *address, int64_t timeout_ns);
+
+/*
+ Listens on `address` on `network`: "tcp", "tcp4", "tcp6" with "host:port" (":port" or
+ "0.0.0.0:port" for every address; port 0 picks a free one: see goro_local_port), or "unix"
+ with a path that must not exist yet. `backlog` <= 0 means SOMAXCONN. Returns the listening
+ fd (non-blocking, close-on-exec; SO_REUSEADDR for TCP) or a negative status; accept with
+ goro_accept, close with goro_fd_close. Name lookup as goro_dial. Errors: as goro_dial
+ (GORO_ESYS - EADDRINUSE when taken).
+
+ # Safety
+ `network` and `address` are NULL or NUL-terminated strings.
+ */
+int goro_listen(const char *network, const char *address, int backlog);
+
+/*
+ The local port of a TCP socket (after goro_listen on port 0), or a negative status
+ (GORO_EINVAL for a socket that is not TCP, GORO_ESYS - errno for a bad fd).
+ */
+int goro_local_port(int fd);
+
+/*
+ The OS error number inside a status returned by an I/O call (GORO_ESYS - errno), or 0 for
+ any other status.
+ */
+int goro_os_errno(int64_t status);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -1,4 +1,4 @@
-/* goro_bench: goro's standard workloads (shared BENCHMARKS.md, W1..W10) written in C against
+/* goro_bench: goro's standard workloads (shared BENCHMARKS.md, W1..W12) written in C against
  * goro's C API, the twin of benches/go/main.go: same workloads, same sizes, same output.
  *
  *     goro_bench -w W2 [-n N]
@@ -101,8 +101,8 @@ struct result {
     double value;
     const char *unit;
     int nextra;
-    const char *key[3]; /* printed sorted: keep them in alphabetical order */
-    double val[3];
+    const char *key[6]; /* printed sorted: keep them in alphabetical order */
+    double val[6];
 };
 
 static struct result result;
@@ -578,6 +578,285 @@ static void w10(int64_t ms) {
     extra("rt_blocked", (double)blocked);
 }
 
+/* ---------------------------------------------------------------- W11, W12 */
+/* W11: loopback TCP echo. n client connections, each a goroutine that writes 64 bytes and
+ * reads them back, R times (R = max(10, 200,000 / n): 200,000 round trips in all); one server
+ * goroutine per connection, in the same process (W11, W11-5K) or, for W11-10K, the clients in
+ * a second process (this program again, as -w W11C) since open files are capped at 20,000
+ * here. Timed from the start signal (every connection is up by then) until every client is
+ * done: ns per round trip, all connections together. Also reported: the peak OS threads
+ * (sampled every 2 ms, /proc/self/status Threads) and the peak RSS (VmHWM) of the server's
+ * process.
+ * W12: n goroutines each parked reading one byte from its own pipe; the threads while they
+ * wait; then every pipe written: µs per wake (first write until all have read). */
+
+#include <spawn.h>
+#include <sys/wait.h>
+
+extern char **environ;
+
+static int64_t proc_status(const char *key) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f == NULL) die("cannot open /proc/self/status: %s", strerror(errno));
+    char line[256];
+    long long v = -1;
+    size_t kl = strlen(key);
+    while (fgets(line, sizeof line, f) != NULL)
+        if (!strncmp(line, key, kl) && sscanf(line + kl, " %lld", &v) == 1) break;
+    fclose(f);
+    if (v < 0) die("no %s line in /proc/self/status", key);
+    return v;
+}
+
+static struct {
+    atomic_int stop;
+    atomic_llong peak;
+    goro_waitgroup *done;
+} sampler;
+
+static void sampler_fn(void *arg) {
+    (void)arg;
+    while (!atomic_load(&sampler.stop)) {
+        long long t = proc_status("Threads:");
+        if (t > atomic_load(&sampler.peak)) atomic_store(&sampler.peak, t);
+        CHECK(goro_sleep(2000000));
+    }
+    CHECK(goro_wg_done(sampler.done));
+}
+
+static void sampler_start(void) {
+    atomic_store(&sampler.stop, 0);
+    atomic_store(&sampler.peak, proc_status("Threads:"));
+    sampler.done = wg_new(1);
+    go(sampler_fn, NULL);
+}
+
+static int64_t sampler_stop(void) {
+    atomic_store(&sampler.stop, 1);
+    CHECK(goro_wg_wait(sampler.done));
+    goro_wg_free(sampler.done);
+    long long t = proc_status("Threads:");
+    return t > atomic_load(&sampler.peak) ? t : atomic_load(&sampler.peak);
+}
+
+enum { W11_MSG = 64 };
+
+static struct {
+    int64_t rounds;
+    goro_chan *start; /* closed to start every client at once */
+    goro_waitgroup *clients, *servers;
+    int listener;
+    int64_t conns;
+} w11s;
+
+static void w11_server_fn(void *arg) {
+    int fd = (int)(intptr_t)arg;
+    char buf[W11_MSG];
+    for (;;) {
+        ptrdiff_t n = goro_read(fd, buf, sizeof buf, -1);
+        if (n == 0) break;
+        if (n < 0) die("W11 server: goro_read: %s (errno %d)", goro_strerror((int)n), goro_os_errno(n));
+        ptrdiff_t w = goro_write(fd, buf, (size_t)n, -1);
+        if (w != n) die("W11 server: goro_write gave %td of %td", w, n);
+    }
+    CHECK(goro_fd_close(fd));
+    CHECK(goro_wg_done(w11s.servers));
+}
+
+static void w11_accept_fn(void *arg) {
+    (void)arg;
+    for (int64_t i = 0; i < w11s.conns; i++) {
+        int c = goro_accept(w11s.listener, -1);
+        if (c < 0) die("W11: goro_accept: %s (errno %d)", goro_strerror(c), goro_os_errno(c));
+        go(w11_server_fn, (void *)(intptr_t)c);
+    }
+}
+
+static void w11_client_fn(void *arg) {
+    int fd = (int)(intptr_t)arg;
+    int64_t v;
+    if (recv_i64(w11s.start, &v)) die("W11: the start channel carried a value");
+    char out[W11_MSG], in[W11_MSG];
+    for (int64_t r = 0; r < w11s.rounds; r++) {
+        memset(out, (int)('a' + (fd + r) % 26), sizeof out);
+        if (goro_write(fd, out, sizeof out, -1) != W11_MSG) die("W11 client: short write");
+        size_t got = 0;
+        while (got < sizeof in) {
+            ptrdiff_t n = goro_read(fd, in + got, sizeof in - got, -1);
+            if (n <= 0) die("W11 client: goro_read gave %td (errno %d)", n, goro_os_errno(n));
+            got += (size_t)n;
+        }
+        if (memcmp(in, out, sizeof in) != 0) die("W11 client: the echo differs");
+    }
+    CHECK(goro_fd_close(fd));
+    CHECK(goro_wg_done(w11s.clients));
+}
+
+static int64_t w11_rounds(int64_t n) { return n >= 20000 ? 10 : (200000 / n < 10 ? 10 : 200000 / n); }
+
+/* Dials n connections to port, runs the clients; returns the measured ns. */
+static int64_t w11_clients(int64_t n, int port) {
+    char addr[64];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
+    w11s.rounds = w11_rounds(n);
+    w11s.start = chan_new(0);
+    w11s.clients = wg_new(n);
+    for (int64_t i = 0; i < n; i++) {
+        int fd = goro_dial("tcp", addr, 10000000000LL);
+        if (fd < 0) die("W11: goro_dial %s (connection %lld): %s (errno %d)", addr, (long long)i, goro_strerror(fd), goro_os_errno(fd));
+        go(w11_client_fn, (void *)(intptr_t)fd);
+    }
+    int64_t t0 = now_ns();
+    CHECK(goro_chan_close(w11s.start));
+    CHECK(goro_wg_wait(w11s.clients));
+    int64_t el = now_ns() - t0;
+    goro_chan_release(w11s.start);
+    goro_wg_free(w11s.clients);
+    return el;
+}
+
+static void w11_listen(int64_t n) {
+    w11s.listener = goro_listen("tcp", "127.0.0.1:0", 0);
+    if (w11s.listener < 0) die("W11: goro_listen: %s", goro_strerror(w11s.listener));
+    w11s.conns = n;
+    w11s.servers = wg_new(n);
+    go(w11_accept_fn, NULL);
+}
+
+static void w11_finish(int64_t el, int64_t n, int64_t peak) {
+    CHECK(goro_wg_wait(w11s.servers));
+    goro_wg_free(w11s.servers);
+    CHECK(goro_fd_close(w11s.listener));
+    result.value = (double)el / (double)(n * w11s.rounds);
+    result.unit = "ns/rt";
+    extra("rounds", (double)w11s.rounds);
+    extra("rss_mib", (double)proc_status("VmHWM:") / 1024.0);
+    extra("threads", (double)peak);
+}
+
+static void w11(int64_t n) {
+    sampler_start();
+    w11_listen(n);
+    int64_t el = w11_clients(n, goro_local_port(w11s.listener));
+    w11_finish(el, n, sampler_stop());
+}
+
+/* W11C: the client half of W11-10K, in its own process; the port comes in GORO_BENCH_PORT. */
+static void w11c(int64_t n) {
+    const char *p = getenv("GORO_BENCH_PORT");
+    if (p == NULL) die("W11C: GORO_BENCH_PORT is not set");
+    sampler_start();
+    int64_t el = w11_clients(n, atoi(p));
+    int64_t peak = sampler_stop();
+    result.value = (double)el / (double)(n * w11s.rounds);
+    result.unit = "ns/rt";
+    extra("rounds", (double)w11s.rounds);
+    extra("rss_mib", (double)proc_status("VmHWM:") / 1024.0);
+    extra("threads", (double)peak);
+}
+
+static double json_field(const char *json, const char *key) {
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *at = strstr(json, pat);
+    if (at == NULL) die("W11-10K: no %s in the client's output: %s", key, json);
+    return strtod(at + strlen(pat), NULL);
+}
+
+static void w11_two_procs(int64_t n) {
+    sampler_start();
+    w11_listen(n);
+    int port = goro_local_port(w11s.listener);
+    int out[2];
+    if (pipe(out) != 0) die("pipe: %s", strerror(errno));
+    char nbuf[32], pbuf[64];
+    snprintf(nbuf, sizeof nbuf, "%lld", (long long)n);
+    snprintf(pbuf, sizeof pbuf, "%d", port);
+    setenv("GORO_BENCH_PORT", pbuf, 1);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_addclose(&fa, out[0]);
+    char *argv[] = {"goro_bench", "-w", "W11C", "-n", nbuf, NULL};
+    pid_t pid;
+    /* The runtime blocks SIGCHLD nowhere; a plain posix_spawn is fine from a goroutine. */
+    int rc = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, environ);
+    if (rc != 0) die("posix_spawn: %s", strerror(rc));
+    posix_spawn_file_actions_destroy(&fa);
+    close(out[1]);
+    char json[1024];
+    size_t len = 0;
+    for (;;) { /* parks until the client process writes its result and exits */
+        ptrdiff_t r = goro_read(out[0], json + len, sizeof json - 1 - len, -1);
+        if (r <= 0) break;
+        len += (size_t)r;
+    }
+    json[len] = 0;
+    CHECK(goro_fd_close(out[0]));
+    int st;
+    goro_blocking_begin();
+    pid_t w = waitpid(pid, &st, 0);
+    goro_blocking_end();
+    if (w != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) die("W11-10K: the client process failed");
+    int64_t peak = sampler_stop();
+    w11s.rounds = (int64_t)json_field(json, "rounds");
+    double ns_rt = json_field(json, "value");
+    w11_finish((int64_t)(ns_rt * (double)(n * w11s.rounds)), n, peak);
+    result.value = ns_rt;
+    extra("client_threads", json_field(json, "threads"));
+}
+
+static struct {
+    int (*fds)[2];
+    goro_waitgroup *parked, *done;
+    atomic_llong got;
+} w12s;
+
+static void w12_fn(void *arg) {
+    int64_t i = (int64_t)(intptr_t)arg;
+    CHECK(goro_wg_done(w12s.parked));
+    char c;
+    ptrdiff_t r = goro_read(w12s.fds[i][0], &c, 1, -1);
+    if (r != 1) die("W12: goro_read gave %td", r);
+    atomic_fetch_add(&w12s.got, (long long)(unsigned char)c);
+    CHECK(goro_wg_done(w12s.done));
+}
+
+static void w12(int64_t n) {
+    w12s.fds = calloc((size_t)n, sizeof *w12s.fds);
+    if (w12s.fds == NULL) die("W12: out of memory");
+    w12s.parked = wg_new(n);
+    w12s.done = wg_new(n);
+    atomic_store(&w12s.got, 0);
+    for (int64_t i = 0; i < n; i++) {
+        if (pipe(w12s.fds[i]) != 0) die("W12: pipe %lld: %s", (long long)i, strerror(errno));
+        go(w12_fn, (void *)(intptr_t)i);
+    }
+    CHECK(goro_wg_wait(w12s.parked));
+    CHECK(goro_sleep(100000000)); /* let every reader reach its wait */
+    int64_t threads = proc_status("Threads:");
+    long long want = 0;
+    int64_t t0 = now_ns();
+    for (int64_t i = 0; i < n; i++) {
+        char c = (char)(1 + i % 100);
+        want += c;
+        if (write(w12s.fds[i][1], &c, 1) != 1) die("W12: write: %s", strerror(errno));
+    }
+    CHECK(goro_wg_wait(w12s.done));
+    int64_t el = now_ns() - t0;
+    if (atomic_load(&w12s.got) != want) die("W12: read %lld, want %lld", (long long)atomic_load(&w12s.got), want);
+    for (int64_t i = 0; i < n; i++) {
+        CHECK(goro_fd_close(w12s.fds[i][0]));
+        CHECK(goro_fd_close(w12s.fds[i][1]));
+    }
+    goro_wg_free(w12s.parked);
+    goro_wg_free(w12s.done);
+    free(w12s.fds);
+    result.value = (double)el / (double)n / 1000.0;
+    result.unit = "us/wake";
+    extra("threads", (double)threads);
+}
+
 /* ---------------------------------------------------------------- main */
 
 static const struct {
@@ -586,6 +865,7 @@ static const struct {
 } workloads[] = {
     {"W1", 1000000}, {"W2", 1000000}, {"W3", 10000000}, {"W4", 4000000}, {"W5", 4000000},
     {"W6", 100000},  {"W7", 10000000}, {"W8", 4000000}, {"W9", 1000000}, {"W10", 300},
+    {"W11", 1000},   {"W11-5K", 5000}, {"W11-10K", 10000}, {"W11C", 10000}, {"W12", 5000},
 };
 
 struct args {
@@ -606,10 +886,14 @@ static void bench_main(void *arg) {
     else if (!strcmp(w, "W7")) w7(a->n);
     else if (!strcmp(w, "W8")) w8(a->n);
     else if (!strcmp(w, "W10")) w10(a->n);
+    else if (!strcmp(w, "W11") || !strcmp(w, "W11-5K")) w11(a->n);
+    else if (!strcmp(w, "W11-10K")) w11_two_procs(a->n);
+    else if (!strcmp(w, "W11C")) w11c(a->n);
+    else if (!strcmp(w, "W12")) w12(a->n);
     else die("unknown workload %s", w);
 }
 
-static void usage(void) { die("usage: goro_bench -w W1..W10 [-n N] [-p]"); }
+static void usage(void) { die("usage: goro_bench -w W1..W12 [-n N] [-p]"); }
 
 /* -p: run with every profile on, as a service being profiled would: the block profile
    sampling one event per 10 µs of waiting, the mutex profile one contention in 10, and

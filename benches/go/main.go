@@ -1,4 +1,4 @@
-// Command gobench runs goro's standard workloads (benches/../shared BENCHMARKS.md, W1..W10) on
+// Command gobench runs goro's standard workloads (benches/../shared BENCHMARKS.md, W1..W12) on
 // Go's own runtime, so that goro can be compared with Go in one sitting on one machine.
 //
 //	gobench -w W2 [-n N]
@@ -14,9 +14,14 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
+	"net"
 	"os"
+	"os/exec"
 	"runtime"
 	"sort"
 	"strconv"
@@ -31,6 +36,7 @@ import (
 var defaultN = map[string]int64{
 	"W1": 1_000_000, "W2": 1_000_000, "W3": 10_000_000, "W4": 4_000_000, "W5": 4_000_000,
 	"W6": 100_000, "W7": 10_000_000, "W8": 4_000_000, "W9": 1_000_000, "W10": 300,
+	"W11": 1_000, "W11-5K": 5_000, "W11-10K": 10_000, "W11C": 10_000, "W12": 5_000,
 }
 
 // result is one workload's outcome; extra fields are printed after the fixed ones, sorted.
@@ -488,6 +494,260 @@ func w10(ms int64) result {
 	}}
 }
 
+// W11: loopback TCP echo through Go's net package (the twin of goro_bench.c's W11: same
+// sizes, rounds, measurement). W11-10K puts the clients in a second process (-w W11C).
+// W12: n goroutines each blocked reading one byte from its own os.Pipe (Go's poller).
+
+func procStatus(key string) int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		die("cannot open /proc/self/status: %v", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, key) {
+			fields := strings.Fields(line[len(key):])
+			if len(fields) > 0 {
+				v, err := strconv.ParseInt(fields[0], 10, 64)
+				if err == nil {
+					return v
+				}
+			}
+		}
+	}
+	die("no %s line in /proc/self/status", key)
+	return 0
+}
+
+// sampleThreads samples the OS thread count every 2 ms until stop is closed; the peak comes
+// back on the returned channel.
+func sampleThreads(stop chan struct{}) chan int64 {
+	out := make(chan int64, 1)
+	go func() {
+		peak := procStatus("Threads:")
+		t := time.NewTicker(2 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				if v := procStatus("Threads:"); v > peak {
+					peak = v
+				}
+				out <- peak
+				return
+			case <-t.C:
+				if v := procStatus("Threads:"); v > peak {
+					peak = v
+				}
+			}
+		}
+	}()
+	return out
+}
+
+const w11Msg = 64
+
+func w11Rounds(n int64) int64 {
+	if n >= 20000 || 200000/n < 10 {
+		return 10
+	}
+	return 200000 / n
+}
+
+func w11Serve(ln net.Listener, n int64, servers *sync.WaitGroup) {
+	servers.Add(int(n))
+	go func() {
+		for i := int64(0); i < n; i++ {
+			c, err := ln.Accept()
+			if err != nil {
+				die("W11: accept: %v", err)
+			}
+			go func(c net.Conn) {
+				defer servers.Done()
+				buf := make([]byte, w11Msg)
+				for {
+					k, err := c.Read(buf)
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						die("W11 server: read: %v", err)
+					}
+					if _, err := c.Write(buf[:k]); err != nil {
+						die("W11 server: write: %v", err)
+					}
+				}
+				c.Close()
+			}(c)
+		}
+	}()
+}
+
+// w11Clients dials n connections to addr and runs the clients; returns the measured time.
+func w11Clients(n int64, addr string) (time.Duration, int64) {
+	rounds := w11Rounds(n)
+	start := make(chan struct{})
+	var clients sync.WaitGroup
+	clients.Add(int(n))
+	for i := int64(0); i < n; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			die("W11: dial %s (connection %d): %v", addr, i, err)
+		}
+		go func(c net.Conn, id int64) {
+			defer clients.Done()
+			<-start
+			out := make([]byte, w11Msg)
+			in := make([]byte, w11Msg)
+			for r := int64(0); r < rounds; r++ {
+				for k := range out {
+					out[k] = byte('a' + (id+r)%26)
+				}
+				if _, err := c.Write(out); err != nil {
+					die("W11 client: write: %v", err)
+				}
+				if _, err := io.ReadFull(c, in); err != nil {
+					die("W11 client: read: %v", err)
+				}
+				if !bytes.Equal(in, out) {
+					die("W11 client: the echo differs")
+				}
+			}
+			c.Close()
+		}(c, i)
+	}
+	t0 := time.Now()
+	close(start)
+	clients.Wait()
+	return time.Since(t0), rounds
+}
+
+func w11(n int64) result {
+	stop := make(chan struct{})
+	peak := sampleThreads(stop)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		die("W11: listen: %v", err)
+	}
+	var servers sync.WaitGroup
+	w11Serve(ln, n, &servers)
+	el, rounds := w11Clients(n, ln.Addr().String())
+	servers.Wait()
+	ln.Close()
+	close(stop)
+	return result{float64(el.Nanoseconds()) / float64(n*rounds), "ns/rt", map[string]float64{
+		"rounds": float64(rounds), "rss_mib": float64(procStatus("VmHWM:")) / 1024,
+		"threads": float64(<-peak),
+	}}
+}
+
+func w11c(n int64) result {
+	port := os.Getenv("GORO_BENCH_PORT")
+	if port == "" {
+		die("W11C: GORO_BENCH_PORT is not set")
+	}
+	stop := make(chan struct{})
+	peak := sampleThreads(stop)
+	el, rounds := w11Clients(n, "127.0.0.1:"+port)
+	close(stop)
+	return result{float64(el.Nanoseconds()) / float64(n*rounds), "ns/rt", map[string]float64{
+		"rounds": float64(rounds), "rss_mib": float64(procStatus("VmHWM:")) / 1024,
+		"threads": float64(<-peak),
+	}}
+}
+
+func w11TwoProcs(n int64) result {
+	stop := make(chan struct{})
+	peak := sampleThreads(stop)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		die("W11-10K: listen: %v", err)
+	}
+	var servers sync.WaitGroup
+	w11Serve(ln, n, &servers)
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	self, err := os.Executable()
+	if err != nil {
+		die("W11-10K: %v", err)
+	}
+	cmd := exec.Command(self, "-w", "W11C", "-n", strconv.FormatInt(n, 10))
+	cmd.Env = append(os.Environ(), "GORO_BENCH_PORT="+port)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		die("W11-10K: the client process failed: %v", err)
+	}
+	servers.Wait()
+	ln.Close()
+	close(stop)
+	var rec map[string]any
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &rec); err != nil {
+		die("W11-10K: client output %q: %v", out, err)
+	}
+	num := func(k string) float64 {
+		v, ok := rec[k].(float64)
+		if !ok {
+			die("W11-10K: no %s in the client's output", k)
+		}
+		return v
+	}
+	return result{num("value"), "ns/rt", map[string]float64{
+		"client_threads": num("threads"), "rounds": num("rounds"),
+		"rss_mib": float64(procStatus("VmHWM:")) / 1024, "threads": float64(<-peak),
+	}}
+}
+
+func w12(n int64) result {
+	type pp struct{ r, w *os.File }
+	ps := make([]pp, n)
+	var parked, done sync.WaitGroup
+	var got atomic.Int64
+	parked.Add(int(n))
+	done.Add(int(n))
+	for i := range ps {
+		r, w, err := os.Pipe()
+		if err != nil {
+			die("W12: pipe %d: %v", i, err)
+		}
+		ps[i] = pp{r, w}
+		go func(r *os.File) {
+			parked.Done()
+			b := make([]byte, 1)
+			if k, err := r.Read(b); k != 1 || err != nil {
+				die("W12: read: %d %v", k, err)
+			}
+			got.Add(int64(b[0]))
+			done.Done()
+		}(r)
+	}
+	parked.Wait()
+	time.Sleep(100 * time.Millisecond)
+	threads := procStatus("Threads:")
+	var want int64
+	t0 := time.Now()
+	for i := range ps {
+		c := byte(1 + i%100)
+		want += int64(c)
+		if _, err := ps[i].w.Write([]byte{c}); err != nil {
+			die("W12: write: %v", err)
+		}
+	}
+	done.Wait()
+	el := time.Since(t0)
+	if got.Load() != want {
+		die("W12: read %d, want %d", got.Load(), want)
+	}
+	for i := range ps {
+		ps[i].r.Close()
+		ps[i].w.Close()
+	}
+	return result{float64(el.Nanoseconds()) / float64(n) / 1000, "us/wake",
+		map[string]float64{"threads": float64(threads)}}
+}
+
 func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
 
 func main() {
@@ -497,7 +757,7 @@ func main() {
 	name := strings.ToUpper(*w)
 	def, ok := defaultN[name]
 	if !ok {
-		die("usage: gobench -w W1..W10 [-n N] (got -w %q)", *w)
+		die("usage: gobench -w W1..W12 [-n N] (got -w %q)", *w)
 	}
 	size := *n
 	if size == 0 {
@@ -526,6 +786,14 @@ func main() {
 		r = w8(size)
 	case "W10":
 		r = w10(size)
+	case "W11", "W11-5K":
+		r = w11(size)
+	case "W11-10K":
+		r = w11TwoProcs(size)
+	case "W11C":
+		r = w11c(size)
+	case "W12":
+		r = w12(size)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `{"w":%q,"n":%d,"value":%s,"unit":%q,"procs":%d`,

@@ -18,17 +18,19 @@
 //!    carved from guarded slabs;
 //! 4. `sched/`: workers (OS threads), run queues, stealing, idle parking, sysmon hand-off,
 //!    the timer heap; it installs its functions into the goroutine layer when it starts;
+//!    `netpoll/`: goroutine-aware I/O (epoll, a record per fd), which idle workers block in;
 //! 5. `chan/`: channels as sources of a wait (state, try, register, close);
 //! 6. `wait/`: the one wait protocol (try, register, unregister), the blocking and the
 //!    event-loop waits, channel send and receive, the event-loop bridge, the typed select;
 //! 7. `select`, `sync/` (WaitGroup, Mutex), `time/` (sleep, after, tickers), `pool`,
 //!    `context/` (cancellation scopes with deadlines and the error group, as Go's context
-//!    and errgroup);
+//!    and errgroup); `io/`: read, write, accept, dial and listen that wait on the poller;
 //! 8. `trace/`: dumps, profiles, leak reports; it hears of events through `hooks`.
 //!
 //! Lock order (never hold two of one kind except as said): channel locks, several only in
 //! `select` and then in address order; then a WaitGroup's or Mutex's waiter list; then the
-//! timer map; then the idle-worker list. No lock is ever held across a goroutine switch.
+//! timer map; then the idle-worker list. An fd record's lock (`netpoll`) is taken alone. No lock
+//! is ever held across a goroutine switch.
 
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -39,8 +41,10 @@ pub mod context;
 pub mod goroutine;
 pub mod handshake;
 mod hooks;
+pub mod io;
 mod loom;
 pub mod maxprocs;
+pub mod netpoll;
 pub mod park;
 pub mod pool;
 pub mod reason;

@@ -33,14 +33,16 @@ pub enum WaitReason {
     PoolSubmit,
     /// `goro_run`
     Run,
+    /// `IO wait` (an fd, as Go's dumps say it)
+    IoWait,
 }
 
 impl WaitReason {
     /// The reason stored as a byte in a record (None for a byte no reason has).
     pub fn from_u8(v: u8) -> WaitReason {
-        if v <= WaitReason::Run as u8 {
-            // SAFETY: WaitReason is repr(u8) and its variants are numbered 0..=Run without
-            // gaps, so every byte up to `Run as u8` (checked just above) is one of them.
+        if v <= WaitReason::IoWait as u8 {
+            // SAFETY: WaitReason is repr(u8) and its variants are numbered 0..=IoWait without
+            // gaps, so every byte up to `IoWait as u8` (checked just above) is one of them.
             unsafe { std::mem::transmute::<u8, WaitReason>(v) }
         } else {
             WaitReason::None
@@ -60,6 +62,7 @@ impl WaitReason {
             WaitReason::Mutex => "sync.Mutex.Lock",
             WaitReason::PoolSubmit => "pool submit",
             WaitReason::Run => "goro_run",
+            WaitReason::IoWait => "IO wait",
         }
     }
 }

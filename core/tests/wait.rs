@@ -398,7 +398,7 @@ fn an_async_select_dropped_after_completing_drops_its_value_once() {
             drop(p);
         } else {
             drop(p); // races the partner: either it completed into the select, or the cancel won
-            // If the cancel won, the value is still the sender's: take it here.
+                     // If the cancel won, the value is still the sender's: take it here.
             let at = Deadline::At(goro_core::now_ns() + 200_000_000);
             if let Ok(Some(v)) = ch.recv_deadline(at) {
                 drop(v);

@@ -13,7 +13,8 @@ use goro_core::Error;
 
 // In the header's order, which is CONTRACT.md's (cbindgen follows declaration order; the
 // blank lines keep rustfmt from sorting them): runtime and goroutines, channels, select,
-// timers, sync, worker pool, seeing inside. build.rs puts a banner before each section.
+// timers, sync, worker pool, contexts, seeing inside, I/O that parks the goroutine. build.rs
+// puts a banner before each section.
 mod handle;
 
 mod runtime;
@@ -32,8 +33,11 @@ mod context;
 
 mod trace;
 
+mod io;
+
 pub use chan::*;
 pub use context::*;
+pub use io::*;
 pub use pool::*;
 pub use runtime::*;
 pub use select::*;
@@ -125,6 +129,9 @@ pub extern "C" fn goro_strerror(code: c_int) -> *const c_char {
         GORO_EINTERNAL => b"internal error\0",
         GORO_ECANCELED => b"context cancelled\0",
         GORO_EDEADLINE => b"context deadline exceeded\0",
+        c if c <= io::GORO_ESYS && c > io::GORO_ESYS - 4096 => {
+            b"operating system error (goro_os_errno gives its errno)\0"
+        }
         _ => b"unknown goro status code\0",
     };
     s.as_ptr().cast()

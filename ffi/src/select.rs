@@ -17,13 +17,19 @@ const INLINE: usize = 8;
 pub const GORO_SEND: c_int = 1;
 /// goro_case.op: receive into `elem` (NULL drops the value).
 pub const GORO_RECV: c_int = 2;
+/// goro_case.op: wait until an fd is readable (as goro_fd_wait with GORO_FD_READ). `chan` is
+/// NULL and `elem` points at an `int` holding the fd; `ok` is true when it is ready, false when
+/// goro_fd_close ran on it. The usual shape: read with a cancel channel and a timeout.
+pub const GORO_FD_READABLE: c_int = 3;
+/// goro_case.op: wait until an fd is writable; as GORO_FD_READABLE.
+pub const GORO_FD_WRITABLE: c_int = 4;
 
 /// One case of goro_select.
 #[repr(C)]
 pub struct goro_case {
     /// The channel; NULL is never ready (as a nil channel in Go).
     pub chan: *mut goro_chan,
-    /// GORO_SEND or GORO_RECV.
+    /// GORO_SEND, GORO_RECV, GORO_FD_READABLE or GORO_FD_WRITABLE.
     pub op: c_int,
     /// The value to send, or where to receive (elem_size bytes of the channel).
     pub elem: *mut c_void,
@@ -36,9 +42,11 @@ pub struct goro_case {
 /// are ready, one is chosen uniformly at random; cases not chosen are left untouched. A send
 /// case on a closed channel completes with ok = false (it does not fail). `cases` may be NULL
 /// when n is 0; zero cases (or only NULL channels) with a negative timeout block forever, as
-/// Go's `select {}`.
+/// Go's `select {}`. Cases may also wait for an fd (GORO_FD_READABLE, GORO_FD_WRITABLE): "this
+/// socket has data, or this channel a value, or the timeout" is one call.
 /// Errors: GORO_EAGAIN (timeout 0, nothing ready: Go's default), GORO_ETIMEDOUT, GORO_EINVAL
-/// (NULL cases with n > 0, a bad op, a NULL elem for a send on a channel with elem_size > 0).
+/// (NULL cases with n > 0, a bad op, a NULL elem for a send on a channel with elem_size > 0, an
+/// fd case with a channel, a NULL elem or a bad fd).
 ///
 /// # Safety
 /// `cases` points at `n` goro_case; each non-NULL chan is a live handle and each elem is valid
@@ -79,7 +87,26 @@ pub(crate) unsafe fn select_in(
             own_vec.resize_with(n, || None);
             &mut own_vec
         };
-        for (c, o) in cs.iter().zip(own.iter_mut()) {
+        // An fd case's source, made (and its fd registered) before the wait; kept until it ends.
+        let mut fds: Vec<(usize, goro_core::io::FdSource)> = Vec::new();
+        for (i, (c, o)) in cs.iter().zip(own.iter_mut()).enumerate() {
+            if c.op == GORO_FD_READABLE || c.op == GORO_FD_WRITABLE {
+                if !c.chan.is_null() || c.elem.is_null() {
+                    return GORO_EINVAL;
+                }
+                // SAFETY: an fd case's elem points at an int (the caller's contract).
+                let fd = unsafe { *c.elem.cast::<c_int>() };
+                let events = if c.op == GORO_FD_READABLE {
+                    goro_core::io::READ
+                } else {
+                    goro_core::io::WRITE
+                };
+                match goro_core::io::source(fd, events) {
+                    Ok(s) => fds.push((i, s)),
+                    Err(e) => return code(e),
+                }
+                continue;
+            }
             if c.op != GORO_SEND && c.op != GORO_RECV {
                 return GORO_EINVAL;
             }
@@ -101,12 +128,18 @@ pub(crate) unsafe fn select_in(
             &mut cases_vec
         };
         for ((c, o), k) in cs.iter().zip(own.iter()).zip(core_cases.iter_mut()) {
+            if c.op == GORO_FD_READABLE || c.op == GORO_FD_WRITABLE {
+                continue; // below
+            }
             let op = if c.op == GORO_SEND {
                 Op::Send(c.elem.cast_const().cast())
             } else {
                 Op::Recv(c.elem.cast())
             };
             *k = Case::chan(o.as_deref(), op);
+        }
+        for (i, s) in &fds {
+            core_cases[*i] = Case::Source(s);
         }
         let d = deadline(timeout_ns);
         // SAFETY: the caller vouches for every elem.

@@ -12,6 +12,15 @@
 //! 2. The waker queues its goroutine, then reads the spinning count and the free tokens.
 //! Either the sleeper's re-check sees the goroutine, or the waker sees the sleeper's freed
 //! token with no spinner and wakes someone from the idle list.
+//! 3. With the netpoller in use, one sleeper blocks in epoll_wait instead of its futex
+//!    (poll.rs). It publishes itself in `POLL_SLEEPER` (SeqCst), then re-reads its wake bits;
+//!    a waker sets the bits (SeqCst), then `unpark` reads `POLL_SLEEPER` and writes the eventfd
+//!    if it names that worker. Either the sleeper sees the bits and does not block, or the
+//!    waker sees the sleeper, and the eventfd (level-triggered, drained only by the sleeper)
+//!    makes epoll_wait return even if written before the call. The futex unpark is done too,
+//!    so a worker that has just left the poller for its futex is not missed either.
+//! 4. An fd waiter queued while no worker holds a token and none is in the poller kicks an
+//!    idle worker (poll.rs step 5), which comes back here and takes the poller's place.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -71,6 +80,8 @@ pub(crate) fn wakep() {
 }
 
 fn unpark(m: &MShared) {
+    // Step 3: the wake bits are set; a worker blocked in epoll_wait needs the eventfd.
+    super::poll::unpark_poller(m);
     if let Some(t) = m.thread.get() {
         t.unpark();
     }
@@ -112,7 +123,7 @@ pub(crate) fn kick_for_timer() {
     }
 }
 
-fn remove_from_idle(m: &MShared) -> bool {
+pub(super) fn remove_from_idle(m: &MShared) -> bool {
     let s = sched();
     let mut idle = s.idle.lock();
     match idle.iter().position(|x| std::ptr::eq(&**x, m)) {
@@ -186,25 +197,35 @@ pub(crate) fn sleep(w: &M) {
         let my_tag = me.id + 1;
         // SeqCst: the sleeper's half of the Dekker with `kick_for_timer` (its fence and load
         // of `timer_sleeper`); the deadline is re-read after the sleep below.
-        if next != i64::MAX
+        let on_timers = next != i64::MAX
             && s.timer_sleeper
                 .compare_exchange(0, my_tag, Ordering::SeqCst, Ordering::SeqCst)
-                .is_ok()
-        {
-            let now = now_ns();
-            if next > now {
-                std::thread::park_timeout(std::time::Duration::from_nanos((next - now) as u64));
+                .is_ok();
+        // Step 3: in epoll_wait (until the timer, if we sleep on the timers) when we can be the
+        // one poll sleeper; on the futex otherwise.
+        let slept = super::poll::sleep_in_poller(w, on_timers.then_some(next));
+        if slept == super::poll::Slept::NotPoller {
+            if on_timers {
+                let now = now_ns();
+                if next > now {
+                    std::thread::park_timeout(std::time::Duration::from_nanos((next - now) as u64));
+                }
+            } else {
+                std::thread::park();
             }
+        }
+        if on_timers {
             // Off duty. SeqCst: pairs with `kick_for_timer`'s load: a kicker that still sees
             // our tag kicks us, and we look at the timers once more below.
             let _ = s
                 .timer_sleeper
                 .compare_exchange(my_tag, 0, Ordering::SeqCst, Ordering::SeqCst);
-            if s.timers.next() <= now_ns() && remove_from_idle(me) {
-                return; // the caller runs the due timers
-            }
-        } else {
-            std::thread::park();
+        }
+        if slept == super::poll::Slept::Leave {
+            return; // readied fd waiters, and took a token to run them
+        }
+        if on_timers && s.timers.next() <= now_ns() && remove_from_idle(me) {
+            return; // the caller runs the due timers
         }
     }
 }

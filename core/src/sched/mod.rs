@@ -10,6 +10,7 @@
 //! - `runq.rs`: where a goroutine is queued and where a worker finds the next one.
 //! - `runnext.rs`: the run-next slot, handed between threads by swaps (loom-checked).
 //! - `idle.rs`: how workers go to sleep and are woken without losing a wake-up.
+//! - `poll.rs`: how workers run the netpoller (sleep in epoll_wait, poll while idle).
 //! - `sysmon.rs`: the monitor thread: hand-off of workers stuck in foreign calls, late timers.
 //! - `worker.rs`: the worker loop, and every "when" (spin, steal, sleep, hand off).
 //! - `policy.rs`: every tuning number those use, each with what set it.
@@ -24,6 +25,7 @@
 
 mod idle;
 pub(crate) mod policy;
+pub(crate) mod poll;
 pub mod runnext;
 mod runq;
 pub(crate) mod sysmon;
@@ -125,6 +127,8 @@ static SCHED: OnceLock<Sched> = OnceLock::new();
 
 pub(crate) fn sched() -> &'static Sched {
     SCHED.get_or_init(|| {
+        // The poller hears of new fd waiters through us (netpoll sits below the scheduler).
+        crate::netpoll::install_waiter_added(poll::waiter_added);
         // First, before any goroutine can exist: the goroutine layer reaches us only through
         // this table (goroutine/scheduler.rs).
         crate::goroutine::install_scheduler(crate::goroutine::Scheduler {

@@ -12,6 +12,7 @@
 //! 2. Scavenging: idle stack memory goes back to the kernel about once a second.
 //! 3. Late timers: if every worker is busy, nobody reaches a schedule point to run due timers;
 //!    sysmon runs those overdue by more than a millisecond.
+//! 4. The netpoller: if no worker has polled for 10 ms (all busy), sysmon polls (poll.rs).
 //!
 //! It polls every SYSMON_MIN_DELAY while it finds something to do, backing off to
 //! SYSMON_MAX_DELAY when idle (`policy.rs` has the figures and their sources).
@@ -120,6 +121,10 @@ fn run() {
         let mut acted = false;
         if s.timers.next() <= now - LATE_TIMER_NS {
             s.timers.run_due(now);
+            acted = true;
+        }
+        // 4. The netpoller, when no worker has polled for long (sched/poll.rs step 4).
+        if super::poll::sysmon_poll(now) {
             acted = true;
         }
         for id in 0..s.nworkers() {

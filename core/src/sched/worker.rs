@@ -210,6 +210,10 @@ impl Worker {
                 self.reset_spinning();
                 return g;
             }
+            // Ready fds, without blocking (poll.rs step 3): what they wake lands in our queues.
+            if super::poll::poll_idle() {
+                continue;
+            }
             if let Some(g) = self.spin() {
                 self.reset_spinning();
                 return g;
@@ -263,6 +267,7 @@ impl Worker {
         let mut ticks = Vec::new();
         runq::snapshot_ticks(&mut ticks);
         let mut snap_at = start;
+        let mut polled_at = start;
         loop {
             if let Some(g) = runq::pop_inbox(&self.shared) {
                 return Some(g);
@@ -281,6 +286,14 @@ impl Worker {
             }
             if let Some(g) = runq::take_runnext(&self.shared) {
                 return Some(g);
+            }
+            if now - polled_at >= super::poll::SPIN_POLL_NS {
+                polled_at = now;
+                if super::poll::poll_idle() {
+                    if let Some(g) = runq::find_local(self, 1) {
+                        return Some(g);
+                    }
+                }
             }
             if now - start > SPIN_NS || s.timers.next() <= now {
                 return None;

@@ -35,8 +35,8 @@
 
 pub mod block;
 pub mod bridge;
-pub mod interruptible;
 mod chan;
+pub mod interruptible;
 mod typed;
 
 pub use typed::{AsyncSelect, AsyncStarted, Select, Selected};
@@ -54,13 +54,15 @@ use crate::Error;
 /// Something a wait can wait for, other than a channel operation (those are `Case::Chan`, on
 /// the channel's own fast paths): a WaitGroup, a Mutex, an fd, a context.
 ///
-/// Contract, for each waiter `w` and case `i`:
+/// Contract, for each waiter `w` and case `i` (a source that breaks the second rule makes a
+/// wait go round for ever):
 /// - after `register(w, i)` returned true, whoever makes the source ready claims `w` with
 ///   `w.claim_case(i, ok)`, and if that succeeds, completes the operation for the waiting
 ///   side (e.g. hands over the mutex), removes that registration, and calls `w.wake()`;
 ///   a failed claim means the registration is stale: skip it (dropping it is allowed);
 /// - `register` checks readiness and queues in one critical section, so that a wake-up
-///   cannot fall between them;
+///   cannot fall between them; when it says "ready" (false), a `try_now` right after
+///   completes, unless another party took the readiness meanwhile;
 /// - `unregister(w)` removes every registration of `w`, and may find none.
 pub trait Source: Send + Sync {
     /// Completes the operation now if it can (takes the mutex, sees the counter at zero).
