@@ -4,7 +4,6 @@ use std::ffi::{c_int, c_void};
 use std::sync::Arc;
 
 use goro_core::context::{Context, Group, Reason};
-use goro_core::sync::{Mutex, WaitGroup};
 use goro_core::wait::{Case, Op};
 use goro_core::Error;
 
@@ -274,13 +273,25 @@ pub unsafe extern "C" fn goro_sleep_ctx(ns: i64, ctx: *mut goro_ctx) -> c_int {
 /// `wg` is NULL or a live WaitGroup; `ctx` is NULL or a live context.
 #[no_mangle]
 pub unsafe extern "C" fn goro_wg_wait_ctx(wg: *mut goro_waitgroup, ctx: *mut goro_ctx) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { source_ctx(wg, ctx) }
+}
+
+/// Waits on the source behind handle `h` (a WaitGroup, a mutex) unless `ctx` ends first.
+///
+/// # Safety
+/// `h` is NULL or a live handle; `ctx` is NULL or a live context.
+unsafe fn source_ctx<H: Handle>(h: *mut H, ctx: *mut goro_ctx) -> c_int
+where
+    H::Inner: goro_core::wait::Source,
+{
     ffi_boundary!(GORO_EINTERNAL, {
         // SAFETY: the caller's contract; our own reference for the wait.
-        let Some(w): Option<Arc<WaitGroup>> = (unsafe { own(wg) }) else {
+        let Some(s) = (unsafe { own(h) }) else {
             return GORO_EINVAL;
         };
         // SAFETY: the caller's contract; a source case carries no pointers.
-        match unsafe { wait_one(Case::Source(&*w), ctx, -1) } {
+        match unsafe { wait_one(Case::Source(&*s), ctx, -1) } {
             Ok(_) => GORO_OK,
             Err(st) => st,
         }
@@ -294,17 +305,8 @@ pub unsafe extern "C" fn goro_wg_wait_ctx(wg: *mut goro_waitgroup, ctx: *mut gor
 /// `m` is NULL or a live mutex; `ctx` is NULL or a live context.
 #[no_mangle]
 pub unsafe extern "C" fn goro_mutex_lock_ctx(m: *mut goro_mutex, ctx: *mut goro_ctx) -> c_int {
-    ffi_boundary!(GORO_EINTERNAL, {
-        // SAFETY: the caller's contract; our own reference for the wait.
-        let Some(mu): Option<Arc<Mutex>> = (unsafe { own(m) }) else {
-            return GORO_EINVAL;
-        };
-        // SAFETY: the caller's contract; a source case carries no pointers.
-        match unsafe { wait_one(Case::Source(&*mu), ctx, -1) } {
-            Ok(_) => GORO_OK,
-            Err(st) => st,
-        }
-    })
+    // SAFETY: forwarded contract.
+    unsafe { source_ctx(m, ctx) }
 }
 
 /// A member of an error group: `fn(ctx, arg)` returns GORO_OK (0) or an error status of its
