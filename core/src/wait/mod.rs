@@ -235,6 +235,18 @@ unsafe fn begin(
                             ready = true;
                             break;
                         }
+                        crate::chan::Armed::Claimed(ok, partner) => {
+                            if let Some(p) = partner {
+                                p.wake();
+                            }
+                            // Our own claim made every registration so far stale: take them
+                            // back (a wait that returns leaves nothing behind).
+                            if let Some(r) = &reg {
+                                r.undo();
+                            }
+                            return Begun::Done(i, ok);
+                        }
+                        crate::chan::Armed::Lost => break,
                     }
                 }
                 Case::Source(s) => {
