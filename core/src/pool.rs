@@ -140,21 +140,9 @@ impl<J: Send + 'static> Pool<J> {
         &self.pending
     }
 
-    /// The job queue, for a wait that submits as one case among others (an event loop's
-    /// submit registers a send on it); pair a send on it with `add_pending`.
+    /// The job queue (for a binding that reads its state, as `closed`).
     pub fn queue(&self) -> &Chan<J> {
         &self.jobs
-    }
-
-    /// Counts a job about to be sent on `queue` directly (see `queue`); undo with
-    /// `cancel_pending` if the send does not happen.
-    pub fn add_pending(&self) -> Result<(), Error> {
-        self.pending.add(1)
-    }
-
-    /// Undoes one `add_pending` whose send did not happen.
-    pub fn cancel_pending(&self) {
-        let _ = self.pending.done();
     }
 
     /// Stops taking jobs; workers end once the queue is drained. Err(Closed) the second time.

@@ -5,8 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use goro_core::io;
-use goro_core::io::{self as netpoll, FdSource, READ, WRITE};
+use goro_core::io::{self, READ, WRITE};
 use goro_core::park::{Outcome, Waiter};
 use goro_core::sync::WaitGroup;
 use goro_core::{go, Deadline, Error};
@@ -42,7 +41,7 @@ fn eventually(mut f: impl FnMut() -> bool) {
 fn source_surface_register_wake_unregister() {
     goro_core::sched::init();
     let (r, w) = pipe();
-    let src = netpoll::source(r, READ).unwrap();
+    let src = io::source(r, READ).unwrap();
     assert_eq!(src.try_now(), Ok(false));
     let (waiter, seen) = recorder();
     assert!(src.register(&waiter, 7));
@@ -58,8 +57,8 @@ fn source_surface_register_wake_unregister() {
     let (w2, _) = recorder();
     assert!(!src.register(&w2, 0));
     src.unregister(&waiter);
-    netpoll::close(r).unwrap();
-    netpoll::close(w).unwrap();
+    io::close(r).unwrap();
+    io::close(w).unwrap();
     assert_eq!(src.try_now(), Err(Error::Closed));
 }
 
@@ -67,8 +66,8 @@ fn source_surface_register_wake_unregister() {
 fn two_sources_one_waiter_the_ready_case_wins() {
     let (r1, w1) = pipe();
     let (r2, w2) = pipe();
-    let a = netpoll::source(r1, READ).unwrap();
-    let b = netpoll::source(r2, READ).unwrap();
+    let a = io::source(r1, READ).unwrap();
+    let b = io::source(r2, READ).unwrap();
     let waiter = Waiter::current(); // a thread waiter: this test thread blocks
     assert_eq!(a.try_now(), Ok(false));
     assert_eq!(b.try_now(), Ok(false));
@@ -84,21 +83,21 @@ fn two_sources_one_waiter_the_ready_case_wins() {
     b.unregister(&waiter);
     t.join().unwrap();
     for fd in [r1, w1, r2, w2] {
-        netpoll::close(fd).unwrap();
+        io::close(fd).unwrap();
     }
 }
 
 #[test]
 fn close_wakes_registered_waiters_as_closed() {
     let (r, w) = pipe();
-    let src = netpoll::source(r, READ | WRITE).unwrap();
+    let src = io::source(r, READ | WRITE).unwrap();
     // The read end is never writable and empty: not ready.
     assert_eq!(src.try_now(), Ok(false));
     let (w1, s1) = recorder();
     let (w2, s2) = recorder();
     assert!(src.register(&w1, 0));
     assert!(src.register(&w2, 3));
-    netpoll::close(r).unwrap();
+    io::close(r).unwrap();
     assert_eq!(
         s1.lock().unwrap().as_slice(),
         &[Outcome::Case {
@@ -114,17 +113,17 @@ fn close_wakes_registered_waiters_as_closed() {
         }]
     );
     assert!(!src.register(&w1, 0));
-    netpoll::close(w).unwrap();
-    assert_eq!(netpoll::close(-1), Err(Error::Invalid));
+    io::close(w).unwrap();
+    assert_eq!(io::close(-1), Err(Error::Invalid));
 }
 
 #[test]
 fn bad_arguments() {
-    assert_eq!(netpoll::source(-1, READ).err(), Some(Error::Invalid));
-    assert_eq!(netpoll::source(0, 0).err(), Some(Error::Invalid));
-    assert_eq!(netpoll::source(0, 4).err(), Some(Error::Invalid));
+    assert_eq!(io::source(-1, READ).err(), Some(Error::Invalid));
+    assert_eq!(io::source(0, 0).err(), Some(Error::Invalid));
+    assert_eq!(io::source(0, 4).err(), Some(Error::Invalid));
     assert_eq!(
-        netpoll::wait(i32::MAX, READ, Deadline::NoWait),
+        io::wait(i32::MAX, READ, Deadline::NoWait),
         Err(Error::Invalid)
     );
 }
@@ -159,8 +158,8 @@ fn goroutines_park_wake_and_time_out() {
     wg.wait().unwrap();
     assert_eq!(ok.load(Ordering::SeqCst), N);
     for (r, w) in pipes {
-        netpoll::close(r).unwrap();
-        netpoll::close(w).unwrap();
+        io::close(r).unwrap();
+        io::close(w).unwrap();
     }
 }
 
@@ -181,7 +180,7 @@ fn tcp_echo_and_eof() {
             }
             assert_eq!(io::write(c, &b[..n], Deadline::Forever), (n, None));
         }
-        netpoll::close(c).unwrap();
+        io::close(c).unwrap();
         wg2.done().unwrap();
     })
     .unwrap();
@@ -200,8 +199,8 @@ fn tcp_echo_and_eof() {
     let mut b = [0u8; 4];
     assert_eq!(io::read(c, &mut b, Deadline::Forever), Ok(0));
     wg.wait().unwrap();
-    netpoll::close(c).unwrap();
-    netpoll::close(l).unwrap();
+    io::close(c).unwrap();
+    io::close(l).unwrap();
     assert_eq!(
         io::dial("tcp", &format!("127.0.0.1:{port}"), Deadline::Forever),
         Err(io::IoError::Os(libc::ECONNREFUSED))

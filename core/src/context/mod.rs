@@ -207,11 +207,6 @@ impl Context {
             ch
         })
     }
-
-    /// Whether two handles are the same context.
-    pub fn same(&self, other: &Context) -> bool {
-        Arc::ptr_eq(&self.inner, &other.inner)
-    }
 }
 
 /// Ends `c` for `why`, once: wakes its waits, closes its done channel, ends its children, and
@@ -309,22 +304,13 @@ pub unsafe fn wait_ctx(
     all.extend_from_slice(cases);
     all.push(Case::Source(ctx));
     let reason = match cases {
-        [one] => Some(case_reason(one)),
+        [one] => Some(one.reason()),
         _ => None,
     };
     // SAFETY: the caller's contract; the context case carries no pointers.
     match unsafe { wait::wait(&all, deadline, reason) } {
         Ok((i, _)) if i == n => Err(ctx.reason().map_or(Error::Cancelled, Reason::error)),
         other => other,
-    }
-}
-
-fn case_reason(c: &Case<'_>) -> WaitReason {
-    match c {
-        Case::Chan(_, wait::Op::Send(_)) => WaitReason::ChanSend,
-        Case::Chan(_, wait::Op::Recv(_)) => WaitReason::ChanRecv,
-        Case::Source(s) => s.reason(),
-        Case::Never => WaitReason::Select,
     }
 }
 

@@ -97,7 +97,8 @@ impl<'a> Case<'a> {
         }
     }
 
-    fn reason(&self) -> WaitReason {
+    /// What a goroutine waiting on this case alone shows in a dump.
+    pub(crate) fn reason(&self) -> WaitReason {
         match self {
             Case::Chan(_, Op::Send(_)) => WaitReason::ChanSend,
             Case::Chan(_, Op::Recv(_)) => WaitReason::ChanRecv,
@@ -445,18 +446,11 @@ pub(crate) unsafe fn wait_chan(
 
 /// Waits with nothing that can ever be ready: for the deadline, or for good.
 fn wait_no_cases(deadline: Deadline, reason: WaitReason) -> Result<(usize, bool), Error> {
-    match deadline {
-        Deadline::NoWait => Err(Error::WouldBlock),
-        Deadline::At(t) => {
-            let w = Waiter::current();
-            Err(Error::from_outcome(w.wait(reason, Some(t))))
-        }
-        Deadline::Forever => {
-            // Nobody can claim this waiter: a goroutine parks for good (Go's "select (no
-            // cases)"), a plain thread blocks for good.
-            let w = Waiter::current();
-            Err(Error::from_outcome(w.wait(reason, None)))
-        }
+    // Nobody but the deadline can claim this waiter: without one a goroutine parks for good
+    // (Go's "select (no cases)"), a plain thread blocks for good.
+    match deadline.wait_until() {
+        None => Err(Error::WouldBlock),
+        Some(at) => Err(Error::from_outcome(Waiter::current().wait(reason, at))),
     }
 }
 
