@@ -21,6 +21,7 @@ def os_threads():
 
 
 t = time.monotonic()
+lent_before = goro.counters()["handoffs"]
 wg.add(N)
 for ch in chans:
     goro.go(hello, ch)
@@ -32,9 +33,13 @@ for i, ch in enumerate(chans):
         peak = max(peak, os_threads())
 wg.wait()
 peak = max(peak, os_threads())
+lent = goro.counters()["handoffs"] - lent_before
 print("all %d said hello in %.2f s; OS threads in this process, at most: %d (GOMAXPROCS %d)"
       % (total[0], time.monotonic() - t, peak, goro.gomaxprocs()))
 assert total[0] == N
 # Python goroutines that only wait on goro and on the GIL need no thread of their own: the
-# main thread, GOMAXPROCS workers and sysmon, and a few spares.
-assert peak <= goro.gomaxprocs() + 4, "%d OS threads" % peak
+# main thread, GOMAXPROCS workers and sysmon, and a few more; plus any spare thread the monitor
+# lent a worker stalled outside a goroutine wait (a page fault on a loaded machine), which
+# must stay rare: a thread per waiting goroutine would lend thousands.
+assert peak <= goro.gomaxprocs() + 4 + lent, "%d OS threads (%d spares lent)" % (peak, lent)
+assert lent <= 64, "%d spare threads lent for %d goroutines" % (lent, N)
