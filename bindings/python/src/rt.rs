@@ -29,6 +29,17 @@
 //! when it attaches and clear it when it detaches. CPython 3.12+ binds the key itself whenever a
 //! thread state attaches (tstate_activate), so there we leave it alone.
 //!
+//! Taking the GIL back. A wait ends with PyEval_RestoreThread, and if another thread holds the
+//! GIL then, CPython puts us to sleep on its condition variable: a futex wake (~35 µs here)
+//! when the holder lets go. In a ping-pong between the main thread and a goroutine that is
+//! every hand-off, since the waker still holds the GIL for the few microseconds until it
+//! parks itself. So every release and take that goes through this file keeps a hint,
+//! `GIL_FREE`, and a wait that ends looks at it for a while first (core's `spin_until`, the
+//! same bound as its waiters' spin) before it calls RestoreThread. Only a hint: a thread
+//! that takes the GIL elsewhere (CPython's eval loop, a plain Python thread) does not clear
+//! it, and then RestoreThread just sleeps as before. Rejected: reading CPython's own GIL
+//! word (`_PyRuntime.ceval.gil`: private, its layout moves between versions).
+//!
 //! Shutdown. `shutdown()` runs from an atexit hook, before finalization: it raises `SHUTDOWN`
 //! and waits (GIL released, bounded) until no goroutine holds or is acquiring a thread state
 //! (`LIVE`). A goroutine that wants to attach increments `LIVE`, then reads `SHUTDOWN` (both
@@ -37,7 +48,7 @@
 //! and waits for it to detach. Abandoned goroutines are never resumed or dropped (pitfall 3).
 
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicPtr, AtomicU64, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicPtr, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::OnceLock;
 
 use goro_core::wait::interruptible::{with_block_hook, Blocking};
@@ -173,13 +184,31 @@ fn enter_live() {
     }
 }
 
+/// Set just after this file releases the GIL, cleared just after it takes it (module doc:
+/// "Taking the GIL back").
+static GIL_FREE: AtomicBool = AtomicBool::new(false);
+
+fn gil_released() {
+    GIL_FREE.store(true, Relaxed);
+}
+
+/// Just before PyEval_RestoreThread: give a holder that is about to let go the time to.
+fn gil_await() {
+    goro_core::wait::block::spin_until(|| GIL_FREE.load(Relaxed), None);
+}
+
+fn gil_taken() {
+    GIL_FREE.store(false, Relaxed);
+}
+
 /// Runs `f` with the GIL released. In a goroutine, the GIL-state key and the shutdown gate
 /// follow the detach and the re-attach (see the module doc).
 pub fn detached<R: Send>(py: Python<'_>, f: impl FnOnce() -> R + Send) -> R {
-    if in_goroutine() {
+    let r = if in_goroutine() {
         // SAFETY: we hold the GIL, so there is a current thread state: this goroutine's.
         let ts = unsafe { ffi::PyThreadState_Get() } as usize;
         py.detach(move || {
+            gil_released();
             set_gilstate(std::ptr::null_mut());
             LIVE.fetch_sub(1, SeqCst);
             let r = f();
@@ -187,20 +216,25 @@ pub fn detached<R: Send>(py: Python<'_>, f: impl FnOnce() -> R + Send) -> R {
             // PyEval_RestoreThread, which runs when `detach` returns.
             enter_live();
             set_gilstate(ts as *mut ffi::PyThreadState);
+            gil_await();
             r
         })
     } else {
         let main = this_thread() == MAIN_THREAD.load(SeqCst);
         py.detach(move || {
+            gil_released();
             let r = f();
             // After the atexit hook only daemon threads are left (the others were joined):
             // CPython would end them at their next GIL take; park them instead.
             if !main && SHUTDOWN.load(SeqCst) {
                 abandon_thread();
             }
+            gil_await();
             r
         })
-    }
+    };
+    gil_taken();
+    r
 }
 
 /// Runs a goro operation `op` for Python (see the module doc): with the GIL held, so that an
@@ -330,8 +364,10 @@ fn run_body(body: PyBody, stack: usize) {
         None => unsafe { ffi::PyThreadState_New(INTERP.load(SeqCst)) },
     };
     set_gilstate(ts);
+    gil_await();
     // SAFETY: a fresh thread state of ours, on this thread.
     unsafe { ffi::PyEval_RestoreThread(ts) };
+    gil_taken();
     set_stack_bounds(ts, stack);
     note_worker();
     // SAFETY: attached just above; the token does not outlive this function, and every switch
@@ -349,6 +385,7 @@ fn run_body(body: PyBody, stack: usize) {
             PyThreadState_DeleteCurrent();
         }
     }
+    gil_released();
     set_gilstate(std::ptr::null_mut());
     LIVE.fetch_sub(1, SeqCst);
 }

@@ -184,25 +184,34 @@ impl Waiter {
 
 /// A thread about to sleep on its waiter first looks at it for a while (policy.rs
 /// THREAD_WAIT_SPIN_NS): a partner goroutine usually answers sooner than a sleeping thread
-/// can be woken. Bounded by the deadline; yields the CPU between looks now and then, so a
-/// partner that needs this CPU gets it.
+/// can be woken.
 fn spin_for(woken: &std::sync::atomic::AtomicBool, deadline: Option<i64>) {
+    spin_until(|| woken.load(Ordering::Acquire), deadline);
+}
+
+/// Looks at `done` until it says true, for at most THREAD_WAIT_SPIN_NS (and not past
+/// `deadline`); true if it did. For a thread about to sleep on something a partner usually
+/// gives within microseconds: its waiter here, the GIL in the Python binding (rt.rs), where a
+/// sleep would cost a futex wake (~35 µs on these machines). Yields the CPU between looks now
+/// and then, so a partner that needs this CPU gets it.
+pub fn spin_until(mut done: impl FnMut() -> bool, deadline: Option<i64>) -> bool {
     let start = clock::now_ns();
     let end = deadline
         .map_or(i64::MAX, |d| d)
         .min(start + THREAD_WAIT_SPIN_NS);
     let mut looks = 0u32;
-    while !woken.load(Ordering::Acquire) {
+    while !done() {
         looks = looks.wrapping_add(1);
         if looks % 64 == 0 {
             if clock::now_ns() >= end {
-                return;
+                return false;
             }
             std::thread::yield_now();
         } else {
             std::hint::spin_loop();
         }
     }
+    true
 }
 
 /// CLOCK_MONOTONIC to a clock tick, rounded up by the tick, so a wait never looks longer than
