@@ -5,7 +5,9 @@
 #   3. pytest, then pytest again under `python -X dev`;
 #   4. examples/python/run_all.sh;
 #   5. packaging: `maturin sdist` and `maturin build`, each installed into a fresh venv
-#      outside the repo (under a temp dir) and smoke-tested from there.
+#      outside the repo (under a temp dir) and smoke-tested from there;
+#   6. the wheel (abi3: one build serves 3.9+) under every other CPython 3.9+ this machine
+#      has (pyenv's, or python3.N on PATH): pytest there. None found is not a failure.
 # Needs python3 (with venv), cargo, and PyPI access for maturin/pytest.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -71,5 +73,21 @@ for kind in sdist wheel; do
     echo "$out"
     case $out in *"smoke ok $tmp/venv-$kind/"*) ;; *) echo "FAILED: goro not imported from the fresh venv"; exit 1 ;; esac
 done
+
+step "the wheel under the other CPython versions present"
+wheel=$(ls "$tmp"/dist/*.whl)
+mine=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+others=()
+for py in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.*/bin/python3 /usr/bin/python3.1[0-9] /usr/local/bin/python3.1[0-9]; do
+    [ -x "$py" ] || continue
+    v=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) || continue
+    case $v in 3.[0-8]) continue ;; esac # below the abi3 floor
+    case " $mine ${others[*]} " in *" $v "*) continue ;; esac
+    others+=("$v")
+    echo "--- CPython $v ($py)"
+    "$py" -m venv "$tmp/venv-$v" && "$tmp/venv-$v/bin/pip" install -q --disable-pip-version-check "$wheel" pytest
+    (cd "$tmp" && "$tmp/venv-$v/bin/python" -m pytest -q -p no:cacheprovider "$root/bindings/python/tests")
+done
+[ ${#others[@]} -gt 0 ] || echo "(none besides $mine)"
 
 step "all passed"
