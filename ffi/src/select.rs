@@ -90,32 +90,32 @@ pub(crate) unsafe fn select_in(
         // An fd case's source, made (and its fd registered) before the wait; kept until it ends.
         let mut fds: Vec<(usize, goro_core::io::FdSource)> = Vec::new();
         for (i, (c, o)) in cs.iter().zip(own.iter_mut()).enumerate() {
-            if c.op == GORO_FD_READABLE || c.op == GORO_FD_WRITABLE {
-                if !c.chan.is_null() || c.elem.is_null() {
-                    return GORO_EINVAL;
+            match c.op {
+                GORO_SEND | GORO_RECV => {
+                    // SAFETY: the caller vouches for every non-NULL handle.
+                    *o = unsafe { borrow(c.chan) };
+                    let needs_elem = o.as_ref().is_some_and(|ch| ch.elem_size() != 0);
+                    if c.op == GORO_SEND && c.elem.is_null() && needs_elem {
+                        return GORO_EINVAL;
+                    }
                 }
-                // SAFETY: an fd case's elem points at an int (the caller's contract).
-                let fd = unsafe { *c.elem.cast::<c_int>() };
-                let events = if c.op == GORO_FD_READABLE {
-                    goro_core::io::READ
-                } else {
-                    goro_core::io::WRITE
-                };
-                match goro_core::io::source(fd, events) {
-                    Ok(s) => fds.push((i, s)),
-                    Err(e) => return code(e),
+                GORO_FD_READABLE | GORO_FD_WRITABLE => {
+                    if !c.chan.is_null() || c.elem.is_null() {
+                        return GORO_EINVAL;
+                    }
+                    // SAFETY: an fd case's elem points at an int (the caller's contract).
+                    let fd = unsafe { *c.elem.cast::<c_int>() };
+                    let events = if c.op == GORO_FD_READABLE {
+                        goro_core::io::READ
+                    } else {
+                        goro_core::io::WRITE
+                    };
+                    match goro_core::io::source(fd, events) {
+                        Ok(s) => fds.push((i, s)),
+                        Err(e) => return code(e),
+                    }
                 }
-                continue;
-            }
-            if c.op != GORO_SEND && c.op != GORO_RECV {
-                return GORO_EINVAL;
-            }
-            // SAFETY: the caller vouches for every non-NULL handle.
-            *o = unsafe { borrow(c.chan) };
-            if let Some(ch) = o {
-                if c.op == GORO_SEND && c.elem.is_null() && ch.elem_size() != 0 {
-                    return GORO_EINVAL;
-                }
+                _ => return GORO_EINVAL,
             }
         }
         let placeholder = Case::Never;
@@ -128,15 +128,11 @@ pub(crate) unsafe fn select_in(
             &mut cases_vec
         };
         for ((c, o), k) in cs.iter().zip(own.iter()).zip(core_cases.iter_mut()) {
-            if c.op == GORO_FD_READABLE || c.op == GORO_FD_WRITABLE {
-                continue; // below
-            }
-            let op = if c.op == GORO_SEND {
-                Op::Send(c.elem.cast_const().cast())
-            } else {
-                Op::Recv(c.elem.cast())
+            *k = match c.op {
+                GORO_SEND => Case::chan(o.as_deref(), Op::Send(c.elem.cast_const().cast())),
+                GORO_RECV => Case::chan(o.as_deref(), Op::Recv(c.elem.cast())),
+                _ => continue, // an fd case: below
             };
-            *k = Case::chan(o.as_deref(), op);
         }
         for (i, s) in &fds {
             core_cases[*i] = Case::Source(s);

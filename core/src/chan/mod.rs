@@ -299,6 +299,7 @@ impl RawChan {
     ///
     /// # Safety
     /// `op`'s pointer is valid for elem_size bytes, as `wait` requires.
+    #[inline(always)]
     pub(crate) unsafe fn try_op(
         &self,
         op: Op,

@@ -327,6 +327,7 @@ fn registration<'r>(
 ///
 /// # Safety
 /// As `begin`.
+#[inline(always)]
 unsafe fn try_case(case: &Case<'_>, skip_busy: bool) -> Option<bool> {
     match *case {
         Case::Never => None,
