@@ -23,6 +23,9 @@ pub(crate) struct Worker {
     curg: Cell<Option<GPtr>>,
     schedtick: Cell<u64>,
     rng: Cell<u64>,
+    /// Has run a pinned goroutine: only it can run those, so it watches its inbox before it
+    /// sleeps even when enough others spin (`spin`).
+    hosts_pinned: Cell<bool>,
 }
 
 impl Worker {
@@ -58,6 +61,7 @@ impl Worker {
             has_token: Cell::new(with_token),
             spinning: Cell::new(with_token),
             curg: Cell::new(None),
+            hosts_pinned: Cell::new(false),
             schedtick: Cell::new(0),
             rng: Cell::new(
                 0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9),
@@ -144,6 +148,9 @@ impl Worker {
                 runq::put(g, false); // into its home's inbox
                 return;
             }
+        }
+        if gr.pinned {
+            self.hosts_pinned.set(true);
         }
         self.curg.set(Some(g));
         super::clear_preempt(&self.shared);
@@ -256,7 +263,11 @@ impl Worker {
             let spinners = s.nmspinning.load(Ordering::Relaxed);
             let busy = s.active.load(Ordering::Relaxed);
             if enough_spinners(spinners, busy) {
-                return runq::steal_pass(self, None);
+                let stolen = runq::steal_pass(self, None);
+                if stolen.is_none() && self.hosts_pinned.get() {
+                    return self.watch_inbox();
+                }
+                return stolen;
             }
             self.spinning.set(true);
             // SeqCst: pairs with `wakep`'s load of `nmspinning`: a waker that sees us spinning
@@ -295,6 +306,29 @@ impl Worker {
                     }
                 }
             }
+            if now - start > SPIN_NS || s.timers.next() <= now {
+                return None;
+            }
+            for _ in 0..SPIN_PAUSES {
+                std::hint::spin_loop();
+            }
+        }
+    }
+
+    /// Looks at this worker's inbox alone for up to SPIN_NS. For a worker that hosts pinned
+    /// goroutines when others already spin: they cannot run its goroutines, which come back
+    /// within microseconds in the usual case (a Python goroutine answering the main thread:
+    /// asleep, each answer cost a futex wake, benches/python W2 from the main thread). Not
+    /// counted as spinning, and steals nothing, so the spinner limit still bounds the CPU
+    /// spent looking for others' work.
+    fn watch_inbox(&self) -> Option<GPtr> {
+        let s = sched();
+        let start = now_ns();
+        loop {
+            if let Some(g) = runq::pop_inbox(&self.shared) {
+                return Some(g);
+            }
+            let now = now_ns();
             if now - start > SPIN_NS || s.timers.next() <= now {
                 return None;
             }
