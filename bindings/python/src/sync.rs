@@ -11,6 +11,7 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyAny;
 
+use crate::context::Context;
 use crate::{deadline, err, rt};
 
 /// WaitGroup()
@@ -28,6 +29,9 @@ pub(crate) fn source_of(o: &Bound<'_, PyAny>) -> Option<Arc<dyn Source>> {
     }
     if let Ok(m) = o.cast::<Mutex>() {
         return Some(m.get().mu.clone());
+    }
+    if let Ok(g) = o.cast::<crate::context::Group>() {
+        return Some(g.get().ended());
     }
     o.cast::<crate::pool::Pool>()
         .ok()
@@ -56,12 +60,20 @@ impl WaitGroup {
         self.add(-1)
     }
 
-    /// wait(timeout=None): waits until the counter is zero; TimeoutError if `timeout` seconds
-    /// pass first.
-    #[pyo3(signature = (timeout=None))]
-    fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
+    /// wait(timeout=None, *, ctx=None): waits until the counter is zero; TimeoutError if
+    /// `timeout` seconds pass first, Cancelled or DeadlineExceeded if `ctx` ends first.
+    #[pyo3(signature = (timeout=None, *, ctx=None))]
+    fn wait(
+        &self,
+        py: Python<'_>,
+        timeout: Option<f64>,
+        ctx: Option<&Bound<'_, Context>>,
+    ) -> PyResult<()> {
         let d = deadline(timeout)?;
-        rt::blocking(py, || self.wg.wait_deadline(d))?.map_err(err)
+        match ctx {
+            None => rt::blocking(py, || self.wg.wait_deadline(d))?.map_err(err),
+            Some(c) => crate::context::wait_source(py, &*self.wg, d, c.get()),
+        }
     }
 
     /// wait_async(timeout=None) (a coroutine): waits without blocking the event loop.
@@ -99,12 +111,21 @@ impl Mutex {
         }
     }
 
-    /// lock(timeout=None): takes the lock, waiting while it is held; TimeoutError if
-    /// `timeout` seconds pass first.
-    #[pyo3(signature = (timeout=None))]
-    fn lock(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
+    /// lock(timeout=None, *, ctx=None): takes the lock, waiting while it is held;
+    /// TimeoutError if `timeout` seconds pass first, Cancelled or DeadlineExceeded if `ctx`
+    /// ends first (the lock not taken).
+    #[pyo3(signature = (timeout=None, *, ctx=None))]
+    fn lock(
+        &self,
+        py: Python<'_>,
+        timeout: Option<f64>,
+        ctx: Option<&Bound<'_, Context>>,
+    ) -> PyResult<()> {
         let d = deadline(timeout)?;
-        rt::blocking(py, || self.mu.lock_deadline(d))?.map_err(err)
+        match ctx {
+            None => rt::blocking(py, || self.mu.lock_deadline(d))?.map_err(err),
+            Some(c) => crate::context::wait_source(py, &*self.mu, d, c.get()),
+        }
     }
 
     /// lock_async(timeout=None) (a coroutine): takes the lock without blocking the event
@@ -147,7 +168,7 @@ impl Mutex {
     }
 
     fn __enter__(&self, py: Python<'_>) -> PyResult<()> {
-        self.lock(py, None)
+        self.lock(py, None, None)
     }
 
     #[pyo3(signature = (*_exc))]

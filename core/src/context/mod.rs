@@ -16,7 +16,9 @@
 //! its parent's; a timer ends it then.
 //!
 //! `done_chan` is Go's `ctx.Done()`: a channel of no values closed when the context ends, made
-//! on first use, so that C and select users can wait on it with any other case.
+//! on first use, so that C and select users can wait on it with any other case. A binding
+//! whose channels carry its own values (Python's) makes its own such channel and hands it to
+//! `close_on_end`: `done_chan` is one of those too, so one list is closed at the end.
 //!
 //! Rejected: polling a flag between naps (what hand-written shutdown code does: late and
 //! wasteful); a second wait path per blocking call (a context is just a Source).
@@ -30,12 +32,12 @@ use std::sync::{Arc, OnceLock, Weak};
 
 use parking_lot::Mutex;
 
-use crate::chan::Chan;
+use crate::chan::{Chan, RawChan};
 use crate::clock::{self, Deadline};
 use crate::park::Waiter;
 use crate::reason::WaitReason;
 use crate::sched::timers::{self, TimerKey, TimerTask};
-use crate::wait::{self, Case, Source};
+use crate::wait::{self, Case, Select, Selected, Source};
 use crate::Error;
 
 const LIVE: u8 = 0;
@@ -79,6 +81,8 @@ struct State {
     waiters: Vec<(Arc<Waiter>, usize)>,
     children: Vec<Weak<Inner>>,
     timer: Option<TimerKey>,
+    /// Channels closed when it ends (`close_on_end`).
+    done_chans: Vec<Arc<RawChan>>,
 }
 
 /// A context (see the module doc). Cloning gives another handle to the same context.
@@ -198,14 +202,22 @@ impl Context {
     pub fn done_chan(&self) -> &Chan<()> {
         self.inner.done_chan.get_or_init(|| {
             let ch = Chan::<()>::new(0).expect("a channel of no values");
-            // Registered before we look, so an end that races this sees the channel (it
-            // closes it under the state lock) or we see the end.
-            let _st = self.inner.state.lock();
-            if self.reason().is_some() {
-                let _ = ch.close();
-            }
+            self.close_on_end(ch.raw());
             ch
         })
+    }
+
+    /// Closes `ch` when this context ends, or now if it has ended: a `done_chan` of the
+    /// caller's own element type. The context keeps a reference until it ends, so call this
+    /// once per channel (and not on a context that never ends, for channels made often).
+    pub fn close_on_end(&self, ch: &Arc<RawChan>) {
+        let mut st = self.inner.state.lock();
+        // Under the lock `end` takes to close the list: either it sees `ch` or we see it ended.
+        if self.reason().is_some() {
+            let _ = ch.close();
+        } else {
+            st.done_chans.push(ch.clone());
+        }
     }
 }
 
@@ -224,7 +236,7 @@ fn end(c: &Arc<Inner>, why: Reason) {
         // Release pairs with the Acquire of `reason`: whoever sees the end sees what came
         // before it.
         c.done.store(v, Ordering::Release);
-        if let Some(ch) = c.done_chan.get() {
+        for ch in std::mem::take(&mut st.done_chans) {
             let _ = ch.close();
         }
         (
@@ -328,5 +340,19 @@ pub fn sleep_ctx(ns: i64, ctx: &Context) -> Result<(), Error> {
         Err(Error::TimedOut) => Ok(()),
         Ok(_) => Err(ctx.reason().map_or(Error::Cancelled, Reason::error)),
         Err(e) => Err(e),
+    }
+}
+
+// Here rather than in wait/typed.rs: the wait module knows nothing of contexts.
+impl<T: Send> Select<T> {
+    /// `Select::wait` unless `ctx` ends first (as `wait_ctx`): then Err(Cancelled) or
+    /// Err(DeadlineExceeded), no case completed, and every value comes back unsent.
+    pub fn wait_ctx(
+        self,
+        deadline: Deadline,
+        ctx: &Context,
+    ) -> (Result<Selected<T>, Error>, Vec<(usize, T)>) {
+        // SAFETY: `wait_with` hands us cases whose pointers stay valid during the call.
+        self.wait_with(|cases| unsafe { wait_ctx(cases, deadline, ctx) })
     }
 }

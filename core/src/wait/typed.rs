@@ -119,11 +119,23 @@ impl<T: Send> Select<T> {
     }
 
     /// Waits (as `wait::wait`) and returns the result with every value not sent.
-    pub fn wait(mut self, deadline: Deadline) -> (Result<Selected<T>, Error>, Vec<(usize, T)>) {
+    pub fn wait(self, deadline: Deadline) -> (Result<Selected<T>, Error>, Vec<(usize, T)>) {
+        // SAFETY: `wait_with` hands us cases whose pointers stay valid during the call.
+        self.wait_with(|cases| unsafe { wait::wait(cases, deadline, None) })
+    }
+
+    /// Waits through `how` (`wait::wait`, or a wait that adds a case of its own, as
+    /// context::wait_ctx) over the cases, then settles the buffers. `how` gets cases whose
+    /// pointers are valid until it returns (each send buffer holds a T, each receive buffer
+    /// has room) and must complete at most one of them, reporting which.
+    pub(crate) fn wait_with(
+        mut self,
+        how: impl FnOnce(&[Case<'_>]) -> Result<(usize, bool), Error>,
+    ) -> (Result<Selected<T>, Error>, Vec<(usize, T)>) {
         let cases = self.cases();
-        // SAFETY: every pointer is into `self.slots`, which is neither moved nor dropped
-        // until `wait` returns; each send buffer holds a T, each receive buffer has room.
-        let r = unsafe { wait::wait(&cases, deadline, None) };
+        // Every pointer is into `self.slots`, which is neither moved nor dropped until `how`
+        // returns.
+        let r = how(&cases);
         drop(cases);
         self.finish(r)
     }

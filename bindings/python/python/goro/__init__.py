@@ -23,8 +23,12 @@ import atexit as _atexit
 import threading as _threading
 
 from ._goro import (
+    Cancelled,
     Chan,
     Closed,
+    Context,
+    DeadlineExceeded,
+    Group,
     GoroutineExit,
     Mutex,
     Pool,
@@ -47,6 +51,11 @@ from ._goro import (
     set_excepthook,
     sleep,
     yield_,
+    # Contexts
+    background,
+    with_cancel,
+    with_deadline,
+    with_timeout,
     # Seeing inside
     counters,
     debug_serve,
@@ -69,6 +78,9 @@ __all__ = [
     "TimeoutError", "WaitGroup", "after", "defer", "exit", "go", "gomaxprocs",
     "goroutine_id", "num_cpu", "num_goroutine", "recv", "run", "select", "select_async",
     "send", "set_excepthook", "sleep", "yield_",
+    # Contexts
+    "Cancelled", "Context", "DeadlineExceeded", "Group", "background", "with_cancel",
+    "with_deadline", "with_timeout",
     # Seeing inside
     "Goroutine", "counters", "debug_serve", "dump", "goroutines", "leak_report", "leaks",
     "profile", "set_block_profile_rate", "set_mutex_profile_fraction", "set_traceback",

@@ -108,3 +108,26 @@ async def lock(mu, timeout=None):
 async def unlock(mu, *_exc):
     mu.unlock()
     return False
+
+
+async def ready(obj):
+    """`async with` entry that needs no wait (Group)."""
+    return obj
+
+
+async def group_end(g, exc=None):
+    """Group.wait_async and `async with goro.Group()`'s exit: awaits the moment no member
+    runs (the group's `ended` source), then raises what they raised, as Group.__exit__.
+    Cancelling the awaiting task cancels the group's context, then the CancelledError goes
+    on (the members stop at their next ctx-aware wait)."""
+    if exc is not None:
+        g.cancel()
+    while True:
+        try:
+            await _wait((g,), None, undo=lambda r: None)
+        except asyncio.CancelledError:
+            g.cancel()
+            raise
+        r = g._finish_nowait(exc)
+        if r is not None:  # else a member started meanwhile: wait again
+            return r
