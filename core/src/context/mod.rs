@@ -179,8 +179,13 @@ impl Context {
         c
     }
 
-    /// Ends this context and its descendants as cancelled (nothing happens if it has ended).
+    /// Ends this context and its descendants as cancelled (nothing happens if it has ended,
+    /// or on the root: Go's Background has no cancel, and ending it would end every context
+    /// made afterwards too).
     pub fn cancel(&self) {
+        if self.inner.parent.is_none() {
+            return;
+        }
         end(&self.inner, Reason::Cancelled);
     }
 
