@@ -303,6 +303,26 @@ pub struct Group {
     stopping: Arc<AtomicBool>,
     /// Waited for: no more members.
     ended: AtomicBool,
+    /// Set when the Group object is dropped unwaited: members that fail afterwards report
+    /// their exception (goroutine.rs `report`) instead of recording it for nobody. A member
+    /// records under this lock, so the drop sees every exception recorded before it.
+    orphaned: Arc<parking_lot::Mutex<bool>>,
+}
+
+impl Drop for Group {
+    /// Never silently lost: exceptions recorded but never raised (the group was not waited
+    /// for) are reported as a goroutine's are.
+    fn drop(&mut self) {
+        *self.orphaned.lock() = true;
+        let errs = self.group.take_errors();
+        if !errs.is_empty() {
+            Python::attach(|py| {
+                for e in errs {
+                    crate::goroutine::report(py, 0, e);
+                }
+            });
+        }
+    }
 }
 
 impl Group {
@@ -373,6 +393,7 @@ impl Group {
             ctx,
             stopping: Arc::new(AtomicBool::new(false)),
             ended: AtomicBool::new(false),
+            orphaned: Arc::new(parking_lot::Mutex::new(false)),
         })
     }
 
@@ -403,6 +424,7 @@ impl Group {
         }
         let member = rt::blocking(py, || self.group.join(Deadline::Forever))?.map_err(err)?;
         let stopping = self.stopping.clone();
+        let orphaned = self.orphaned.clone();
         let end: End = Box::new(move |py, r| {
             let r = match r {
                 Ok(_) => Ok(()),
@@ -417,7 +439,15 @@ impl Group {
                 }
             };
             // Gives back the place (and the count) here, after the defers ran.
-            member.finish(r);
+            let orphan = orphaned.lock();
+            match r {
+                Err(e) if *orphan => {
+                    drop(orphan);
+                    drop(member);
+                    crate::goroutine::report(py, goro_core::current_id(), e);
+                }
+                r => member.finish(r),
+            }
         });
         let func = crate::trace::func_of(&fn_);
         let site = crate::trace::caller_site(py);

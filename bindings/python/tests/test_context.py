@@ -570,3 +570,25 @@ def test_ctrl_c_still_interrupts_ctx_waits_and_a_group_on_the_main_thread(py):
     assert time.monotonic() - t < 5
     assert "group interrupted Cancelled" in out, (out, err)
     assert p.returncode == 0, err
+
+
+def test_a_group_dropped_unwaited_reports_its_exceptions(hook):
+    import gc
+
+    def fail(msg):
+        raise ValueError(msg)
+
+    g = goro.Group()
+    g.go(fail, "recorded")
+    t = time.monotonic()
+    while g.running and time.monotonic() - t < 10:
+        goro.sleep(0.01)
+    release = goro.Chan()
+    g.go(lambda: (release.recv(timeout=10), fail("after the drop")))
+    del g
+    gc.collect()
+    release.send("go", timeout=10)
+    t = time.monotonic()
+    while len(hook) < 2 and time.monotonic() - t < 10:
+        goro.sleep(0.01)
+    assert sorted(str(e) for _, e in hook) == ["after the drop", "recorded"]

@@ -154,6 +154,7 @@ impl<E: Send + 'static> Group<E> {
     /// all); a later call gets only errors recorded since.
     pub fn wait_all(&self) -> Vec<E> {
         let _ = self.shared.running.wait();
+        self.shared.ctx.cancel();
         self.take_errors()
     }
 
@@ -161,11 +162,13 @@ impl<E: Send + 'static> Group<E> {
     /// Ctrl-C) leaves the errors and the context as they were.
     pub fn wait_all_deadline(&self, deadline: Deadline) -> Result<Vec<E>, Error> {
         self.shared.running.wait_deadline(deadline)?;
+        self.shared.ctx.cancel();
         Ok(self.take_errors())
     }
 
-    fn take_errors(&self) -> Vec<E> {
-        self.shared.ctx.cancel();
+    /// The errors recorded so far, without waiting (a binding whose group is dropped unwaited
+    /// reports them).
+    pub fn take_errors(&self) -> Vec<E> {
         std::mem::take(&mut *self.shared.errors.lock())
     }
 
