@@ -43,7 +43,7 @@ use crate::clock::{self, Deadline};
 use crate::park::{Outcome, Waiter};
 use crate::reason::WaitReason;
 use crate::sched::timers::{self, TimerKey, TimerTask};
-use crate::wait::{self, Case, Select, Selected, Source};
+use crate::wait::{self, Case, Select, Source, Waited};
 use crate::Error;
 
 const LIVE: u8 = 0;
@@ -469,7 +469,7 @@ impl<T: Send> Select<T> {
         self,
         deadline: Deadline,
         ctx: &Context,
-    ) -> (Result<Selected<T>, Error>, Vec<(usize, T)>) {
+    ) -> Waited<T> {
         // SAFETY: `wait_with` hands us cases whose pointers stay valid during the call.
         self.wait_with(|cases| unsafe { wait_ctx(cases, deadline, ctx) })
     }

@@ -43,6 +43,10 @@ struct Slot<T> {
     full: bool,
 }
 
+/// What a finished select gives back: the case that completed (or the error), and every value
+/// not sent, with its case index.
+pub type Waited<T> = (Result<Selected<T>, Error>, Vec<(usize, T)>);
+
 /// See the module doc.
 pub struct Select<T> {
     slots: Vec<Slot<T>>,
@@ -119,7 +123,7 @@ impl<T: Send> Select<T> {
     }
 
     /// Waits (as `wait::wait`) and returns the result with every value not sent.
-    pub fn wait(self, deadline: Deadline) -> (Result<Selected<T>, Error>, Vec<(usize, T)>) {
+    pub fn wait(self, deadline: Deadline) -> Waited<T> {
         // SAFETY: `wait_with` hands us cases whose pointers stay valid during the call.
         self.wait_with(|cases| unsafe { wait::wait(cases, deadline, None) })
     }
@@ -131,7 +135,7 @@ impl<T: Send> Select<T> {
     pub(crate) fn wait_with(
         mut self,
         how: impl FnOnce(&[Case<'_>]) -> Result<(usize, bool), Error>,
-    ) -> (Result<Selected<T>, Error>, Vec<(usize, T)>) {
+    ) -> Waited<T> {
         let cases = self.cases();
         // Every pointer is into `self.slots`, which is neither moved nor dropped until `how`
         // returns.
@@ -144,7 +148,7 @@ impl<T: Send> Select<T> {
     fn finish(
         mut self,
         r: Result<(usize, bool), Error>,
-    ) -> (Result<Selected<T>, Error>, Vec<(usize, T)>) {
+    ) -> Waited<T> {
         let sel = r.map(|(index, ok)| {
             let slot = &mut self.slots[index];
             let value = match slot.kind {
@@ -242,7 +246,7 @@ impl<T: Send> AsyncSelect<T> {
 
     /// The result and the unsent values, once the wait has ended (its callback ran, or
     /// `cancel` returned true). None while it is still pending.
-    pub fn finish(&mut self) -> Option<(Result<Selected<T>, Error>, Vec<(usize, T)>)> {
+    pub fn finish(&mut self) -> Option<Waited<T>> {
         let out = self.outcome()?;
         drop(self.pending.take());
         let sel = self.select.take()?;
