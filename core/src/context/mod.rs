@@ -282,26 +282,11 @@ impl Source for Context {
     }
 
     fn register(&self, w: &Arc<Waiter>, case: usize) -> bool {
-        let mut st = self.inner.state.lock();
-        // Under the lock `end` takes before it drains the waiters.
-        if self.reason().is_some() {
-            return false;
-        }
-        st.waiters.push((w.clone(), case));
-        true
+        self.add_waiter(w, case)
     }
 
     fn unregister(&self, w: &Arc<Waiter>) {
-        let mut st = self.inner.state.lock();
-        // One pass from the end, where the caller's registration usually is (just pushed);
-        // order does not matter, and swap_remove only moves in an entry already looked at.
-        // `retain` cost W2-ctx 39 instructions a wait for a list of one.
-        let v = &mut st.waiters;
-        for i in (0..v.len()).rev() {
-            if Arc::ptr_eq(&v[i].0, w) {
-                let _ = v.swap_remove(i);
-            }
-        }
+        self.remove_waiter(w);
     }
 
     fn reason(&self) -> WaitReason {
@@ -413,7 +398,7 @@ unsafe fn wait_chan_ctx(
         }
         ArmedOne::WouldBlock => Err(Error::WouldBlock),
         ArmedOne::Queued(w, _keep) => {
-            let registered = ctx.register(&w, 1);
+            let registered = ctx.add_waiter(&w, 1);
             if !registered {
                 w.claim_case(1, true);
             }
@@ -424,7 +409,7 @@ unsafe fn wait_chan_ctx(
             let out = w.wait(reason, deadline.wait_until().flatten());
             match out {
                 Outcome::Case { index: 0, ok } => {
-                    ctx.unregister(&w);
+                    ctx.remove_waiter(&w);
                     Ok(ok)
                 }
                 // The context's end took its registration with it.
@@ -435,7 +420,7 @@ unsafe fn wait_chan_ctx(
                 other => {
                     ch.dequeue(&w);
                     if registered {
-                        ctx.unregister(&w);
+                        ctx.remove_waiter(&w);
                     }
                     Err(Error::from_outcome(other))
                 }
@@ -458,6 +443,41 @@ pub fn sleep_ctx(ns: i64, ctx: &Context) -> Result<(), Error> {
         Err(Error::TimedOut) => Ok(()),
         Ok(_) => Err(ctx.reason().map_or(Error::Cancelled, Reason::error)),
         Err(e) => Err(e),
+    }
+}
+
+impl Context {
+    /// `Source::register`, inlined into the one-channel path (`wait_chan_ctx`), which does
+    /// it at every park: out of line, with `reason`'s Acquire, it cost W2-ctx ~45
+    /// instructions a park.
+    #[inline(always)]
+    fn add_waiter(&self, w: &Arc<Waiter>, case: usize) -> bool {
+        let mut st = self.inner.state.lock();
+        // Under the lock `end` takes to store `done` and drain the list: Relaxed is enough.
+        if self.inner.done.load(Ordering::Relaxed) != LIVE {
+            return false;
+        }
+        st.waiters.push((w.clone(), case));
+        true
+    }
+
+    /// `Source::unregister`: removes every registration of `w`. The caller's is usually the
+    /// last (just pushed, nobody else registered since): popped without a scan.
+    #[inline(always)]
+    fn remove_waiter(&self, w: &Arc<Waiter>) {
+        let mut st = self.inner.state.lock();
+        let v = &mut st.waiters;
+        if v.last().is_some_and(|(x, _)| Arc::ptr_eq(x, w)) {
+            v.pop();
+        }
+        // One pass from the end for any other (a wait that registered twice); swap_remove
+        // only moves in an entry already looked at. `retain` cost W2-ctx 39 instructions a
+        // wait for a list of one.
+        for i in (0..v.len()).rev() {
+            if Arc::ptr_eq(&v[i].0, w) {
+                let _ = v.swap_remove(i);
+            }
+        }
     }
 }
 
