@@ -592,3 +592,22 @@ def test_a_group_dropped_unwaited_reports_its_exceptions(hook):
     while len(hook) < 2 and time.monotonic() - t < 10:
         goro.sleep(0.01)
     assert sorted(str(e) for _, e in hook) == ["after the drop", "recorded"]
+
+
+def test_the_blocks_exception_and_a_members_are_raised_together():
+    if sys.version_info < (3, 11):
+        pytest.skip("ExceptionGroup is 3.11+")
+    started = goro.WaitGroup()
+    started.add(1)
+
+    def member():
+        started.done()
+        raise ValueError("member")
+
+    with pytest.raises(ExceptionGroup) as ei:  # noqa: F821 (3.11+)
+        with goro.Group(ctx=bounded()) as g:
+            g.go(member)
+            started.wait(timeout=10)
+            goro.sleep(0.05)  # the member has raised
+            raise KeyError("body")
+    assert [type(e) for e in ei.value.exceptions] == [KeyError, ValueError]
