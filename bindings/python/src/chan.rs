@@ -224,25 +224,33 @@ impl Chan {
 
     /// send_async(value, timeout=None) (a coroutine)
     ///
-    /// Sends without blocking the event loop. A cancelled await delivers nothing.
-    #[pyo3(signature = (value, timeout=None))]
-    fn send_async(
-        slf: Bound<'_, Self>,
+    /// Sends without blocking the event loop. A cancelled await delivers nothing; so does
+    /// the end of `ctx` (Cancelled or DeadlineExceeded).
+    #[pyo3(signature = (value, timeout=None, *, ctx=None))]
+    fn send_async<'py>(
+        slf: Bound<'py, Self>,
         value: Py<PyAny>,
         timeout: Option<f64>,
-    ) -> PyResult<Bound<'_, PyAny>> {
+        ctx: Option<Bound<'py, Context>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         slf.get().check_writable()?;
         deadline(timeout)?;
-        crate::aio::call(slf.py(), "send", (slf, value, timeout))
+        crate::aio::call(slf.py(), "send", (slf, value, timeout, ctx))
     }
 
     /// recv_async(timeout=None) -> value (a coroutine)
     ///
     /// Receives without blocking the event loop; raises Closed once closed and drained. A
-    /// cancelled await consumes nothing.
-    #[pyo3(signature = (timeout=None))]
-    fn recv_async(slf: Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Bound<'_, PyAny>> {
-        crate::aio::timed(slf, "recv", timeout)
+    /// cancelled await consumes nothing; so does the end of `ctx` (Cancelled or
+    /// DeadlineExceeded).
+    #[pyo3(signature = (timeout=None, *, ctx=None))]
+    fn recv_async<'py>(
+        slf: Bound<'py, Self>,
+        timeout: Option<f64>,
+        ctx: Option<Bound<'py, Context>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        deadline(timeout)?;
+        crate::aio::call(slf.py(), "recv", (slf, timeout, ctx))
     }
 
     fn __aiter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {

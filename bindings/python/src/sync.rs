@@ -33,6 +33,9 @@ pub(crate) fn source_of(o: &Bound<'_, PyAny>) -> Option<Arc<dyn Source>> {
     if let Ok(g) = o.cast::<crate::context::Group>() {
         return Some(g.get().ended());
     }
+    if let Ok(c) = o.cast::<Context>() {
+        return Some(Arc::new(c.get().ctx.clone()));
+    }
     o.cast::<crate::pool::Pool>()
         .ok()
         .map(|p| p.get().pending() as Arc<dyn Source>)
@@ -76,10 +79,16 @@ impl WaitGroup {
         }
     }
 
-    /// wait_async(timeout=None) (a coroutine): waits without blocking the event loop.
-    #[pyo3(signature = (timeout=None))]
-    fn wait_async(slf: Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Bound<'_, PyAny>> {
-        crate::aio::timed(slf, "wait_source", timeout)
+    /// wait_async(timeout=None, *, ctx=None) (a coroutine): waits without blocking the event
+    /// loop.
+    #[pyo3(signature = (timeout=None, *, ctx=None))]
+    fn wait_async<'py>(
+        slf: Bound<'py, Self>,
+        timeout: Option<f64>,
+        ctx: Option<Bound<'py, Context>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        deadline(timeout)?;
+        crate::aio::call(slf.py(), "wait_source", (slf, timeout, ctx))
     }
 
     /// The counter now.
@@ -131,9 +140,14 @@ impl Mutex {
     /// lock_async(timeout=None) (a coroutine): takes the lock without blocking the event
     /// loop. A cancelled await leaves the lock as it was (a lock handed over as the await was
     /// cancelled is unlocked again, for the next waiter).
-    #[pyo3(signature = (timeout=None))]
-    fn lock_async(slf: Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Bound<'_, PyAny>> {
-        crate::aio::timed(slf, "lock", timeout)
+    #[pyo3(signature = (timeout=None, *, ctx=None))]
+    fn lock_async<'py>(
+        slf: Bound<'py, Self>,
+        timeout: Option<f64>,
+        ctx: Option<Bound<'py, Context>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        deadline(timeout)?;
+        crate::aio::call(slf.py(), "lock", (slf, timeout, ctx))
     }
 
     fn __aenter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, PyAny>> {

@@ -611,3 +611,92 @@ def test_the_blocks_exception_and_a_members_are_raised_together():
             goro.sleep(0.05)  # the member has raised
             raise KeyError("body")
     assert [type(e) for e in ei.value.exceptions] == [KeyError, ValueError]
+
+
+def test_asyncio_forms_take_ctx():
+    async def main():
+        loop = asyncio.get_running_loop()
+        # A context that ends while the await waits: Cancelled, nothing consumed or delivered.
+        ch = goro.Chan()
+        c = goro.with_cancel()
+        loop.call_later(0.05, c.cancel)
+        with pytest.raises(goro.Cancelled):
+            await ch.recv_async(ctx=c)
+        assert not ch.try_send(1)  # no receiver left behind
+        c = goro.with_timeout(0.05)
+        with pytest.raises(goro.DeadlineExceeded):
+            await ch.send_async("lost?", ctx=c)
+        assert ch.try_recv() == (None, False)
+        # Ended before the call: at once, even with a value ready.
+        full = goro.Chan(1)
+        full.send("stays")
+        with pytest.raises(goro.Cancelled):
+            await full.recv_async(ctx=_cancelled())
+        assert full.try_recv() == ("stays", True)
+        with pytest.raises(goro.DeadlineExceeded):
+            await goro.select_async(goro.recv(ch), goro.send(ch, 1), ctx=goro.with_timeout(0.02))
+        wg = goro.WaitGroup()
+        wg.add(1)
+        with pytest.raises(goro.DeadlineExceeded):
+            await wg.wait_async(ctx=goro.with_timeout(0.02))
+        mu = goro.Mutex()
+        mu.lock()
+        with pytest.raises(goro.DeadlineExceeded):
+            await mu.lock_async(ctx=goro.with_timeout(0.02))
+        mu.unlock()
+        assert not mu.locked  # the cancelled lock did not take it
+        # A live context changes nothing; a value that arrives is received.
+        live = goro.with_cancel()
+        goro.go(lambda: (goro.sleep(0.02), ch.send("v")))
+        assert await ch.recv_async(ctx=live) == "v"
+        await mu.lock_async(ctx=live)
+        mu.unlock()
+        # Cancelling the task still raises CancelledError, and consumes nothing.
+        task = asyncio.ensure_future(ch.recv_async(ctx=live))
+        await asyncio.sleep(0.02)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert not ch.try_send(1)
+        with pytest.raises(TypeError):
+            await ch.recv_async(ctx="nope")
+
+    asyncio.run(main())
+
+
+def _cancelled():
+    c = goro.with_cancel()
+    c.cancel()
+    return c
+
+
+def test_asyncio_ctx_wait_racing_a_task_cancel_loses_no_value():
+    async def main():
+        live = goro.with_cancel()
+        sent, got = [], []
+        for i in range(100):
+            ch = goro.Chan()
+            done = goro.WaitGroup()
+            done.add(1)
+
+            def sender(i=i, ch=ch, done=done):
+                try:
+                    ch.send(i, timeout=0.05)
+                    sent.append(i)
+                except TimeoutError:
+                    pass
+                done.done()
+
+            task = asyncio.ensure_future(ch.recv_async(ctx=live))
+            await asyncio.sleep(0)
+            goro.go(sender)
+            await asyncio.sleep(0.001 * (i % 3))
+            task.cancel()
+            try:
+                got.append(await task)
+            except asyncio.CancelledError:
+                pass
+            await done.wait_async(timeout=10)
+        assert sent == got
+
+    asyncio.run(main())

@@ -88,15 +88,16 @@ __all__ = [
 ]
 
 
-def select_async(*cases, timeout=None):
-    """select_async(*cases, timeout=None) -> (index, value, ok) (a coroutine)
+def select_async(*cases, timeout=None, ctx=None):
+    """select_async(*cases, timeout=None, ctx=None) -> (index, value, ok) (a coroutine)
 
     select() for asyncio, without blocking the event loop: the same cases and result. A
-    timeout raises TimeoutError; a cancelled await sends and receives nothing (if a case won
-    the race against the cancellation, its result is returned)."""
+    timeout raises TimeoutError, the end of `ctx` Cancelled or DeadlineExceeded; a cancelled
+    await sends and receives nothing (if a case won the race against the cancellation, its
+    result is returned)."""
     from . import _aio  # asyncio is imported only by programs that use it
 
-    return _aio.select(*cases, timeout=timeout)
+    return _aio.select(*cases, timeout=timeout, ctx=ctx)
 
 
 def _pool_map(pool, fn, iterables, timeout):
