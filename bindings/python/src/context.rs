@@ -6,7 +6,9 @@
 //! (core `context::wait_ctx`, `Select::wait_ctx`, `sleep_ctx`): whichever completes first wins
 //! the waiter's claim, so a context that ends first has consumed and delivered nothing, and a
 //! value that won is never lost. It runs under `rt::blocking` like every other wait, so it
-//! releases the GIL, parks a goroutine, and stays Ctrl-C-able on the main thread.
+//! releases the GIL, parks a goroutine, and stays Ctrl-C-able on the main thread. The asyncio
+//! forms do the same over the loop's wait: a Context is a wait source there (sync.rs
+//! `source_of`), one more case of the select that _aio.py awaits.
 //!
 //! The end of a context raises `Cancelled` (an Exception: Go's context.Canceled is an error
 //! value, and a group member re-raising it is ordinary) or `DeadlineExceeded`, which
