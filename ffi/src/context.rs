@@ -227,11 +227,12 @@ pub unsafe extern "C" fn goro_chan_recv_ctx(
             return GORO_EINVAL;
         };
         // SAFETY: `out` is NULL or holds elem_size bytes (the caller's contract).
-        let (st, got) = match unsafe { chan_ctx(&ch, Op::Recv(out.cast()), Deadline::Forever, &ctx) } {
-            Ok(true) => (GORO_OK, true),
-            Ok(false) => (GORO_ECLOSED, false),
-            Err(e) => return code(e),
-        };
+        let (st, got) =
+            match unsafe { chan_ctx(&ch, Op::Recv(out.cast()), Deadline::Forever, &ctx) } {
+                Ok(true) => (GORO_OK, true),
+                Ok(false) => (GORO_ECLOSED, false),
+                Err(e) => return code(e),
+            };
         if !ok.is_null() {
             // SAFETY: the caller passes NULL or a writable bool.
             unsafe { *ok = got };

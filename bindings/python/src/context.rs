@@ -358,7 +358,10 @@ impl Group {
         self.ended.store(true, Ordering::Release);
         let has_body = body.is_some();
         let mut excs: Vec<Bound<'_, PyAny>> = body.into_iter().collect();
-        excs.extend(errs.into_iter().map(|e| e.into_value(py).into_bound(py).into_any()));
+        excs.extend(
+            errs.into_iter()
+                .map(|e| e.into_value(py).into_bound(py).into_any()),
+        );
         match excs.len() {
             0 => Ok(Some(false)),
             1 if has_body => Ok(Some(false)),
@@ -382,7 +385,11 @@ impl Group {
 impl Group {
     #[new]
     #[pyo3(signature = (limit=None, ctx=None))]
-    fn new(py: Python<'_>, limit: Option<i64>, ctx: Option<&Bound<'_, Context>>) -> PyResult<Group> {
+    fn new(
+        py: Python<'_>,
+        limit: Option<i64>,
+        ctx: Option<&Bound<'_, Context>>,
+    ) -> PyResult<Group> {
         let limit = match limit {
             None => 0,
             Some(n) if n >= 1 => n as usize,

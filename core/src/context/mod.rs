@@ -485,11 +485,7 @@ impl Context {
 impl<T: Send> Select<T> {
     /// `Select::wait` unless `ctx` ends first (as `wait_ctx`): then Err(Cancelled) or
     /// Err(DeadlineExceeded), no case completed, and every value comes back unsent.
-    pub fn wait_ctx(
-        self,
-        deadline: Deadline,
-        ctx: &Context,
-    ) -> Waited<T> {
+    pub fn wait_ctx(self, deadline: Deadline, ctx: &Context) -> Waited<T> {
         // SAFETY: `wait_with` hands us cases whose pointers stay valid during the call.
         self.wait_with(|cases| unsafe { wait_ctx(cases, deadline, ctx) })
     }

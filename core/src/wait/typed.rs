@@ -145,10 +145,7 @@ impl<T: Send> Select<T> {
     }
 
     /// Settles the buffers after the wait ended with `r`.
-    fn finish(
-        mut self,
-        r: Result<(usize, bool), Error>,
-    ) -> Waited<T> {
+    fn finish(mut self, r: Result<(usize, bool), Error>) -> Waited<T> {
         let sel = r.map(|(index, ok)| {
             let slot = &mut self.slots[index];
             let value = match slot.kind {
