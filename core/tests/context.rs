@@ -124,3 +124,12 @@ fn a_typed_select_with_a_context_gives_every_value_back_when_it_ends() {
     let (r, _) = sel.wait_ctx(Deadline::Forever, &live);
     assert_eq!(r.unwrap().value.as_deref(), Some("v"));
 }
+
+#[test]
+fn the_root_keeps_no_done_channels() {
+    let ch = Chan::<String>::new(0).unwrap();
+    Context::background().close_on_end(ch.raw());
+    // Only our handle holds the channel: the root did not keep a reference.
+    assert_eq!(std::sync::Arc::strong_count(ch.raw()), 1);
+    assert!(!ch.raw().is_closed());
+}

@@ -220,9 +220,12 @@ impl Context {
     }
 
     /// Closes `ch` when this context ends, or now if it has ended: a `done_chan` of the
-    /// caller's own element type. The context keeps a reference until it ends, so call this
-    /// once per channel (and not on a context that never ends, for channels made often).
+    /// caller's own element type. The context keeps a reference until it ends (the root,
+    /// which never ends, keeps none), so call this once per channel.
     pub fn close_on_end(&self, ch: &Arc<RawChan>) {
+        if self.inner.parent.is_none() {
+            return; // the root never ends: nothing to close, so nothing kept
+        }
         let mut st = self.inner.state.lock();
         // Under the lock `end` takes to close the list: either it sees `ch` or we see it ended.
         if self.reason().is_some() {
