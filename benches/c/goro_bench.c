@@ -1,5 +1,6 @@
 /* goro_bench: goro's standard workloads (shared BENCHMARKS.md, W1..W12) written in C against
  * goro's C API, the twin of benches/go/main.go: same workloads, same sizes, same output.
+ * W2-ctx and W3-ctx (C only, no Go twin) are W2 and W3 through a never-cancelled context.
  *
  *     goro_bench -w W2 [-n N]
  *
@@ -857,6 +858,99 @@ static void w12(int64_t n) {
     extra("threads", (double)threads);
 }
 
+/* ---------------------------------------------------------------- W2-ctx, W3-ctx */
+
+/* The cost of a context that is never cancelled (issue 16: "within 10% of the same
+ * operation without one"): W2 and W3 again, every send and receive through
+ * goro_chan_send_ctx / goro_chan_recv_ctx on a cancellable child of the background context
+ * (as an errgroup's members use), which nobody cancels. Compare with W2 and W3 in one run. */
+
+static goro_ctx *live_ctx(void) {
+    goro_ctx *bg = goro_ctx_background();
+    goro_ctx *c = goro_ctx_with_cancel(bg);
+    goro_ctx_release(bg);
+    if (c == NULL) die("goro_ctx_with_cancel returned NULL");
+    return c;
+}
+
+struct ctx_pair {
+    goro_chan *ping, *pong;
+    goro_ctx *ctx;
+};
+
+static void send_ctx_i64(goro_chan *c, int64_t v, goro_ctx *ctx) {
+    CHECK(goro_chan_send_ctx(c, &v, ctx));
+}
+
+/* As recv_i64, through the context. */
+static bool recv_ctx_i64(goro_chan *c, int64_t *out, goro_ctx *ctx) {
+    bool ok = false;
+    int rc = goro_chan_recv_ctx(c, out, &ok, ctx);
+    if (rc == GORO_OK && ok) return true;
+    if (rc == GORO_ECLOSED && !ok) return false;
+    die("goro_chan_recv_ctx returned %d (%s) with ok=%d", rc, goro_strerror(rc), (int)ok);
+    return false;
+}
+
+static void echo_ctx_fn(void *arg) {
+    struct ctx_pair *p = arg;
+    int64_t v;
+    while (recv_ctx_i64(p->ping, &v, p->ctx)) send_ctx_i64(p->pong, v + 1, p->ctx);
+    CHECK(goro_chan_close(p->pong));
+}
+
+static void w2_ctx(int64_t n) {
+    struct ctx_pair p = {chan_new(0), chan_new(0), live_ctx()};
+    go(echo_ctx_fn, &p);
+    int64_t start = now_ns();
+    for (int64_t i = 0; i < n; i++) {
+        int64_t v;
+        send_ctx_i64(p.ping, i, p.ctx);
+        if (!recv_ctx_i64(p.pong, &v, p.ctx) || v != i + 1)
+            die("W2-ctx: round trip %lld came back as %lld", (long long)i, (long long)v);
+    }
+    int64_t el = now_ns() - start;
+    struct pair q = {p.ping, p.pong};
+    pair_close(&q);
+    if (goro_ctx_err(p.ctx) != GORO_OK) die("W2-ctx: the context ended");
+    goro_ctx_release(p.ctx);
+    result.value = (double)el / (double)n;
+    result.unit = "ns/rt";
+}
+
+struct ctx_producer {
+    goro_chan *ch;
+    int64_t n;
+    goro_ctx *ctx;
+};
+
+static void producer_ctx_fn(void *arg) {
+    struct ctx_producer *p = arg;
+    for (int64_t v = 0; v < p->n; v++) send_ctx_i64(p->ch, v, p->ctx);
+    CHECK(goro_chan_close(p->ch));
+}
+
+static void w3_ctx(int64_t n) {
+    goro_chan *ch = chan_new(1024);
+    struct ctx_producer p = {ch, n, live_ctx()};
+    int64_t start = now_ns();
+    go(producer_ctx_fn, &p);
+    int64_t count = 0, sum = 0, v;
+    while (recv_ctx_i64(ch, &v, p.ctx)) {
+        count++;
+        sum += v;
+    }
+    int64_t el = now_ns() - start;
+    if (count != n || sum != triangle(n))
+        die("W3-ctx: received %lld values summing to %lld, want %lld summing to %lld",
+            (long long)count, (long long)sum, (long long)n, (long long)triangle(n));
+    if (goro_ctx_err(p.ctx) != GORO_OK) die("W3-ctx: the context ended");
+    goro_ctx_release(p.ctx);
+    goro_chan_release(ch);
+    result.value = rate_m(n, el);
+    result.unit = "M msg/s";
+}
+
 /* ---------------------------------------------------------------- main */
 
 static const struct {
@@ -866,6 +960,7 @@ static const struct {
     {"W1", 1000000}, {"W2", 1000000}, {"W3", 10000000}, {"W4", 4000000}, {"W5", 4000000},
     {"W6", 100000},  {"W7", 10000000}, {"W8", 4000000}, {"W9", 1000000}, {"W10", 300},
     {"W11", 1000},   {"W11-5K", 5000}, {"W11-10K", 10000}, {"W11C", 10000}, {"W12", 5000},
+    {"W2-ctx", 1000000}, {"W3-ctx", 10000000},
 };
 
 struct args {
@@ -890,6 +985,8 @@ static void bench_main(void *arg) {
     else if (!strcmp(w, "W11-10K")) w11_two_procs(a->n);
     else if (!strcmp(w, "W11C")) w11c(a->n);
     else if (!strcmp(w, "W12")) w12(a->n);
+    else if (!strcmp(w, "W2-ctx")) w2_ctx(a->n);
+    else if (!strcmp(w, "W3-ctx")) w3_ctx(a->n);
     else die("unknown workload %s", w);
 }
 

@@ -79,3 +79,57 @@ fn dead_children_do_not_pile_up_on_a_long_lived_parent() {
     parent.cancel();
     assert!(goro_core::now_ns() - t0 < 1_000_000_000);
 }
+
+#[test]
+fn the_root_cannot_be_cancelled() {
+    Context::background().cancel();
+    assert_eq!(Context::background().reason(), None);
+    let c = Context::background().with_cancel();
+    assert_eq!(c.reason(), None);
+    c.cancel();
+    assert_eq!(c.reason(), Some(Reason::Cancelled));
+}
+
+#[test]
+fn close_on_end_closes_a_channel_of_any_type_once_the_context_ends() {
+    let c = Context::background().with_cancel();
+    let a = Chan::<String>::new(0).unwrap();
+    c.close_on_end(a.raw());
+    assert!(!a.raw().is_closed());
+    c.cancel();
+    assert!(a.raw().is_closed());
+    // On an ended context: closed at once.
+    let b = Chan::<String>::new(0).unwrap();
+    c.close_on_end(b.raw());
+    assert!(b.raw().is_closed());
+}
+
+#[test]
+fn a_typed_select_with_a_context_gives_every_value_back_when_it_ends() {
+    use goro_core::wait::Select;
+    let c = Context::background().with_timeout(20_000_000);
+    let full = Chan::<String>::new(0).unwrap();
+    let mut sel = Select::new();
+    sel.send(Some(&full), "kept".to_string());
+    sel.recv(Some(&Chan::<String>::new(0).unwrap()));
+    let (r, unsent) = sel.wait_ctx(Deadline::Forever, &c);
+    assert_eq!(r.unwrap_err(), Error::DeadlineExceeded);
+    assert_eq!(unsent, vec![(0, "kept".to_string())]);
+    // A case ready at once wins over a live context.
+    let ready = Chan::<String>::new(1).unwrap();
+    ready.send("v".into()).unwrap();
+    let live = Context::background().with_cancel();
+    let mut sel = Select::new();
+    sel.recv(Some(&ready));
+    let (r, _) = sel.wait_ctx(Deadline::Forever, &live);
+    assert_eq!(r.unwrap().value.as_deref(), Some("v"));
+}
+
+#[test]
+fn the_root_keeps_no_done_channels() {
+    let ch = Chan::<String>::new(0).unwrap();
+    Context::background().close_on_end(ch.raw());
+    // Only our handle holds the channel: the root did not keep a reference.
+    assert_eq!(std::sync::Arc::strong_count(ch.raw()), 1);
+    assert!(!ch.raw().is_closed());
+}

@@ -1,43 +1,30 @@
-"""errgroup: run tasks, collect the first error, cancel the rest through a closed channel."""
+"""errgroup: run tasks in a goro.Group; the first exception cancels the group's context
+(g.ctx), the others' waits on it end with goro.Cancelled, and the exception is raised when
+the block ends. A limit bounds how many run at once."""
+import time
+
 import goro
 
 
-class Group:
-    def __init__(self):
-        self.wg = goro.WaitGroup()
-        self.errors = goro.Chan(1)
-        self.cancel = goro.Chan()  # closed on the first error: everyone can see it
-
-    def go(self, fn, *args):
-        self.wg.add(1)
-
-        def run():
-            goro.defer(self.wg.done)
-            try:
-                fn(self.cancel, *args)
-            except Exception as e:
-                if self.errors.try_send(e):
-                    self.cancel.close()
-
-        goro.go(run)
-
-    def wait(self):
-        self.wg.wait()
-        v, ok = self.errors.try_recv()
-        return v if ok else None
-
-
-def task(cancel, i):
+def task(g, i, ran):
+    ran.append(i)
     if i == 3:
         raise ValueError(f"task {i} failed")
-    # wait for either our work (a timer) or the cancellation
-    idx, _, _ = goro.select(goro.recv(goro.after(5)), goro.recv(cancel))
-    assert idx == 1, "cancellation should arrive long before the timer"
+    # Long work, unless the group is cancelled first: sleep takes the context.
+    goro.sleep(5, ctx=g.ctx)
+    raise AssertionError("the cancellation should end this sleep long before 5 s")
 
 
-g = Group()
-for i in range(6):
-    g.go(task, i)
-err = g.wait()
-print("first error:", err)
-assert isinstance(err, ValueError) and "task 3" in str(err)
+t = time.monotonic()
+ran = []
+try:
+    with goro.Group(limit=4) as g:
+        for i in range(6):
+            g.go(task, g, i, ran)  # waits while 4 run
+except ValueError as e:
+    err = e
+took = time.monotonic() - t
+print("first error: %s (after %.3f s; %d tasks started)" % (err, took, len(ran)))
+assert "task 3" in str(err) and took < 4
+assert isinstance(g.ctx.err(), goro.Cancelled)
+# The Cancelled the siblings raised is the echo of the failure, not another error.

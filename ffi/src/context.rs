@@ -3,9 +3,9 @@
 use std::ffi::{c_int, c_void};
 use std::sync::Arc;
 
-use goro_core::context::{Context, Group, Reason};
+use goro_core::context::{chan_ctx, Context, Group, Reason};
 use goro_core::wait::{Case, Op};
-use goro_core::Error;
+use goro_core::{Deadline, Error};
 
 use crate::chan::goro_chan;
 use crate::handle::{borrow, into_handle, own, release, retain, Handle};
@@ -192,11 +192,15 @@ pub unsafe extern "C" fn goro_chan_send_ctx(
         if elem.is_null() && ch.elem_size() != 0 {
             return GORO_EINVAL;
         }
+        // SAFETY: the caller's contract.
+        let Some(ctx) = (unsafe { borrow(ctx) }) else {
+            return GORO_EINVAL;
+        };
         // SAFETY: `elem` holds elem_size bytes (the caller's contract).
-        match unsafe { wait_one(Case::Chan(&ch, Op::Send(elem.cast())), ctx, -1) } {
+        match unsafe { chan_ctx(&ch, Op::Send(elem.cast()), Deadline::Forever, &ctx) } {
             Ok(true) => GORO_OK,
             Ok(false) => GORO_ECLOSED,
-            Err(st) => st,
+            Err(e) => code(e),
         }
     })
 }
@@ -218,12 +222,17 @@ pub unsafe extern "C" fn goro_chan_recv_ctx(
         let Some(ch) = (unsafe { borrow(c) }) else {
             return GORO_EINVAL;
         };
-        // SAFETY: `out` is NULL or holds elem_size bytes (the caller's contract).
-        let (st, got) = match unsafe { wait_one(Case::Chan(&ch, Op::Recv(out.cast())), ctx, -1) } {
-            Ok(true) => (GORO_OK, true),
-            Ok(false) => (GORO_ECLOSED, false),
-            Err(st) => return st,
+        // SAFETY: the caller's contract.
+        let Some(ctx) = (unsafe { borrow(ctx) }) else {
+            return GORO_EINVAL;
         };
+        // SAFETY: `out` is NULL or holds elem_size bytes (the caller's contract).
+        let (st, got) =
+            match unsafe { chan_ctx(&ch, Op::Recv(out.cast()), Deadline::Forever, &ctx) } {
+                Ok(true) => (GORO_OK, true),
+                Ok(false) => (GORO_ECLOSED, false),
+                Err(e) => return code(e),
+            };
         if !ok.is_null() {
             // SAFETY: the caller passes NULL or a writable bool.
             unsafe { *ok = got };

@@ -6,10 +6,11 @@
 //! once when this thread is attached, else queued in PyO3's pool until one is).
 
 use goro_core::{Deadline, Error};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 
+use crate::context::Context;
 use crate::{closed, deadline, err, rt};
 
 /// Chan(cap=0)
@@ -19,15 +20,47 @@ use crate::{closed, deadline, err, rt};
 #[pyclass(frozen, module = "goro", name = "Chan")]
 pub struct Chan {
     pub(crate) ch: goro_core::Chan<Py<PyAny>>,
+    /// A context's done() channel: only its context closes it (sends and close raise).
+    recv_only: bool,
 }
 
 impl Chan {
+    /// A Python channel over `ch`.
+    pub(crate) fn of(ch: goro_core::Chan<Py<PyAny>>) -> Chan {
+        Chan {
+            ch,
+            recv_only: false,
+        }
+    }
+
+    /// A receive-only channel (a context's done()).
+    pub(crate) fn receive_only(ch: goro_core::Chan<Py<PyAny>>) -> Chan {
+        Chan {
+            ch,
+            recv_only: true,
+        }
+    }
+
+    /// TypeError for a send or close on a receive-only channel.
+    pub(crate) fn check_writable(&self) -> PyResult<()> {
+        if self.recv_only {
+            return Err(PyTypeError::new_err(
+                "a context's done() channel is receive-only: it closes when the context ends",
+            ));
+        }
+        Ok(())
+    }
+
     fn recv_inner(
         &self,
         py: Python<'_>,
         d: Deadline,
+        ctx: Option<&Context>,
     ) -> PyResult<Result<Option<Py<PyAny>>, Error>> {
-        rt::blocking(py, || self.ch.recv_deadline(d))
+        match ctx {
+            None => rt::blocking(py, || self.ch.recv_deadline(d)),
+            Some(c) => crate::context::recv(py, &self.ch, d, c),
+        }
     }
 }
 
@@ -41,39 +74,66 @@ impl Chan {
         }
         let ch = goro_core::Chan::new(cap as usize)
             .ok_or_else(|| pyo3::exceptions::PyMemoryError::new_err("Chan: cap too large"))?;
-        Ok(Chan { ch })
+        Ok(Chan::of(ch))
     }
 
-    /// send(value, timeout=None)
+    /// send(value, timeout=None, *, ctx=None)
     ///
     /// Sends, waiting while the channel is full (or, unbuffered, until a receiver takes it).
-    /// Raises Closed on a closed channel, TimeoutError when `timeout` seconds pass first
-    /// (nothing delivered).
-    #[pyo3(signature = (value, timeout=None))]
-    fn send(&self, py: Python<'_>, value: Py<PyAny>, timeout: Option<f64>) -> PyResult<()> {
+    /// Raises Closed on a closed channel, TimeoutError when `timeout` seconds pass first,
+    /// Cancelled or DeadlineExceeded when `ctx` ends first (nothing delivered).
+    #[pyo3(signature = (value, timeout=None, *, ctx=None))]
+    fn send(
+        &self,
+        py: Python<'_>,
+        value: Py<PyAny>,
+        timeout: Option<f64>,
+        ctx: Option<&Bound<'_, Context>>,
+    ) -> PyResult<()> {
+        self.check_writable()?;
         let d = deadline(timeout)?;
+        if let Some(c) = ctx {
+            return crate::context::send(py, &self.ch, value, d, c.get());
+        }
         // An unsent value comes back in the error and is dropped here, attached.
         rt::blocking(py, || self.ch.send_deadline(value, d))?.map_err(|e| err(e.error))
     }
 
-    /// recv(timeout=None) -> value
+    /// recv(timeout=None, *, ctx=None) -> value
     ///
     /// Receives, waiting for a value. Raises Closed once the channel is closed and drained,
-    /// TimeoutError when `timeout` seconds pass first (nothing consumed).
-    #[pyo3(signature = (timeout=None))]
-    fn recv(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
-        match self.recv_inner(py, deadline(timeout)?)?.map_err(err)? {
+    /// TimeoutError when `timeout` seconds pass first, Cancelled or DeadlineExceeded when
+    /// `ctx` ends first (nothing consumed).
+    #[pyo3(signature = (timeout=None, *, ctx=None))]
+    fn recv(
+        &self,
+        py: Python<'_>,
+        timeout: Option<f64>,
+        ctx: Option<&Bound<'_, Context>>,
+    ) -> PyResult<Py<PyAny>> {
+        match self
+            .recv_inner(py, deadline(timeout)?, ctx.map(Bound::get))?
+            .map_err(err)?
+        {
             Some(v) => Ok(v),
             None => Err(closed()),
         }
     }
 
-    /// recv_ok(timeout=None) -> (value, ok)
+    /// recv_ok(timeout=None, *, ctx=None) -> (value, ok)
     ///
     /// As Go's `v, ok := <-ch`: (value, True), or (None, False) once closed and drained.
-    #[pyo3(signature = (timeout=None))]
-    fn recv_ok(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<(Py<PyAny>, bool)> {
-        match self.recv_inner(py, deadline(timeout)?)?.map_err(err)? {
+    #[pyo3(signature = (timeout=None, *, ctx=None))]
+    fn recv_ok(
+        &self,
+        py: Python<'_>,
+        timeout: Option<f64>,
+        ctx: Option<&Bound<'_, Context>>,
+    ) -> PyResult<(Py<PyAny>, bool)> {
+        match self
+            .recv_inner(py, deadline(timeout)?, ctx.map(Bound::get))?
+            .map_err(err)?
+        {
             Some(v) => Ok((v, true)),
             None => Ok((py.None(), false)),
         }
@@ -84,6 +144,7 @@ impl Chan {
     /// Sends if it can without waiting: True if sent, False if it would block. Raises Closed
     /// on a closed channel.
     fn try_send(&self, value: Py<PyAny>) -> PyResult<bool> {
+        self.check_writable()?;
         match self.ch.try_send(value) {
             Ok(()) => Ok(true),
             Err(e) if e.error == Error::WouldBlock => Ok(false),
@@ -109,6 +170,7 @@ impl Chan {
     /// Closes the channel: waiting receivers get Closed (after the buffer drains), waiting
     /// senders get Closed. Raises Closed the second time.
     fn close(&self) -> PyResult<()> {
+        self.check_writable()?;
         self.ch.close().map_err(err)
     }
 
@@ -138,7 +200,7 @@ impl Chan {
 
     /// Receives until the channel is closed and drained.
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        self.recv_inner(py, Deadline::Forever)?.map_err(err)
+        self.recv_inner(py, Deadline::Forever, None)?.map_err(err)
     }
 
     fn __repr__(&self) -> String {
@@ -162,24 +224,33 @@ impl Chan {
 
     /// send_async(value, timeout=None) (a coroutine)
     ///
-    /// Sends without blocking the event loop. A cancelled await delivers nothing.
-    #[pyo3(signature = (value, timeout=None))]
-    fn send_async(
-        slf: Bound<'_, Self>,
+    /// Sends without blocking the event loop. A cancelled await delivers nothing; so does
+    /// the end of `ctx` (Cancelled or DeadlineExceeded).
+    #[pyo3(signature = (value, timeout=None, *, ctx=None))]
+    fn send_async<'py>(
+        slf: Bound<'py, Self>,
         value: Py<PyAny>,
         timeout: Option<f64>,
-    ) -> PyResult<Bound<'_, PyAny>> {
+        ctx: Option<Bound<'py, Context>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        slf.get().check_writable()?;
         deadline(timeout)?;
-        crate::aio::call(slf.py(), "send", (slf, value, timeout))
+        crate::aio::call(slf.py(), "send", (slf, value, timeout, ctx))
     }
 
     /// recv_async(timeout=None) -> value (a coroutine)
     ///
     /// Receives without blocking the event loop; raises Closed once closed and drained. A
-    /// cancelled await consumes nothing.
-    #[pyo3(signature = (timeout=None))]
-    fn recv_async(slf: Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Bound<'_, PyAny>> {
-        crate::aio::timed(slf, "recv", timeout)
+    /// cancelled await consumes nothing; so does the end of `ctx` (Cancelled or
+    /// DeadlineExceeded).
+    #[pyo3(signature = (timeout=None, *, ctx=None))]
+    fn recv_async<'py>(
+        slf: Bound<'py, Self>,
+        timeout: Option<f64>,
+        ctx: Option<Bound<'py, Context>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        deadline(timeout)?;
+        crate::aio::call(slf.py(), "recv", (slf, timeout, ctx))
     }
 
     fn __aiter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {

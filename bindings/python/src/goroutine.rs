@@ -106,31 +106,35 @@ fn thread_dict(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     Ok(unsafe { Bound::from_borrowed_ptr(py, d) }.cast_into::<PyDict>()?)
 }
 
-/// The body of `go(fn, *args, **kwargs)`.
-fn call_body(
+/// What a goroutine does with its callable's result, once its deferred calls have run.
+pub(crate) type End = Box<dyn for<'py> FnOnce(Python<'py>, PyResult<Py<PyAny>>) + Send>;
+
+/// The body of `go(fn, *args, **kwargs)` and of the others that start a Python goroutine
+/// (`run`, a Group's `go`): calls `fn`, runs the deferred calls, then `end` with the result,
+/// so that whoever waits for the goroutine (run, a Group) sees its defers done.
+pub(crate) fn call_body(
     f: Py<PyAny>,
     args: Py<PyTuple>,
     kwargs: Option<Py<PyDict>>,
-    result: Option<Arc<RunResult>>,
+    end: End,
 ) -> rt::PyBody {
     Box::new(move |py| {
         let gid = goro_core::current_id();
         let f = f.into_bound(py);
         let args = args.into_bound(py);
         let kwargs = kwargs.map(|k| k.into_bound(py));
-        let r = f.call(&args, kwargs.as_ref());
+        let r = f.call(&args, kwargs.as_ref()).map(Bound::unbind);
         drop((f, args, kwargs));
-        match (r, &result) {
-            (Ok(v), Some(res)) => *res.value.lock() = Some(Ok(v.unbind())),
-            (Ok(_), None) => {}
-            (Err(e), Some(res)) if !e.is_instance_of::<GoroutineExit>(py) => {
-                *res.value.lock() = Some(Err(e))
-            }
-            (Err(e), _) => report(py, gid, e),
-        }
         run_defers(py, gid);
-        if let Some(res) = result {
-            let _ = res.done.done();
+        end(py, r);
+    })
+}
+
+/// `go`'s end: an exception is reported (goro.exit()'s is not: `report` skips it).
+fn report_end() -> End {
+    Box::new(|py, r| {
+        if let Err(e) = r {
+            report(py, goro_core::current_id(), e);
         }
     })
 }
@@ -162,7 +166,12 @@ pub fn go(
     let py = fn_.py();
     let func = crate::trace::func_of(&fn_);
     let site = crate::trace::caller_site(py);
-    let body = call_body(fn_.unbind(), args.unbind(), kwargs.map(Bound::unbind), None);
+    let body = call_body(
+        fn_.unbind(),
+        args.unbind(),
+        kwargs.map(Bound::unbind),
+        report_end(),
+    );
     rt::spawn(None, func, site, body).map_err(err)
 }
 
@@ -190,12 +199,15 @@ pub fn run(
     res.done.add(1).map_err(err)?;
     let func = crate::trace::func_of(&fn_);
     let site = crate::trace::caller_site(py);
-    let body = call_body(
-        fn_.unbind(),
-        args.unbind(),
-        kwargs.map(Bound::unbind),
-        Some(res.clone()),
-    );
+    let res2 = res.clone();
+    let end: End = Box::new(move |py, r| {
+        match r {
+            Err(e) if e.is_instance_of::<GoroutineExit>(py) => {}
+            r => *res2.value.lock() = Some(r),
+        }
+        let _ = res2.done.done();
+    });
+    let body = call_body(fn_.unbind(), args.unbind(), kwargs.map(Bound::unbind), end);
     rt::spawn(None, func, site, body).map_err(err)?;
     rt::blocking(py, || res.done.wait())?.map_err(err)?;
     let v = res.value.lock().take();

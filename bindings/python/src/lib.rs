@@ -3,12 +3,13 @@
 //! Files: `rt` how Python waits and how thread states follow goroutines (read it first);
 //! `goroutine` go/run/defer/exit and exception reports; `chan` the channel; `select`;
 //! `sync` WaitGroup and Mutex; `time` sleep/after/Ticker; `pool`; `aio` asyncio; `trace` dumps,
-//! profiles, leak reports and counters.
+//! profiles, leak reports and counters; `context` contexts, `ctx=` and Group.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod aio;
 mod chan;
+mod context;
 mod goroutine;
 mod pool;
 mod rt;
@@ -52,9 +53,7 @@ pub(crate) fn err(e: Error) -> PyErr {
         Error::NoMemory => PyMemoryError::new_err("goro: out of memory"),
         Error::Shutdown => rt::shutdown_error(),
         Error::Interrupted => PyKeyboardInterrupt::new_err("interrupted"),
-        Error::Cancelled | Error::DeadlineExceeded => {
-            pyo3::exceptions::PyRuntimeError::new_err(e.to_string())
-        }
+        Error::Cancelled | Error::DeadlineExceeded => context::ended_error(e),
     }
 }
 
@@ -149,5 +148,7 @@ fn _goro(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_set_main_thread, m)?)?;
     m.add_function(wrap_pyfunction!(_gilstate_managed, m)?)?;
     m.add_function(wrap_pyfunction!(_live, m)?)?;
+    // Contexts, ctx= and Group (context.rs).
+    context::register(m)?;
     Ok(())
 }

@@ -12,6 +12,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use crate::chan::Chan;
+use crate::context::Context;
 use crate::{deadline, err, rt};
 
 /// recv(ch) -> a receive case for select. `ch` may be None (never ready).
@@ -83,6 +84,9 @@ pub(crate) fn build(
             sel.recv(r.get().chan.as_ref().map(|c| &c.get().ch));
         } else if let Ok(s) = c.cast::<SendCase>() {
             let s = s.get();
+            if let Some(c) = &s.chan {
+                c.get().check_writable()?;
+            }
             sel.send(s.chan.as_ref().map(|c| &c.get().ch), s.value.clone_ref(py));
         } else if let Some(src) = sources.then(|| crate::sync::source_of(&c)).flatten() {
             sel.source(src);
@@ -101,13 +105,17 @@ pub(crate) fn build(
 /// Waits until one case can proceed and does it; among ready cases one is chosen at random.
 /// A None channel is never ready. With default=True and nothing ready: (-1, None, False).
 /// With a timeout that runs out: TimeoutError, nothing sent or received.
+///
+/// With `ctx`: Cancelled or DeadlineExceeded when it ends first (at once if it has), nothing
+/// sent or received.
 #[pyfunction]
-#[pyo3(signature = (*cases, timeout=None, default=false))]
+#[pyo3(signature = (*cases, timeout=None, default=false, ctx=None))]
 pub fn select(
     py: Python<'_>,
     cases: Bound<'_, PyTuple>,
     timeout: Option<f64>,
     default: bool,
+    ctx: Option<&Bound<'_, Context>>,
 ) -> PyResult<(isize, Py<PyAny>, bool)> {
     let sel = build(py, &cases, false)?;
     let d = if default {
@@ -116,7 +124,10 @@ pub fn select(
         deadline(timeout)?
     };
     // Values not sent come back in `_unsent` and are dropped here, attached.
-    let (r, _unsent) = rt::blocking(py, || sel.wait(d))?;
+    let (r, _unsent) = match ctx {
+        None => rt::blocking(py, || sel.wait(d))?,
+        Some(c) => rt::blocking(py, || sel.wait_ctx(d, &c.get().ctx))?,
+    };
     match r {
         Ok(s) => Ok((s.index as isize, s.value.unwrap_or_else(|| py.None()), s.ok)),
         Err(Error::WouldBlock) if default => Ok((-1, py.None(), false)),

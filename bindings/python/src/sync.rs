@@ -11,6 +11,7 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyAny;
 
+use crate::context::Context;
 use crate::{deadline, err, rt};
 
 /// WaitGroup()
@@ -28,6 +29,12 @@ pub(crate) fn source_of(o: &Bound<'_, PyAny>) -> Option<Arc<dyn Source>> {
     }
     if let Ok(m) = o.cast::<Mutex>() {
         return Some(m.get().mu.clone());
+    }
+    if let Ok(g) = o.cast::<crate::context::Group>() {
+        return Some(g.get().ended());
+    }
+    if let Ok(c) = o.cast::<Context>() {
+        return Some(Arc::new(c.get().ctx.clone()));
     }
     o.cast::<crate::pool::Pool>()
         .ok()
@@ -56,18 +63,32 @@ impl WaitGroup {
         self.add(-1)
     }
 
-    /// wait(timeout=None): waits until the counter is zero; TimeoutError if `timeout` seconds
-    /// pass first.
-    #[pyo3(signature = (timeout=None))]
-    fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
+    /// wait(timeout=None, *, ctx=None): waits until the counter is zero; TimeoutError if
+    /// `timeout` seconds pass first, Cancelled or DeadlineExceeded if `ctx` ends first.
+    #[pyo3(signature = (timeout=None, *, ctx=None))]
+    fn wait(
+        &self,
+        py: Python<'_>,
+        timeout: Option<f64>,
+        ctx: Option<&Bound<'_, Context>>,
+    ) -> PyResult<()> {
         let d = deadline(timeout)?;
-        rt::blocking(py, || self.wg.wait_deadline(d))?.map_err(err)
+        match ctx {
+            None => rt::blocking(py, || self.wg.wait_deadline(d))?.map_err(err),
+            Some(c) => crate::context::wait_source(py, &*self.wg, d, c.get()),
+        }
     }
 
-    /// wait_async(timeout=None) (a coroutine): waits without blocking the event loop.
-    #[pyo3(signature = (timeout=None))]
-    fn wait_async(slf: Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Bound<'_, PyAny>> {
-        crate::aio::timed(slf, "wait_source", timeout)
+    /// wait_async(timeout=None, *, ctx=None) (a coroutine): waits without blocking the event
+    /// loop.
+    #[pyo3(signature = (timeout=None, *, ctx=None))]
+    fn wait_async<'py>(
+        slf: Bound<'py, Self>,
+        timeout: Option<f64>,
+        ctx: Option<Bound<'py, Context>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        deadline(timeout)?;
+        crate::aio::call(slf.py(), "wait_source", (slf, timeout, ctx))
     }
 
     /// The counter now.
@@ -99,20 +120,34 @@ impl Mutex {
         }
     }
 
-    /// lock(timeout=None): takes the lock, waiting while it is held; TimeoutError if
-    /// `timeout` seconds pass first.
-    #[pyo3(signature = (timeout=None))]
-    fn lock(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
+    /// lock(timeout=None, *, ctx=None): takes the lock, waiting while it is held;
+    /// TimeoutError if `timeout` seconds pass first, Cancelled or DeadlineExceeded if `ctx`
+    /// ends first (the lock not taken).
+    #[pyo3(signature = (timeout=None, *, ctx=None))]
+    fn lock(
+        &self,
+        py: Python<'_>,
+        timeout: Option<f64>,
+        ctx: Option<&Bound<'_, Context>>,
+    ) -> PyResult<()> {
         let d = deadline(timeout)?;
-        rt::blocking(py, || self.mu.lock_deadline(d))?.map_err(err)
+        match ctx {
+            None => rt::blocking(py, || self.mu.lock_deadline(d))?.map_err(err),
+            Some(c) => crate::context::wait_source(py, &*self.mu, d, c.get()),
+        }
     }
 
     /// lock_async(timeout=None) (a coroutine): takes the lock without blocking the event
     /// loop. A cancelled await leaves the lock as it was (a lock handed over as the await was
     /// cancelled is unlocked again, for the next waiter).
-    #[pyo3(signature = (timeout=None))]
-    fn lock_async(slf: Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Bound<'_, PyAny>> {
-        crate::aio::timed(slf, "lock", timeout)
+    #[pyo3(signature = (timeout=None, *, ctx=None))]
+    fn lock_async<'py>(
+        slf: Bound<'py, Self>,
+        timeout: Option<f64>,
+        ctx: Option<Bound<'py, Context>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        deadline(timeout)?;
+        crate::aio::call(slf.py(), "lock", (slf, timeout, ctx))
     }
 
     fn __aenter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, PyAny>> {
@@ -147,7 +182,7 @@ impl Mutex {
     }
 
     fn __enter__(&self, py: Python<'_>) -> PyResult<()> {
-        self.lock(py, None)
+        self.lock(py, None, None)
     }
 
     #[pyo3(signature = (*_exc))]

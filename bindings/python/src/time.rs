@@ -24,13 +24,23 @@ fn to_ns(s: f64, what: &str) -> PyResult<i64> {
     Ok((s * 1e9).clamp(i64::MIN as f64, i64::MAX as f64) as i64)
 }
 
-/// sleep(seconds)
+/// sleep(seconds, *, ctx=None)
 ///
 /// Parks a goroutine (its thread runs other goroutines); blocks a thread with the GIL
-/// released (Ctrl-C interrupts it on the main thread). 0 or less yields.
+/// released (Ctrl-C interrupts it on the main thread). 0 or less yields. With `ctx`, raises
+/// Cancelled or DeadlineExceeded when it ends first (at once if it has).
 #[pyfunction]
-pub fn sleep(py: Python<'_>, seconds: f64) -> PyResult<()> {
-    rt::sleep(py, to_ns(seconds, "sleep")?)
+#[pyo3(signature = (seconds, *, ctx=None))]
+pub fn sleep(
+    py: Python<'_>,
+    seconds: f64,
+    ctx: Option<&Bound<'_, crate::context::Context>>,
+) -> PyResult<()> {
+    let ns = to_ns(seconds, "sleep")?;
+    match ctx {
+        None => rt::sleep(py, ns),
+        Some(c) => crate::context::sleep(py, ns, c.get()),
+    }
 }
 
 /// Puts the firing time on `ch` from a fresh Python goroutine, without waiting.
@@ -71,7 +81,7 @@ pub fn after(py: Python<'_>, seconds: f64) -> PyResult<Py<Chan>> {
             })),
         );
     }
-    Py::new(py, Chan { ch })
+    Py::new(py, Chan::of(ch))
 }
 
 /// Ticker(seconds)
@@ -115,7 +125,7 @@ impl Ticker {
         }));
         *key.lock() = Some(add_timer(next, task));
         Ok(Ticker {
-            ch: Py::new(py, Chan { ch })?,
+            ch: Py::new(py, Chan::of(ch))?,
             stopped,
             key,
         })

@@ -27,7 +27,8 @@ pub struct Group<E: Send + 'static> {
 
 struct Shared<E> {
     ctx: Context,
-    running: WaitGroup,
+    /// Shared with waits on `ended` (an event loop's).
+    running: Arc<WaitGroup>,
     /// Every error, first first.
     errors: Mutex<Vec<E>>,
     /// One token per running member when limited.
@@ -75,7 +76,7 @@ impl<E: Send + 'static> Group<E> {
         Ok(Group {
             shared: Arc::new(Shared {
                 ctx: parent.with_cancel(),
-                running: WaitGroup::new(),
+                running: Arc::new(WaitGroup::new()),
                 errors: Mutex::new(Vec::new()),
                 limit,
             }),
@@ -154,7 +155,27 @@ impl<E: Send + 'static> Group<E> {
     pub fn wait_all(&self) -> Vec<E> {
         let _ = self.shared.running.wait();
         self.shared.ctx.cancel();
+        self.take_errors()
+    }
+
+    /// `wait_all` until `deadline`: Err(WouldBlock), Err(TimedOut) or Err(Interrupted) (a
+    /// Ctrl-C) leaves the errors and the context as they were.
+    pub fn wait_all_deadline(&self, deadline: Deadline) -> Result<Vec<E>, Error> {
+        self.shared.running.wait_deadline(deadline)?;
+        self.shared.ctx.cancel();
+        Ok(self.take_errors())
+    }
+
+    /// The errors recorded so far, without waiting (a binding whose group is dropped unwaited
+    /// reports them).
+    pub fn take_errors(&self) -> Vec<E> {
         std::mem::take(&mut *self.shared.errors.lock())
+    }
+
+    /// A source ready once no member runs (for an event loop's wait; then `wait_all_deadline`
+    /// with NoWait takes the errors).
+    pub fn ended(&self) -> Arc<dyn crate::wait::Source> {
+        self.shared.running.clone()
     }
 
     /// Members running now.

@@ -8,7 +8,13 @@
 //! the claim's winner completes its case (park.rs). The blocking calls that take a context
 //! (`wait_ctx` below, and the `*_ctx` forms built on it) first check the context, then try the
 //! operation alone without waiting, and register the context only when they must wait: an
-//! operation that completes at once costs one relaxed load more than without a context.
+//! operation that completes at once costs one load more than without a context.
+//!
+//! A single channel operation (most of them) takes the channel's own one-lock path (as
+//! `wait::wait_chan`): poll and queue under the channel lock, then register the context on
+//! the queued waiter as its case 1, wait, and take the context registration back. Through the
+//! general two-case wait it cost 2-3x the operation without a context (W2-ctx, W3-ctx in
+//! benches/c; see `wait_chan_ctx`).
 //!
 //! The tree: a child registers with its parent when it is made (ending at once if the parent
 //! already has), and leaves the parent's list when it ends, so a long-lived parent does not
@@ -16,7 +22,9 @@
 //! its parent's; a timer ends it then.
 //!
 //! `done_chan` is Go's `ctx.Done()`: a channel of no values closed when the context ends, made
-//! on first use, so that C and select users can wait on it with any other case.
+//! on first use, so that C and select users can wait on it with any other case. A binding
+//! whose channels carry its own values (Python's) makes its own such channel and hands it to
+//! `close_on_end`: `done_chan` is one of those too, so one list is closed at the end.
 //!
 //! Rejected: polling a flag between naps (what hand-written shutdown code does: late and
 //! wasteful); a second wait path per blocking call (a context is just a Source).
@@ -30,12 +38,12 @@ use std::sync::{Arc, OnceLock, Weak};
 
 use parking_lot::Mutex;
 
-use crate::chan::Chan;
+use crate::chan::{ArmedOne, Chan, Op, RawChan};
 use crate::clock::{self, Deadline};
-use crate::park::Waiter;
+use crate::park::{Outcome, Waiter};
 use crate::reason::WaitReason;
 use crate::sched::timers::{self, TimerKey, TimerTask};
-use crate::wait::{self, Case, Source};
+use crate::wait::{self, Case, Select, Source, Waited};
 use crate::Error;
 
 const LIVE: u8 = 0;
@@ -79,6 +87,8 @@ struct State {
     waiters: Vec<(Arc<Waiter>, usize)>,
     children: Vec<Weak<Inner>>,
     timer: Option<TimerKey>,
+    /// Channels closed when it ends (`close_on_end`).
+    done_chans: Vec<Arc<RawChan>>,
 }
 
 /// A context (see the module doc). Cloning gives another handle to the same context.
@@ -175,12 +185,18 @@ impl Context {
         c
     }
 
-    /// Ends this context and its descendants as cancelled (nothing happens if it has ended).
+    /// Ends this context and its descendants as cancelled (nothing happens if it has ended,
+    /// or on the root: Go's Background has no cancel, and ending it would end every context
+    /// made afterwards too).
     pub fn cancel(&self) {
+        if self.inner.parent.is_none() {
+            return;
+        }
         end(&self.inner, Reason::Cancelled);
     }
 
     /// Why it ended, or None while it has not.
+    #[inline]
     pub fn reason(&self) -> Option<Reason> {
         match self.inner.done.load(Ordering::Acquire) {
             LIVE => None,
@@ -198,14 +214,25 @@ impl Context {
     pub fn done_chan(&self) -> &Chan<()> {
         self.inner.done_chan.get_or_init(|| {
             let ch = Chan::<()>::new(0).expect("a channel of no values");
-            // Registered before we look, so an end that races this sees the channel (it
-            // closes it under the state lock) or we see the end.
-            let _st = self.inner.state.lock();
-            if self.reason().is_some() {
-                let _ = ch.close();
-            }
+            self.close_on_end(ch.raw());
             ch
         })
+    }
+
+    /// Closes `ch` when this context ends, or now if it has ended: a `done_chan` of the
+    /// caller's own element type. The context keeps a reference until it ends (the root,
+    /// which never ends, keeps none), so call this once per channel.
+    pub fn close_on_end(&self, ch: &Arc<RawChan>) {
+        if self.inner.parent.is_none() {
+            return; // the root never ends: nothing to close, so nothing kept
+        }
+        let mut st = self.inner.state.lock();
+        // Under the lock `end` takes to close the list: either it sees `ch` or we see it ended.
+        if self.reason().is_some() {
+            let _ = ch.close();
+        } else {
+            st.done_chans.push(ch.clone());
+        }
     }
 }
 
@@ -224,7 +251,7 @@ fn end(c: &Arc<Inner>, why: Reason) {
         // Release pairs with the Acquire of `reason`: whoever sees the end sees what came
         // before it.
         c.done.store(v, Ordering::Release);
-        if let Some(ch) = c.done_chan.get() {
+        for ch in std::mem::take(&mut st.done_chans) {
             let _ = ch.close();
         }
         (
@@ -258,21 +285,11 @@ impl Source for Context {
     }
 
     fn register(&self, w: &Arc<Waiter>, case: usize) -> bool {
-        let mut st = self.inner.state.lock();
-        // Under the lock `end` takes before it drains the waiters.
-        if self.reason().is_some() {
-            return false;
-        }
-        st.waiters.push((w.clone(), case));
-        true
+        self.add_waiter(w, case)
     }
 
     fn unregister(&self, w: &Arc<Waiter>) {
-        self.inner
-            .state
-            .lock()
-            .waiters
-            .retain(|(x, _)| !Arc::ptr_eq(x, w));
+        self.remove_waiter(w);
     }
 
     fn reason(&self) -> WaitReason {
@@ -291,9 +308,51 @@ pub unsafe fn wait_ctx(
     deadline: Deadline,
     ctx: &Context,
 ) -> Result<(usize, bool), Error> {
+    if let [Case::Chan(ch, op)] = cases {
+        // SAFETY: the caller's contract.
+        return unsafe { chan_ctx(ch, *op, deadline, ctx) }.map(|ok| (0, ok));
+    }
     if let Some(r) = ctx.reason() {
         return Err(r.error());
     }
+    // SAFETY: the caller's contract.
+    unsafe { wait_many_ctx(cases, deadline, ctx) }
+}
+
+/// One channel operation unless `ctx` ends first (`wait_ctx` of one case, for callers that
+/// have just the one: the C calls): Ok(ok), ok false when the channel is closed.
+///
+/// Inlined into its callers, as `wait::wait_chan` is: out of line, its own frame cost W3-ctx
+/// 15 instructions an operation (half of what remained of the context's cost).
+///
+/// # Safety
+/// As `wait::wait`, for the one case.
+#[inline(always)]
+pub unsafe fn chan_ctx(
+    ch: &Arc<RawChan>,
+    op: Op,
+    deadline: Deadline,
+    ctx: &Context,
+) -> Result<bool, Error> {
+    if let Some(r) = ctx.reason() {
+        return Err(r.error());
+    }
+    // SAFETY: the caller's contract.
+    unsafe { wait_chan_ctx(ch, op, deadline, ctx) }
+}
+
+/// `wait_ctx` of several cases (or a source): poll them alone, then wait with the context
+/// as one more case. Kept out of line: the one-channel path stays small (its frame was 20
+/// instructions of W3-ctx's 45 extra per operation).
+///
+/// # Safety
+/// As `wait::wait`.
+#[inline(never)]
+unsafe fn wait_many_ctx(
+    cases: &[Case<'_>],
+    deadline: Deadline,
+    ctx: &Context,
+) -> Result<(usize, bool), Error> {
     // SAFETY: the caller's contract.
     match unsafe { wait::wait(cases, Deadline::NoWait, None) } {
         Err(Error::WouldBlock) if deadline != Deadline::NoWait => {}
@@ -314,6 +373,65 @@ pub unsafe fn wait_ctx(
     }
 }
 
+/// `wait_ctx` for one channel operation, on the channel's one-lock path (module doc):
+/// 1. poll and, if it must wait, queue our waiter for case 0, under the channel lock;
+/// 2. register the waiter with the context for case 1; if the context ended since the check
+///    (`register` says so), claim case 1 ourselves (a partner that claimed case 0 first wins);
+/// 3. wait: the claim's winner completed its case (a partner dequeued us, or the context
+///    claimed case 1 and forgot us);
+/// 4. take back what the winner did not: the context registration, or the channel entry.
+///
+/// # Safety
+/// As `wait::wait`, for the one case.
+#[inline(always)]
+unsafe fn wait_chan_ctx(
+    ch: &Arc<RawChan>,
+    op: Op,
+    deadline: Deadline,
+    ctx: &Context,
+) -> Result<bool, Error> {
+    // SAFETY: the caller's contract.
+    match unsafe { ch.arm_one(op, deadline != Deadline::NoWait, Waiter::current) } {
+        ArmedOne::Done(ok, partner) => {
+            if let Some(p) = partner {
+                p.wake();
+            }
+            crate::sched::preempt_point();
+            Ok(ok)
+        }
+        ArmedOne::WouldBlock => Err(Error::WouldBlock),
+        ArmedOne::Queued(w, _keep) => {
+            let registered = ctx.add_waiter(&w, 1);
+            if !registered {
+                w.claim_case(1, true);
+            }
+            let reason = match op {
+                Op::Send(_) => WaitReason::ChanSend,
+                Op::Recv(_) => WaitReason::ChanRecv,
+            };
+            let out = w.wait(reason, deadline.wait_until().flatten());
+            match out {
+                Outcome::Case { index: 0, ok } => {
+                    ctx.remove_waiter(&w);
+                    Ok(ok)
+                }
+                // The context's end took its registration with it.
+                Outcome::Case { .. } => {
+                    ch.dequeue(&w);
+                    Err(ctx.reason().map_or(Error::Cancelled, Reason::error))
+                }
+                other => {
+                    ch.dequeue(&w);
+                    if registered {
+                        ctx.remove_waiter(&w);
+                    }
+                    Err(Error::from_outcome(other))
+                }
+            }
+        }
+    }
+}
+
 /// Sleeps `ns`, unless `ctx` ends first (Err(Cancelled) or Err(DeadlineExceeded)).
 pub fn sleep_ctx(ns: i64, ctx: &Context) -> Result<(), Error> {
     if let Some(r) = ctx.reason() {
@@ -328,5 +446,50 @@ pub fn sleep_ctx(ns: i64, ctx: &Context) -> Result<(), Error> {
         Err(Error::TimedOut) => Ok(()),
         Ok(_) => Err(ctx.reason().map_or(Error::Cancelled, Reason::error)),
         Err(e) => Err(e),
+    }
+}
+
+impl Context {
+    /// `Source::register`, inlined into the one-channel path (`wait_chan_ctx`), which does
+    /// it at every park: out of line, with `reason`'s Acquire, it cost W2-ctx ~45
+    /// instructions a park.
+    #[inline(always)]
+    fn add_waiter(&self, w: &Arc<Waiter>, case: usize) -> bool {
+        let mut st = self.inner.state.lock();
+        // Under the lock `end` takes to store `done` and drain the list: Relaxed is enough.
+        if self.inner.done.load(Ordering::Relaxed) != LIVE {
+            return false;
+        }
+        st.waiters.push((w.clone(), case));
+        true
+    }
+
+    /// `Source::unregister`: removes every registration of `w`. The caller's is usually the
+    /// last (just pushed, nobody else registered since): popped without a scan.
+    #[inline(always)]
+    fn remove_waiter(&self, w: &Arc<Waiter>) {
+        let mut st = self.inner.state.lock();
+        let v = &mut st.waiters;
+        if v.last().is_some_and(|(x, _)| Arc::ptr_eq(x, w)) {
+            v.pop();
+        }
+        // One pass from the end for any other (a wait that registered twice); swap_remove
+        // only moves in an entry already looked at. `retain` cost W2-ctx 39 instructions a
+        // wait for a list of one.
+        for i in (0..v.len()).rev() {
+            if Arc::ptr_eq(&v[i].0, w) {
+                let _ = v.swap_remove(i);
+            }
+        }
+    }
+}
+
+// Here rather than in wait/typed.rs: the wait module knows nothing of contexts.
+impl<T: Send> Select<T> {
+    /// `Select::wait` unless `ctx` ends first (as `wait_ctx`): then Err(Cancelled) or
+    /// Err(DeadlineExceeded), no case completed, and every value comes back unsent.
+    pub fn wait_ctx(self, deadline: Deadline, ctx: &Context) -> Waited<T> {
+        // SAFETY: `wait_with` hands us cases whose pointers stay valid during the call.
+        self.wait_with(|cases| unsafe { wait_ctx(cases, deadline, ctx) })
     }
 }

@@ -39,7 +39,7 @@ mod chan;
 pub mod interruptible;
 mod typed;
 
-pub use typed::{AsyncSelect, AsyncStarted, Select, Selected};
+pub use typed::{AsyncSelect, AsyncStarted, Select, Selected, Waited};
 
 use std::sync::Arc;
 

@@ -43,6 +43,10 @@ struct Slot<T> {
     full: bool,
 }
 
+/// What a finished select gives back: the case that completed (or the error), and every value
+/// not sent, with its case index.
+pub type Waited<T> = (Result<Selected<T>, Error>, Vec<(usize, T)>);
+
 /// See the module doc.
 pub struct Select<T> {
     slots: Vec<Slot<T>>,
@@ -119,20 +123,29 @@ impl<T: Send> Select<T> {
     }
 
     /// Waits (as `wait::wait`) and returns the result with every value not sent.
-    pub fn wait(mut self, deadline: Deadline) -> (Result<Selected<T>, Error>, Vec<(usize, T)>) {
+    pub fn wait(self, deadline: Deadline) -> Waited<T> {
+        // SAFETY: `wait_with` hands us cases whose pointers stay valid during the call.
+        self.wait_with(|cases| unsafe { wait::wait(cases, deadline, None) })
+    }
+
+    /// Waits through `how` (`wait::wait`, or a wait that adds a case of its own, as
+    /// context::wait_ctx) over the cases, then settles the buffers. `how` gets cases whose
+    /// pointers are valid until it returns (each send buffer holds a T, each receive buffer
+    /// has room) and must complete at most one of them, reporting which.
+    pub(crate) fn wait_with(
+        mut self,
+        how: impl FnOnce(&[Case<'_>]) -> Result<(usize, bool), Error>,
+    ) -> Waited<T> {
         let cases = self.cases();
-        // SAFETY: every pointer is into `self.slots`, which is neither moved nor dropped
-        // until `wait` returns; each send buffer holds a T, each receive buffer has room.
-        let r = unsafe { wait::wait(&cases, deadline, None) };
+        // Every pointer is into `self.slots`, which is neither moved nor dropped until `how`
+        // returns.
+        let r = how(&cases);
         drop(cases);
         self.finish(r)
     }
 
     /// Settles the buffers after the wait ended with `r`.
-    fn finish(
-        mut self,
-        r: Result<(usize, bool), Error>,
-    ) -> (Result<Selected<T>, Error>, Vec<(usize, T)>) {
+    fn finish(mut self, r: Result<(usize, bool), Error>) -> Waited<T> {
         let sel = r.map(|(index, ok)| {
             let slot = &mut self.slots[index];
             let value = match slot.kind {
@@ -230,7 +243,7 @@ impl<T: Send> AsyncSelect<T> {
 
     /// The result and the unsent values, once the wait has ended (its callback ran, or
     /// `cancel` returned true). None while it is still pending.
-    pub fn finish(&mut self) -> Option<(Result<Selected<T>, Error>, Vec<(usize, T)>)> {
+    pub fn finish(&mut self) -> Option<Waited<T>> {
         let out = self.outcome()?;
         drop(self.pending.take());
         let sel = self.select.take()?;

@@ -23,8 +23,12 @@ import atexit as _atexit
 import threading as _threading
 
 from ._goro import (
+    Cancelled,
     Chan,
     Closed,
+    Context,
+    DeadlineExceeded,
+    Group,
     GoroutineExit,
     Mutex,
     Pool,
@@ -47,6 +51,11 @@ from ._goro import (
     set_excepthook,
     sleep,
     yield_,
+    # Contexts
+    background,
+    with_cancel,
+    with_deadline,
+    with_timeout,
     # Seeing inside
     counters,
     debug_serve,
@@ -69,6 +78,9 @@ __all__ = [
     "TimeoutError", "WaitGroup", "after", "defer", "exit", "go", "gomaxprocs",
     "goroutine_id", "num_cpu", "num_goroutine", "recv", "run", "select", "select_async",
     "send", "set_excepthook", "sleep", "yield_",
+    # Contexts
+    "Cancelled", "Context", "DeadlineExceeded", "Group", "background", "with_cancel",
+    "with_deadline", "with_timeout",
     # Seeing inside
     "Goroutine", "counters", "debug_serve", "dump", "goroutines", "leak_report", "leaks",
     "profile", "set_block_profile_rate", "set_mutex_profile_fraction", "set_traceback",
@@ -76,15 +88,16 @@ __all__ = [
 ]
 
 
-def select_async(*cases, timeout=None):
-    """select_async(*cases, timeout=None) -> (index, value, ok) (a coroutine)
+def select_async(*cases, timeout=None, ctx=None):
+    """select_async(*cases, timeout=None, ctx=None) -> (index, value, ok) (a coroutine)
 
     select() for asyncio, without blocking the event loop: the same cases and result. A
-    timeout raises TimeoutError; a cancelled await sends and receives nothing (if a case won
-    the race against the cancellation, its result is returned)."""
+    timeout raises TimeoutError, the end of `ctx` Cancelled or DeadlineExceeded; a cancelled
+    await sends and receives nothing (if a case won the race against the cancellation, its
+    result is returned)."""
     from . import _aio  # asyncio is imported only by programs that use it
 
-    return _aio.select(*cases, timeout=timeout)
+    return _aio.select(*cases, timeout=timeout, ctx=ctx)
 
 
 def _pool_map(pool, fn, iterables, timeout):
