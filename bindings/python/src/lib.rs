@@ -3,13 +3,14 @@
 //! Files: `rt` how Python waits and how thread states follow goroutines (read it first);
 //! `goroutine` go/run/defer/exit and exception reports; `chan` the channel; `select`;
 //! `sync` WaitGroup and Mutex; `time` sleep/after/Ticker; `pool`; `aio` asyncio; `trace` dumps,
-//! profiles, leak reports and counters.
+//! profiles, leak reports and counters; `io` the fd wait and close under goro.socket.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod aio;
 mod chan;
 mod goroutine;
+mod io;
 mod pool;
 mod rt;
 mod select;
@@ -149,5 +150,12 @@ fn _goro(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_set_main_thread, m)?)?;
     m.add_function(wrap_pyfunction!(_gilstate_managed, m)?)?;
     m.add_function(wrap_pyfunction!(_live, m)?)?;
+    add_io(m)
+}
+
+/// goro.socket's native side (io.rs).
+fn add_io(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(io::_fd_wait, m)?)?;
+    m.add_function(wrap_pyfunction!(io::_fd_close, m)?)?;
     Ok(())
 }
