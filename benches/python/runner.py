@@ -35,7 +35,8 @@ SYSTEMS = [
 NOTES = {"W11": "1,000 loopback TCP connections (100 with --quick), each 20 echoes of 64 bytes, "
                "timed once all are connected; goro: goro.socket; gevent: gevent.socket; "
                "asyncio: streams; threads: blocking sockets, a thread per connection each side",
-         "W13": "50,000 tasks (5,000 with --quick), each parked on its own channel or queue, woken one by one, joined",
+         "W13": "50,000 tasks (5,000 with --quick), each parked on its own channel or queue, "
+                "woken one by one, joined",
          "W5": "threads and gevent: a forwarder per queue; asyncio: asyncio.wait",
          "W8": "goro.Pool(GOMAXPROCS, queue=1024) into a result Chan; threads: "
                "ThreadPoolExecutor(2) futures; asyncio/gevent: 2 worker tasks, one thread"}
