@@ -432,3 +432,30 @@ def test_http_server_and_client_with_the_patch():
     assert sorted(s for s, _ in got) == [200] * 8
     assert sorted(b.split()[1] for _, b in got) == sorted("/%d" % i for i in range(8))
     assert all(int(b.split()[-1]) != 0 for _, b in got)  # handled in goroutines
+
+
+def test_sendfile_dup_and_detach(tmp_path):
+    path = tmp_path / "f"
+    data = os.urandom(300_000)  # more than a socket buffer: sendfile must wait for the reader
+    path.write_bytes(data)
+    a, b = gs.socketpair()
+    with a, b:
+        got = goro.Chan(1)
+
+        def reader():
+            buf = bytearray()
+            while len(buf) < len(data):
+                buf += b.recv(65536)
+            got.send(bytes(buf))
+
+        goro.go(reader)
+        with open(path, "rb") as f:
+            assert a.sendfile(f) == len(data)
+        assert got.recv(timeout=T) == data
+        d = a.dup()
+        assert type(d) is gs.socket and d.gettimeout() == a.gettimeout()
+        d.sendall(b"dup")
+        assert recv_exactly(b, 3) == b"dup"
+        fd = d.detach()
+        assert d.fileno() == -1 and os.get_blocking(fd)  # blocking again, as its timeout said
+        os.close(fd)
