@@ -27,6 +27,25 @@ W11_MSG = b"m" * 64
 W11_ROUNDS = 20
 
 
+def w11_echo(c):
+    """A W11 server connection: echo until EOF (any socket with the stdlib's API)."""
+    with c:
+        while d := c.recv(4096):
+            c.sendall(d)
+
+
+def w11_rounds(c):
+    """A W11 client's round trips; returns how many echoes came back right."""
+    m, k = len(W11_MSG), 0
+    for _ in range(W11_ROUNDS):
+        c.sendall(W11_MSG)
+        got = c.recv(m)
+        while len(got) < m:
+            got += c.recv(m - len(got))
+        k += got == W11_MSG
+    return k
+
+
 def w11_report(n, dt, peak):
     report("W11", dt / (n * W11_ROUNDS) * 1e9, "ns/round trip", peak_threads=peak,
            peak_rss_mb=peak_rss_mb())

@@ -2,8 +2,8 @@
 import gevent
 from gevent.queue import Channel, Queue
 
-from common import (JOB_SUM, W11_MSG, W11_ROUNDS, check, job_data, main, now, report,
-                    rss_bytes, threads, w11_report)
+from common import (JOB_SUM, W11_ROUNDS, check, job_data, main, now, report, rss_bytes,
+                    threads, w11_echo, w11_report, w11_rounds)
 
 
 def w1(n):
@@ -177,29 +177,17 @@ def w11(n):
     addr = srv.getsockname()
     start, all_in, oks, count = Event(), Event(), [], [0]
 
-    def echo(c):
-        with c:
-            while d := c.recv(4096):
-                c.sendall(d)
-
     def serve():
         for _ in range(n):
-            gevent.spawn(echo, srv.accept()[0])
+            gevent.spawn(w11_echo, srv.accept()[0])
 
     def client():
-        m, k = len(W11_MSG), 0
         with gsocket.create_connection(addr) as c:
             count[0] += 1
             if count[0] == n:
                 all_in.set()
             start.wait()
-            for _ in range(W11_ROUNDS):
-                c.sendall(W11_MSG)
-                got = c.recv(m)
-                while len(got) < m:
-                    got += c.recv(m - len(got))
-                k += got == W11_MSG
-        oks.append(k)
+            oks.append(w11_rounds(c))
 
     gevent.spawn(serve)
     gs = [gevent.spawn(client) for _ in range(n)]

@@ -10,8 +10,8 @@ import os
 
 import goro
 
-from common import (JOB_SUM, W11_MSG, W11_ROUNDS, check, job_data, main, now, report,
-                    rss_bytes, threads, w11_report)
+from common import (JOB_SUM, W11_ROUNDS, check, job_data, main, now, report, rss_bytes,
+                    threads, w11_echo, w11_report, w11_rounds)
 
 IN_GOROUTINE = os.environ.get("GORO_BENCH_SIDE", "main") == "goroutine"
 
@@ -249,27 +249,15 @@ def w11(n):
     addr = srv.getsockname()
     connected, done, start, oks = goro.WaitGroup(), goro.WaitGroup(), goro.Chan(), []
 
-    def echo(c):
-        with c:
-            while d := c.recv(4096):
-                c.sendall(d)
-
     def serve():
         for _ in range(n):
-            goro.go(echo, srv.accept()[0])
+            goro.go(w11_echo, srv.accept()[0])
 
     def client():
-        m, k = len(W11_MSG), 0
         with gsocket.create_connection(addr) as c:
             connected.done()
             start.recv_ok()
-            for _ in range(W11_ROUNDS):
-                c.sendall(W11_MSG)
-                got = c.recv(m)
-                while len(got) < m:
-                    got += c.recv(m - len(got))
-                k += got == W11_MSG
-        oks.append(k)
+            oks.append(w11_rounds(c))
         done.done()
 
     connected.add(n)

@@ -4,8 +4,8 @@ import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from common import (JOB_SUM, W11_MSG, W11_ROUNDS, check, job_data, main, now, report,
-                    rss_bytes, threads, w11_report)
+from common import (JOB_SUM, W11_ROUNDS, check, job_data, main, now, report, rss_bytes,
+                    threads, w11_echo, w11_report, w11_rounds)
 
 threading.stack_size(256 * 1024)  # as goro's goroutine stacks; keeps W6 honest for threads
 
@@ -187,27 +187,15 @@ def w11(n):
     addr = srv.getsockname()
     connected, start, oks = threading.Barrier(n + 1), threading.Event(), []
 
-    def echo(c):
-        with c:
-            while d := c.recv(4096):
-                c.sendall(d)
-
     def serve():
         for _ in range(n):
-            threading.Thread(target=echo, args=(srv.accept()[0],), daemon=True).start()
+            threading.Thread(target=w11_echo, args=(srv.accept()[0],), daemon=True).start()
 
     def client():
-        m, k = len(W11_MSG), 0
         with socket.create_connection(addr) as c:
             connected.wait()
             start.wait()
-            for _ in range(W11_ROUNDS):
-                c.sendall(W11_MSG)
-                got = c.recv(m)
-                while len(got) < m:
-                    got += c.recv(m - len(got))
-                k += got == W11_MSG
-        oks.append(k)
+            oks.append(w11_rounds(c))
 
     threading.Thread(target=serve, daemon=True).start()
     ths = [threading.Thread(target=client) for _ in range(n)]

@@ -55,6 +55,13 @@ def recv_exactly(s, n):
     return bytes(buf)
 
 
+def read_in_goroutine(s, n):
+    """A channel that receives the n bytes a goroutine reads from s."""
+    got = goro.Chan(1)
+    goro.go(lambda: got.send(recv_exactly(s, n)))
+    return got
+
+
 def in_goroutine(fn, *args):
     """Runs fn in a goroutine; returns ("ok", result) or ("err", exception), within T."""
     out = goro.Chan(1)
@@ -216,15 +223,7 @@ def test_large_sendall_while_the_peer_reads_slowly():
     a, b = gs.socketpair()
     data = os.urandom(4 << 20)
     with a, b:
-        got = goro.Chan(1)
-
-        def reader():
-            buf = bytearray()
-            while len(buf) < len(data):
-                buf += b.recv(65536)
-            got.send(bytes(buf))
-
-        goro.go(reader)
+        got = read_in_goroutine(b, len(data))
         a.settimeout(T)
         a.sendall(data)
         assert got.recv(timeout=T) == data
@@ -440,15 +439,7 @@ def test_sendfile_dup_and_detach(tmp_path):
     path.write_bytes(data)
     a, b = gs.socketpair()
     with a, b:
-        got = goro.Chan(1)
-
-        def reader():
-            buf = bytearray()
-            while len(buf) < len(data):
-                buf += b.recv(65536)
-            got.send(bytes(buf))
-
-        goro.go(reader)
+        got = read_in_goroutine(b, len(data))
         with open(path, "rb") as f:
             assert a.sendfile(f) == len(data)
         assert got.recv(timeout=T) == data

@@ -128,34 +128,7 @@ class socket(_stdsocket):
             except BlockingIOError:
                 self._wait(events, deadline)
 
-    # -- calls that may wait --
-
-    def _accept(self):
-        return self._call(_READ, _ss._accept)
-
-    def recv(self, *args):
-        return self._call(_READ, _ss.recv, *args)
-
-    def recv_into(self, *args):
-        return self._call(_READ, _ss.recv_into, *args)
-
-    def recvfrom(self, *args):
-        return self._call(_READ, _ss.recvfrom, *args)
-
-    def recvfrom_into(self, *args):
-        return self._call(_READ, _ss.recvfrom_into, *args)
-
-    def recvmsg(self, *args):
-        return self._call(_READ, _ss.recvmsg, *args)
-
-    def send(self, *args):
-        return self._call(_WRITE, _ss.send, *args)
-
-    def sendto(self, *args):
-        return self._call(_WRITE, _ss.sendto, *args)
-
-    def sendmsg(self, *args):
-        return self._call(_WRITE, _ss.sendmsg, *args)
+    # -- calls that may wait: the one-call ones are made below the class (_waiting) --
 
     def sendall(self, data, flags=0):
         if self._timeout == 0.0:
@@ -220,6 +193,23 @@ class socket(_stdsocket):
             _os.set_blocking(fd, self._timeout is None)
         return fd
 
+
+def _waiting(name, events):
+    """The stdlib's method `name`, waiting for `events` while it would block."""
+    method = getattr(_ss, name)
+
+    def call(self, *args):
+        return self._call(events, method, *args)
+
+    call.__name__, call.__qualname__, call.__doc__ = name, "socket." + name, method.__doc__
+    return call
+
+
+for _name, _events in (("_accept", _READ), ("recv", _READ), ("recv_into", _READ),
+                       ("recvfrom", _READ), ("recvfrom_into", _READ), ("recvmsg", _READ),
+                       ("send", _WRITE), ("sendto", _WRITE), ("sendmsg", _WRITE)):
+    if hasattr(_ss, _name):  # recvmsg and sendmsg are not on every platform
+        setattr(socket, _name, _waiting(_name, _events))
 
 SocketType = socket
 
