@@ -259,10 +259,10 @@ def test_eof_and_reset():
         c.close()
 
 
-@pytest.mark.parametrize("where", ["goroutine", "thread"])
-def test_close_wakes_a_waiter(where):
+@pytest.mark.parametrize("where", ["goroutine", "thread", "several"])
+def test_close_wakes_every_waiter(where):
     a, b = gs.socketpair()
-    woke = goro.Chan(1)
+    woke = goro.Chan(8)
 
     def wait():
         try:
@@ -271,14 +271,17 @@ def test_close_wakes_a_waiter(where):
         except OSError as e:
             woke.send(e)
 
-    if where == "thread":
-        threading.Thread(target=wait, daemon=True).start()
-    else:
-        goro.go(wait)
-    time.sleep(0.1)  # it is waiting (nothing to read)
+    n = 3 if where == "several" else 1
+    for i in range(n):
+        if where == "thread" or i == 2:
+            threading.Thread(target=wait, daemon=True).start()
+        else:
+            goro.go(wait)
+    time.sleep(0.1)  # they are waiting (nothing to read)
     a.close()
-    e = woke.recv(timeout=T)
-    assert isinstance(e, OSError) and e.errno == errno.EBADF, e
+    for _ in range(n):
+        e = woke.recv(timeout=T)
+        assert isinstance(e, OSError) and e.errno == errno.EBADF, e
     b.close()
 
 
@@ -291,6 +294,16 @@ def test_makefile_readline():
         assert r.readline() == b"one\n"
         assert r.readline() == b"two\n"
         w.close()
+        r.close()
+
+
+def test_makefile_times_out_as_the_stdlib():
+    a, b = gs.socketpair()
+    with a, b:
+        a.settimeout(0.05)
+        r = a.makefile("rb")
+        with pytest.raises(stdsocket.timeout):
+            r.readline()
         r.close()
 
 
@@ -399,7 +412,7 @@ class Hello(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_http_server_and_client_with_the_patch():
+def test_http_server_http_client_and_urllib_with_the_patch():
     class Server(gs.GoroutineMixIn, http.server.HTTPServer):
         pass
 
@@ -420,9 +433,15 @@ def test_http_server_and_client_with_the_patch():
             conn.close()
             return resp.status, body
 
+        def urlopen(i):
+            import urllib.request
+
+            with urllib.request.urlopen("http://127.0.0.1:%d/%d" % (port, i), timeout=T) as r:
+                return r.status, r.read().decode()
+
         out = goro.Chan(16)
         for i in range(8):
-            goro.go(lambda i=i: out.send(get(i)))
+            goro.go(lambda i=i: out.send((get if i % 2 else urlopen)(i)))
         got = [out.recv(timeout=T) for _ in range(8)]
         srv.shutdown()  # closes the listener: serve_forever's accept wakes and returns
         srv.server_close()
