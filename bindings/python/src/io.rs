@@ -29,6 +29,11 @@ fn ebadf() -> PyErr {
 
 /// _fd_wait(fd, events, timeout=None) -> 0 ready, 1 timed out, 2 closed while it waited.
 /// events: 1 read, 2 write (either wakes it). OSError(EBADF) for an fd that is not open.
+///
+/// The caller reads the fd number and this call registers the wait while holding the GIL
+/// (`rt::blocking` releases it only once the wait is queued), and socket.py's close forgets
+/// the number under the GIL before `_fd_close`: so a wait is either queued before the close
+/// (and woken by it) or sees the socket closed; it never queues on a number reused meanwhile.
 #[pyfunction]
 #[pyo3(signature = (fd, events, timeout=None))]
 pub fn _fd_wait(py: Python<'_>, fd: i32, events: u32, timeout: Option<f64>) -> PyResult<i32> {
@@ -49,8 +54,9 @@ pub fn _fd_wait(py: Python<'_>, fd: i32, events: u32, timeout: Option<f64>) -> P
 }
 
 /// _fd_close(fd): wakes every goroutine or thread waiting on fd (their `_fd_wait` returns 2),
-/// then closes it. OSError(EBADF) if it was not open.
+/// then closes it. OSError(EBADF) if it was not open. The GIL is released around it, as the
+/// stdlib's close does (close(2) of a lingering socket may block).
 #[pyfunction]
-pub fn _fd_close(fd: i32) -> PyResult<()> {
-    io::close(fd).map_err(|_| ebadf())
+pub fn _fd_close(py: Python<'_>, fd: i32) -> PyResult<()> {
+    rt::detached(py, || io::close(fd)).map_err(|_| ebadf())
 }
