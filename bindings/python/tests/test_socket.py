@@ -182,6 +182,45 @@ def test_a_thousand_connections_few_threads(py):
     assert lent <= 100, lent
 
 
+def test_one_proc_goroutine_echo_never_stalls(py):
+    # GOMAXPROCS=1: the worker that hosts the Python goroutines sleeps in epoll_wait while
+    # another holds the one token; it readied its own pinned goroutines and then slept on its
+    # futex with them queued, so a connection stalled until some timer fired (core
+    # sched/poll.rs, Slept::Pinned). Each echo must take well under the 2 s allowed.
+    r = py(
+        """
+        import goro, time
+        from goro import socket as gs
+        srv = gs.create_server(("127.0.0.1", 0))
+        def echo(c):
+            with c:
+                while d := c.recv(64):
+                    c.sendall(d)
+        def serve():
+            while True:
+                goro.go(echo, srv.accept()[0])
+        goro.go(serve)
+        def client(out):
+            with gs.create_connection(srv.getsockname(), timeout=5) as c:
+                for i in range(20):
+                    c.sendall(b"ping")
+                    assert c.recv(4) == b"ping"
+            out.send(True)
+        worst = 0.0
+        for k in range(30):
+            out, t = goro.Chan(1), time.monotonic()
+            goro.go(client, out)
+            out.recv(timeout=2)
+            worst = max(worst, time.monotonic() - t)
+        print("worst %.3f" % worst)
+        """,
+        env={"GOMAXPROCS": "1"},
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "worst" in r.stdout
+
+
 @pytest.mark.parametrize("where", ["goroutine", "thread"])
 def test_recv_and_accept_time_out(where):
     def waits():
