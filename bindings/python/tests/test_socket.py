@@ -508,3 +508,30 @@ def test_sendfile_dup_and_detach(tmp_path):
         fd = d.detach()
         assert d.fileno() == -1 and os.get_blocking(fd)  # blocking again, as its timeout said
         os.close(fd)
+
+
+def test_asyncio_still_works_under_the_patch():
+    import asyncio
+
+    async def main():
+        async def handle(r, w):
+            w.write(await r.readexactly(5))
+            await w.drain()
+            w.close()
+
+        srv = await asyncio.start_server(handle, "127.0.0.1", 0)
+        r, w = await asyncio.open_connection(*srv.sockets[0].getsockname())
+        w.write(b"hello")
+        await w.drain()
+        got = await asyncio.wait_for(r.readexactly(5), T)
+        w.close()
+        srv.close()
+        return got
+
+    goro.monkey.patch_socket()
+    try:
+        # asyncio's sockets are now goro sockets in non-blocking mode (timeout 0): every call
+        # is the stdlib's at once, as asyncio expects.
+        assert asyncio.run(main()) == b"hello"
+    finally:
+        goro.monkey.unpatch_socket()
