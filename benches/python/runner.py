@@ -13,12 +13,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # Python sizes of BENCHMARKS.md. Thread-per-task W1 and W2 run a tenth (the metric is per
 # task / per round trip; a full run takes minutes).
 SIZES = {"W1": 100_000, "W2": 100_000, "W3": 1_000_000, "W4": 400_000, "W5": 400_000,
-         "W6": 10_000, "W8": 100_000, "W13": 50_000}
+         "W6": 10_000, "W8": 100_000, "W11": 1_000, "W13": 50_000}
 THREAD_SCALE = {"W1": 10, "W2": 10, "W13": 10}
 UNITS = {"W1": "µs/task", "W2": "µs/round trip", "W3": "M msg/s", "W4": "M msg/s",
          "W5": "M msg/s", "W6": "KB/parked task", "W6s": "µs/spawn (W6)", "W8": "k jobs/s",
+         "W11": "ns/round trip", "W11t": "peak OS threads (W11)", "W11m": "peak RSS MB (W11)",
          "W13": "ms", "W13t": "peak OS threads (W13)"}
-LOWER_IS_BETTER = {"W1", "W2", "W6", "W6s", "W13", "W13t"}
+LOWER_IS_BETTER = {"W1", "W2", "W6", "W6s", "W11", "W11t", "W11m", "W13", "W13t"}
 # (column, program, env)
 # goro twice: the workload's own side (W2's player, W3's consumer, W5's selector, W8's
 # submitter, W13's waker) on the main thread, as a user's script runs it, and in a goroutine
@@ -31,7 +32,11 @@ SYSTEMS = [
     ("asyncio", "w_asyncio.py", {}),
     ("gevent", "w_gevent.py", {}),
 ]
-NOTES = {"W13": "50,000 tasks (5,000 with --quick), each parked on its own channel or queue, woken one by one, joined",
+NOTES = {"W11": "1,000 loopback TCP connections (100 with --quick), each 20 echoes of 64 bytes, "
+               "timed once all are connected; goro: goro.socket; gevent: gevent.socket; "
+               "asyncio: streams; threads: blocking sockets, a thread per connection each side",
+         "W13": "50,000 tasks (5,000 with --quick), each parked on its own channel or queue, "
+                "woken one by one, joined",
          "W5": "threads and gevent: a forwarder per queue; asyncio: asyncio.wait",
          "W8": "goro.Pool(GOMAXPROCS, queue=1024) into a result Chan; threads: "
                "ThreadPoolExecutor(2) futures; asyncio/gevent: 2 worker tasks, one thread"}
@@ -83,13 +88,16 @@ def main():
                 if "spawn_us" in res:
                     cells.setdefault(("W6s", col), []).append(res["spawn_us"])
                 if "peak_threads" in res:
-                    cells.setdefault(("W13t", col), []).append(res["peak_threads"])
+                    cells.setdefault((w + "t", col), []).append(res["peak_threads"])
+                if "peak_rss_mb" in res:
+                    cells.setdefault((w + "m", col), []).append(res["peak_rss_mb"])
                 print(f"run {r + 1}/{runs} {w} {col}: {res['value']:.3f} {res['unit']}",
                       file=sys.stderr, flush=True)
     cols = [c for c, _, _ in SYSTEMS] + ["goro P=2 (no Python frame)"]
     goro_cols = ["goro P=2", "goro P=2 in goroutines", "goro P=1"]
     others = [c for c, _, _ in SYSTEMS if not c.startswith("goro")]
-    rows = [w for w in ["W1", "W2", "W3", "W4", "W5", "W6", "W6s", "W8", "W13", "W13t"]
+    rows = [w for w in ["W1", "W2", "W3", "W4", "W5", "W6", "W6s", "W8", "W11", "W11t", "W11m",
+                        "W13", "W13t"]
             if any((w, c) in cells for c in cols)]
     head = ["workload", "unit"] + [c for c in cols if any((w, c) in cells for w in rows)]
     used = head[2:]

@@ -1,7 +1,8 @@
-"""asyncio (one thread, asyncio.Queue): W1-W6, W8."""
+"""asyncio (one thread, asyncio.Queue): W1-W6, W8, W11 (streams), W13."""
 import asyncio
 
-from common import JOB_SUM, check, job_data, main, now, report, rss_bytes, threads
+from common import (JOB_SUM, W11_MSG, W11_ROUNDS, check, job_data, main, now, report,
+                    rss_bytes, threads, w11_report)
 
 
 def w1(n):
@@ -197,5 +198,39 @@ def w13(n):
     asyncio.run(run())
 
 
+def w11(n):
+    """Loopback echo over asyncio streams: a handler task per connection, n client tasks."""
+
+    async def run():
+        async def handle(r, w):
+            while d := await r.read(4096):
+                w.write(d)
+                await w.drain()
+            w.close()
+
+        srv = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=n)
+        addr = srv.sockets[0].getsockname()
+        conns = await asyncio.gather(*(asyncio.open_connection(*addr) for _ in range(n)))
+
+        async def talk(r, w):
+            k = 0
+            for _ in range(W11_ROUNDS):
+                w.write(W11_MSG)
+                await w.drain()
+                k += await r.readexactly(len(W11_MSG)) == W11_MSG
+            w.close()
+            return k
+
+        t = now()
+        oks = await asyncio.gather(*(talk(r, w) for r, w in conns))
+        dt = now() - t
+        srv.close()
+        check(sum(oks) == n * W11_ROUNDS, "W11 echoes")
+        w11_report(n, dt, threads())
+
+    asyncio.run(run())
+
+
 if __name__ == "__main__":
-    main({"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W8": w8, "W13": w13})
+    main({"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W8": w8, "W11": w11,
+          "W13": w13})

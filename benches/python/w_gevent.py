@@ -1,8 +1,9 @@
-"""gevent (greenlets, one thread, gevent.queue): W1-W6, W8."""
+"""gevent (greenlets, one thread, gevent.queue): W1-W6, W8, W11 (gevent.socket), W13."""
 import gevent
 from gevent.queue import Channel, Queue
 
-from common import JOB_SUM, check, job_data, main, now, report, rss_bytes, threads
+from common import (JOB_SUM, W11_ROUNDS, check, job_data, main, now, report, rss_bytes,
+                    threads, w11_echo, w11_report, w11_rounds)
 
 
 def w1(n):
@@ -165,5 +166,41 @@ def w13(n):
     report("W13", dt * 1e3, "ms", peak_threads=threads())
 
 
+def w11(n):
+    """Loopback echo over gevent.socket: a greenlet per connection each side."""
+    from gevent import socket as gsocket
+    from gevent.event import Event
+
+    srv = gsocket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(n)
+    addr = srv.getsockname()
+    start, all_in, oks, count = Event(), Event(), [], [0]
+
+    def serve():
+        for _ in range(n):
+            gevent.spawn(w11_echo, srv.accept()[0])
+
+    def client():
+        with gsocket.create_connection(addr) as c:
+            count[0] += 1
+            if count[0] == n:
+                all_in.set()
+            start.wait()
+            oks.append(w11_rounds(c))
+
+    gevent.spawn(serve)
+    gs = [gevent.spawn(client) for _ in range(n)]
+    all_in.wait()
+    t = now()
+    start.set()
+    gevent.joinall(gs)
+    dt = now() - t
+    srv.close()
+    check(sum(oks) == n * W11_ROUNDS, "W11 echoes")
+    w11_report(n, dt, threads())
+
+
 if __name__ == "__main__":
-    main({"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W8": w8, "W13": w13})
+    main({"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W8": w8, "W11": w11,
+          "W13": w13})

@@ -1,4 +1,4 @@
-"""goro from Python: W1-W6, W8 (BENCHMARKS.md) and W13, one workload per process.
+"""goro from Python: W1-W6, W8, W11 (goro.socket) and W13 (BENCHMARKS.md), one per process.
 
 GORO_BENCH_SIDE says where the workload's own side runs (the consumer of W3, the player of
 W2, the collector of W5, the submitter of W8, ...):
@@ -10,7 +10,8 @@ import os
 
 import goro
 
-from common import JOB_SUM, check, job_data, main, now, report, rss_bytes, threads
+from common import (JOB_SUM, W11_ROUNDS, check, job_data, main, now, report, rss_bytes,
+                    threads, w11_echo, w11_report, w11_rounds)
 
 IN_GOROUTINE = os.environ.get("GORO_BENCH_SIDE", "main") == "goroutine"
 
@@ -239,6 +240,43 @@ def w13(n):
     report("W13", dt * 1e3, "ms", peak_threads=peak)
 
 
+def w11(n):
+    """Loopback echo over goro.socket: a server goroutine per connection, n client goroutines;
+    timed once all have connected."""
+    from goro import socket as gsocket
+
+    srv = gsocket.create_server(("127.0.0.1", 0), backlog=n)
+    addr = srv.getsockname()
+    connected, done, start, oks = goro.WaitGroup(), goro.WaitGroup(), goro.Chan(), []
+
+    def serve():
+        for _ in range(n):
+            goro.go(w11_echo, srv.accept()[0])
+
+    def client():
+        with gsocket.create_connection(addr) as c:
+            connected.done()
+            start.recv_ok()
+            oks.append(w11_rounds(c))
+        done.done()
+
+    connected.add(n)
+    done.add(n)
+    goro.go(serve)
+    for _ in range(n):
+        goro.go(client)
+    connected.wait()
+    peak = threads()
+    t = now()
+    start.close()
+    done.wait()
+    dt = now() - t
+    peak = max(peak, threads())
+    srv.close()
+    check(sum(oks) == n * W11_ROUNDS, "W11 echoes")
+    w11_report(n, dt, peak)
+
+
 def in_goroutine(f):
     """GORO_BENCH_SIDE=goroutine: the workload's main runs as a goroutine, as Go's main does."""
     return lambda n: goro.run(f, n)
@@ -246,7 +284,7 @@ def in_goroutine(f):
 
 if __name__ == "__main__":
     table = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W6bare": w6_bare,
-             "W8": w8, "W13": w13}
+             "W8": w8, "W11": w11, "W13": w13}
     if IN_GOROUTINE:
         table = {k: f if k in ("W6", "W6bare") else in_goroutine(f) for k, f in table.items()}
     main(table)

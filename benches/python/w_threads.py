@@ -1,9 +1,11 @@
-"""OS threads + queue.Queue (and ThreadPoolExecutor for W8): W1-W6, W8."""
+"""OS threads + queue.Queue (ThreadPoolExecutor for W8, blocking sockets for W11): W1-W6, W8,
+W11, W13."""
 import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from common import JOB_SUM, check, job_data, main, now, report, rss_bytes, threads
+from common import (JOB_SUM, W11_ROUNDS, check, job_data, main, now, report, rss_bytes,
+                    threads, w11_echo, w11_report, w11_rounds)
 
 threading.stack_size(256 * 1024)  # as goro's goroutine stacks; keeps W6 honest for threads
 
@@ -177,5 +179,40 @@ def w13(n):
     report("W13", dt * 1e3, "ms", peak_threads=peak)
 
 
+def w11(n):
+    """Loopback echo over blocking stdlib sockets: a thread per connection each side."""
+    import socket
+
+    srv = socket.create_server(("127.0.0.1", 0), backlog=n)
+    addr = srv.getsockname()
+    connected, start, oks = threading.Barrier(n + 1), threading.Event(), []
+
+    def serve():
+        for _ in range(n):
+            threading.Thread(target=w11_echo, args=(srv.accept()[0],), daemon=True).start()
+
+    def client():
+        with socket.create_connection(addr) as c:
+            connected.wait()
+            start.wait()
+            oks.append(w11_rounds(c))
+
+    threading.Thread(target=serve, daemon=True).start()
+    ths = [threading.Thread(target=client) for _ in range(n)]
+    for th in ths:
+        th.start()
+    connected.wait()
+    peak = threads()
+    t = now()
+    start.set()
+    for th in ths:
+        th.join()
+    dt = now() - t
+    srv.close()
+    check(sum(oks) == n * W11_ROUNDS, "W11 echoes")
+    w11_report(n, dt, peak)
+
+
 if __name__ == "__main__":
-    main({"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W8": w8, "W13": w13})
+    main({"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W8": w8, "W11": w11,
+          "W13": w13})

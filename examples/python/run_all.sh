@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 py=${PYTHON:-python3}
 limit=${GORO_EXAMPLE_TIMEOUT:-120}
 failed=""
-for ex in waitgroup fan_in errgroup first_response worker_pool defer_file timeout pipeline asyncio_bridge find_leak hello_100k; do
+for ex in waitgroup fan_in errgroup first_response worker_pool defer_file timeout pipeline asyncio_bridge find_leak echo_server hello_100k; do
     echo "=== $ex"
     start=$(date +%s%N)
     timeout "$limit" "$py" "$here/$ex.py"

@@ -3,7 +3,8 @@
 //! Files: `rt` how Python waits and how thread states follow goroutines (read it first);
 //! `goroutine` go/run/defer/exit and exception reports; `chan` the channel; `select`;
 //! `sync` WaitGroup and Mutex; `time` sleep/after/Ticker; `pool`; `aio` asyncio; `trace` dumps,
-//! profiles, leak reports and counters; `context` contexts, `ctx=` and Group.
+//! profiles, leak reports and counters; `context` contexts, `ctx=` and Group; `io` the fd wait
+//! and close under goro.socket.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -11,6 +12,7 @@ mod aio;
 mod chan;
 mod context;
 mod goroutine;
+mod io;
 mod pool;
 mod rt;
 mod select;
@@ -150,5 +152,12 @@ fn _goro(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_live, m)?)?;
     // Contexts, ctx= and Group (context.rs).
     context::register(m)?;
+    add_io(m)
+}
+
+/// goro.socket's native side (io.rs).
+fn add_io(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(io::_fd_wait, m)?)?;
+    m.add_function(wrap_pyfunction!(io::_fd_close, m)?)?;
     Ok(())
 }

@@ -44,6 +44,10 @@ pub(crate) enum Slept {
     Stay,
     /// Left the idle list with a token: return to the worker loop.
     Leave,
+    /// Left the idle list without a token: the poll readied goroutines pinned to this worker,
+    /// which need none (`runq::put` does not kick the worker it runs on, so nobody else would
+    /// wake it for them).
+    Pinned,
 }
 
 /// Step 1: sleeps in epoll_wait until `deadline` (None: forever) if no worker does already.
@@ -82,6 +86,13 @@ pub(crate) fn sleep_in_poller(w: &M, deadline: Option<i64>) -> Slept {
         // injectglist, then stopm). The token holders poll when they run dry (step 3), sysmon
         // after 10 ms (step 4).
         netpoll::wake(ready);
+        // Goroutines pinned to us went to our own inbox, unkicked (we are their home): run
+        // them rather than sleep on the futex with them queued (a Python goroutine's socket
+        // stalled until some timer woke us, seen at GOMAXPROCS=1). SeqCst as `idle::sleep`'s
+        // load of `inbox_len`.
+        if me.inbox_len.load(Ordering::SeqCst) > 0 && idle::remove_from_idle(me) {
+            return Slept::Pinned;
+        }
         return Slept::NotPoller;
     }
     if !idle::remove_from_idle(me) {

@@ -13,6 +13,9 @@
 Goroutines are real goroutines: thousands park on channels without an OS thread each, and
 every blocking call releases the GIL. See CONTRACT.md (Python) for the full surface.
 
+Sockets: goro.socket is the stdlib's socket API whose waits park the goroutine;
+goro.monkey.patch_socket() makes http.client, urllib, socketserver and others use it.
+
 Seeing inside: goro.dump() (every goroutine: state, wait, function, where started),
 goro.profile(kind) / goro.write_profile(kind, path) (pprof for `go tool pprof`),
 goro.leaks() / goro.leak_report(), goro.debug_serve(), goro.counters(); goro.testing fails a
