@@ -4,7 +4,7 @@
 // postMessage, a hand-written postMessage pool, piscina). Systems run interleaved, run by
 // run; each cell is the median; every run checks its result and a wrong one fails the run.
 //
-// usage: node bench.js [--quick] [--runs N] [--write FILE] [--only W3x,...]
+// usage: node --expose-gc bench.js [--quick] [--runs N] [--write FILE] [--only W3x,...]
 
 const os = require('node:os');
 const fs = require('node:fs');
@@ -354,6 +354,11 @@ const W = [
     sys: { 'goro Pool': w8Goro, 'postMessage pool': w8Hand, piscina: w8Piscina } },
 ];
 
+// A full collection, when node runs with --expose-gc (./run passes it).
+function settleHeap() {
+  if (typeof global.gc === 'function') global.gc();
+}
+
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -376,6 +381,11 @@ async function main() {
     for (const w of ws) {
       const n = Math.max(1000, Math.floor(w.n / S));
       for (const [name, fn] of Object.entries(w.sys)) {
+        // Settle the heap first: the garbage of the measurement before (another system's, or
+        // another row's) must not be collected on this one's clock. Without it the system
+        // that ran right after "promise chan + Promise.race" (W5) paid its incremental
+        // marking: W2 measured 0.65x the promise channel run after it, 1.4x run before it.
+        settleHeap();
         const v = await fn(n);
         results.get(w.id).get(name).push(v);
         process.stderr.write(`run ${run + 1}/${RUNS} ${w.id} ${name}: ${fmt(v)} ${w.unit}\n`);
