@@ -381,10 +381,9 @@ async function main() {
     for (const w of ws) {
       const n = Math.max(1000, Math.floor(w.n / S));
       for (const [name, fn] of Object.entries(w.sys)) {
-        // Settle the heap first: the garbage of the measurement before (another system's, or
-        // another row's) must not be collected on this one's clock. Without it the system
-        // that ran right after "promise chan + Promise.race" (W5) paid its incremental
-        // marking: W2 measured 0.65x the promise channel run after it, 1.4x run before it.
+        // Settle the heap first, so no measurement starts in the state another one left (its
+        // garbage, its heap sizing). Without it one-thread W2 swung with what ran just before:
+        // goro 0.65x the promise channel right after W5's Promise.race, 1.4x swapped.
         settleHeap();
         const v = await fn(n);
         results.get(w.id).get(name).push(v);
