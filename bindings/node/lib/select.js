@@ -10,7 +10,7 @@
 
 const { typeError, TimeoutError } = require('./errors');
 const { Waiter, checkOpts, abortError } = require('./wait');
-const { native, S, status, pending, getLoop, spin, newId } = require('./native');
+const { native, S, status, pending, getLoop, newId } = require('./native');
 const { Chan, EMPTY, DRAINED } = require('./chan');
 const { SW, traceWait, R_SELECT } = require('./trace');
 
@@ -279,9 +279,6 @@ function enqueue(sel) {
     q.push(e);
     sel.entries.push(e);
   }
-  // Last, with every case queued: a native completion that the spin brings settles the
-  // select through nativeDone, which takes the local entries off again.
-  if (sel.nativeId >= 0) spin(sel.nativeId);
 }
 
 function select(cases, opts) {

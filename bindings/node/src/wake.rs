@@ -18,7 +18,8 @@
 //! each turn (a pure busy spin measured far worse on a loaded 2-CPU machine: both sides of
 //! a round trip spun while the partner waited for a CPU, 147 µs against 26 without it); a completion that
 //! arrives meanwhile is drained there and then, and its notify (the thread-safe call, or the
-//! waker's owed wake) is skipped, as the spinner takes the batch itself. Rejected: spinning in
+//! waker's owed wake) is skipped, as the spinner takes the batch itself. lib/native.js
+//! decides when and how long (the policy); this is the mechanism. Rejected: spinning in
 //! a libuv prepare hook just before the loop sleeps (it needs its own callback scope to run
 //! JS and microtasks, and it would spin on every turn, not only after a wait); spinning in
 //! JS on `tryRecv` (a rendezvous needs one side queued, and settling a queued side is a wake).
@@ -392,12 +393,12 @@ impl Loop {
     /// Spins up to `us` microseconds for wait `id` (just queued, PENDING) or any other of this
     /// loop's waits to complete (see the module doc). Returns the batch as dispatch gets it
     /// (`[id, code, value, ...]`), for the caller to dispatch, or undefined if nothing came. A
-    /// wait that nobody else can settle (not hopeful) does not spin.
+    /// wait that nobody else can settle (not hopeful) does not spin: null at once.
     #[napi]
     pub fn spin(&mut self, env: Env, id: u32, us: u32) -> Result<JsUnknown> {
         let sh = &self.shared;
         if !sh.ops.lock().unwrap().get(&id).is_some_and(|o| o.hopeful) {
-            return Ok(env.get_undefined()?.into_unknown());
+            return Ok(env.get_null()?.into_unknown());
         }
         sh.spinning.store(true, Ordering::SeqCst);
         let seen = sh.completions.load(Ordering::Acquire);
