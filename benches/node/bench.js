@@ -4,7 +4,7 @@
 // postMessage, a hand-written postMessage pool, piscina). Systems run interleaved, run by
 // run; each cell is the median; every run checks its result and a wrong one fails the run.
 //
-// usage: node bench.js [--quick] [--runs N] [--write FILE] [--only W3x,...]
+// usage: node --expose-gc bench.js [--quick] [--runs N] [--write FILE] [--only W3x,...]
 
 const os = require('node:os');
 const fs = require('node:fs');
@@ -354,6 +354,11 @@ const W = [
     sys: { 'goro Pool': w8Goro, 'postMessage pool': w8Hand, piscina: w8Piscina } },
 ];
 
+// A full collection, when node runs with --expose-gc (./run passes it).
+function settleHeap() {
+  if (typeof global.gc === 'function') global.gc();
+}
+
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -376,6 +381,10 @@ async function main() {
     for (const w of ws) {
       const n = Math.max(1000, Math.floor(w.n / S));
       for (const [name, fn] of Object.entries(w.sys)) {
+        // Settle the heap first, so no measurement starts in the state another one left (its
+        // garbage, its heap sizing). Without it one-thread W2 swung with what ran just before:
+        // goro 0.65x the promise channel right after W5's Promise.race, 1.4x swapped.
+        settleHeap();
         const v = await fn(n);
         results.get(w.id).get(name).push(v);
         process.stderr.write(`run ${run + 1}/${RUNS} ${w.id} ${name}: ${fmt(v)} ${w.unit}\n`);

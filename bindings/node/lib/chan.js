@@ -16,12 +16,15 @@
 const { ClosedError, typeError } = require('./errors');
 const { Queue } = require('./queue');
 const { Waiter, claim, checkOpts, abortError, pendingNative, RECV, ITER, SEND, BYTES } = require('./wait');
-const { native, S, status, pending, getLoop, newId, encode, decode, abandon } = require('./native');
+const { native, S, status, pending, getLoop, spin, newId, encode, decode, abandon } = require('./native');
 
 const WOULD_BLOCK = S.WouldBlock;
 const { SW, traceWait, R_RECV, R_SEND } = require('./trace');
 
 const RESOLVED = Promise.resolve();
+// What _tryRecvLocal answers when it has no value to give.
+const EMPTY = Symbol('empty');
+const DRAINED = Symbol('drained');
 const MAX_CAP = 0x7fffffff;
 
 class Chan {
@@ -68,13 +71,13 @@ class Chan {
     return WOULD_BLOCK;
   }
 
-  // Receives without waiting: true with the value in this._got, or false.
-  // Once closed and drained: true with this._gotOk false.
+  // Receives without waiting: the value, EMPTY if it would wait, or DRAINED once closed and
+  // drained. (Sentinels, not a result object or fields set on the channel: the hot path
+  // allocates nothing it does not hand to the caller.)
   _tryRecvLocal() {
     const sq = this._sendq;
     if (this._buf.length > 0) {
-      this._got = this._buf.shift();
-      this._gotOk = true;
+      const v = this._buf.shift();
       // A slot is free: the first waiting sender's value moves into it (senders in order).
       while (sq.length > 0) {
         const w = sq.shift();
@@ -84,23 +87,17 @@ class Chan {
           break;
         }
       }
-      return true;
+      return v;
     }
     while (sq.length > 0) {
       const w = sq.shift();
       if (claim(w)) {
-        this._got = w.value;
-        this._gotOk = true;
+        const v = w.value;
         w.complete(undefined, true);
-        return true;
+        return v;
       }
     }
-    if (this._closed) {
-      this._got = undefined;
-      this._gotOk = false;
-      return true;
-    }
-    return false;
+    return this._closed ? DRAINED : EMPTY;
   }
 
   // ---- the surface ----
@@ -112,13 +109,13 @@ class Chan {
     const r = this._trySendLocal(v);
     if (r === 1) return RESOLVED;
     if (r === 0) return Promise.reject(new ClosedError());
+    const w = new Waiter(SEND, this._sendq, v);
     const p = new Promise((resolve, reject) => {
-      const w = new Waiter(SEND, this._sendq, v);
       w.resolve = resolve;
       w.reject = reject;
-      this._sendq.push(w);
-      w.arm(o);
     });
+    this._sendq.push(w);
+    if (o !== null) w.arm(o);
     return SW[0] === 0 ? p : traceWait(p, R_SEND);
   }
 
@@ -129,20 +126,20 @@ class Chan {
   _recv(o, mode) {
     if (this._nc !== null) return this._recvNative(o, mode);
     if (o !== null && o.signal && o.signal.aborted) return Promise.reject(abortError(o.signal));
-    if (this._tryRecvLocal()) {
-      const v = this._got;
-      this._got = undefined;
-      if (mode === RECV) return Promise.resolve({ value: v, ok: this._gotOk });
-      return Promise.resolve(this._gotOk ? { value: v, done: false } : { value: undefined, done: true });
+    const v = this._tryRecvLocal();
+    if (v !== EMPTY) {
+      const ok = v !== DRAINED;
+      if (mode === RECV) return Promise.resolve({ value: ok ? v : undefined, ok });
+      return Promise.resolve(ok ? { value: v, done: false } : { value: undefined, done: true });
     }
     if (this._onRecvWait !== null) this._onRecvWait();
+    const w = new Waiter(mode, this._recvq, undefined);
     const p = new Promise((resolve, reject) => {
-      const w = new Waiter(mode, this._recvq, undefined);
       w.resolve = resolve;
       w.reject = reject;
-      this._recvq.push(w);
-      w.arm(o);
     });
+    this._recvq.push(w);
+    if (o !== null) w.arm(o);
     return SW[0] === 0 ? p : traceWait(p, R_RECV);
   }
 
@@ -166,10 +163,9 @@ class Chan {
       if (s === WOULD_BLOCK) return null;
       return s === 1 ? { value: this._dec(v), ok: true } : { value: undefined, ok: false };
     }
-    if (!this._tryRecvLocal()) return null;
-    const v = this._got;
-    this._got = undefined;
-    return { value: v, ok: this._gotOk };
+    const v = this._tryRecvLocal();
+    if (v === EMPTY) return null;
+    return v === DRAINED ? { value: undefined, ok: false } : { value: v, ok: true };
   }
 
   close() {
@@ -282,7 +278,9 @@ class Chan {
   }
 
   _pendingNative(id, mode, o) {
-    return pendingNative(id, this._bytes ? mode | BYTES : mode, o, mode === SEND ? R_SEND : R_RECV);
+    const p = pendingNative(id, this._bytes ? mode | BYTES : mode, o, mode === SEND ? R_SEND : R_RECV);
+    spin(id);
+    return p;
   }
 
   // local -> native; see the top of the file.
@@ -324,4 +322,4 @@ function hasLive(q) {
   return false;
 }
 
-module.exports = { Chan, hasLive };
+module.exports = { Chan, hasLive, EMPTY, DRAINED };

@@ -11,7 +11,7 @@
 const { typeError, TimeoutError } = require('./errors');
 const { Waiter, checkOpts, abortError } = require('./wait');
 const { native, S, status, pending, getLoop, newId } = require('./native');
-const { Chan } = require('./chan');
+const { Chan, EMPTY, DRAINED } = require('./chan');
 const { SW, traceWait, R_SELECT } = require('./trace');
 
 class Case {
@@ -158,10 +158,10 @@ function poll(cases) {
     if (c.send) {
       const r = ch._trySendLocal(c.value);
       if (r >= 0) return { index: i, value: undefined, ok: r === 1 };
-    } else if (ch._tryRecvLocal()) {
-      const v = ch._got;
-      ch._got = undefined;
-      return { index: i, value: v, ok: ch._gotOk };
+    } else {
+      const v = ch._tryRecvLocal();
+      if (v === DRAINED) return { index: i, value: undefined, ok: false };
+      if (v !== EMPTY) return { index: i, value: v, ok: true };
     }
   }
   return null;

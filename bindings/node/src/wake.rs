@@ -11,6 +11,19 @@
 //!
 //! Wakes between JS threads are deferred to the waker's next event-loop turn (`owe_wake`).
 //!
+//! Spinning (`Loop::spin`): a thread wake costs about 10 µs here (DESIGN.md), so a round trip
+//! across threads that waits for a wake on each side is dearer than the work. A JS thread that
+//! has just queued a channel wait that another thread can settle spins a few microseconds
+//! watching its own completion count before it returns to its event loop, yielding its CPU
+//! each turn (a pure busy spin measured far worse on a loaded 2-CPU machine: both sides of
+//! a round trip spun while the partner waited for a CPU, 147 µs against 26 without it); a completion that
+//! arrives meanwhile is drained there and then, and its notify (the thread-safe call, or the
+//! waker's owed wake) is skipped, as the spinner takes the batch itself. lib/native.js
+//! decides when and how long (the policy); this is the mechanism. Rejected: spinning in
+//! a libuv prepare hook just before the loop sleeps (it needs its own callback scope to run
+//! JS and microtasks, and it would spin on every turn, not only after a wait); spinning in
+//! JS on `tryRecv` (a rendezvous needs one side queued, and settling a queued side is a wake).
+//!
 //! Keep-alive: the thread-safe function is ref'd only while this thread has a native wait in
 //! flight that someone else could settle (shared.rs, `hopeful`: another handle in any
 //! thread, an unopened token, or a C channel). When a thing loses a holder (a Worker exits
@@ -19,7 +32,8 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use goro_core::wait::bridge::Bridge;
@@ -72,6 +86,10 @@ struct LoopShared {
     /// Whether the thread-safe function is ref'd. Owner thread only.
     refd: AtomicBool,
     bridge: Arc<Bridge<u32>>,
+    /// Completions pushed so far (wrapping), counted after the push; watched by `Loop::spin`.
+    completions: AtomicU32,
+    /// The owner is in `Loop::spin` and drains what arrives itself: notifies are skipped.
+    spinning: AtomicBool,
     tsfn: OnceLock<Tsfn>,
     /// Waits in flight, by the JS layer's id. Touched by the JS thread only, but kept under a
     /// mutex so this struct is Sync for the callbacks.
@@ -100,10 +118,18 @@ impl LoopShared {
             self.set_ref(true);
         }
         self.bridge.push(id, out);
+        // After the push: a spinner that sees the count move finds the completion queued.
+        // Release pairs with the Acquire load in `Loop::spin`.
+        self.completions.fetch_add(1, Ordering::Release);
     }
 
     /// The bridge's notify: a batch has begun. The completing thread's, any.
     fn notify(self: &Arc<Self>) {
+        // SeqCst pairs with the store of false in `Loop::spin`, which then looks at the queue
+        // again under its lock: either this push is seen there, or this load sees false.
+        if self.spinning.load(Ordering::SeqCst) {
+            return;
+        }
         if std::thread::current().id() == self.owner || !owe_wake(self) {
             self.call();
         }
@@ -285,6 +311,8 @@ impl Loop {
                         s.notify();
                     }
                 }),
+                completions: AtomicU32::new(0),
+                spinning: AtomicBool::new(false),
                 tsfn: OnceLock::new(),
                 ops: Mutex::new(HashMap::new()),
             }
@@ -360,6 +388,34 @@ impl Loop {
             });
         }
         self.start(env, id, entries, wait)
+    }
+
+    /// Spins up to `us` microseconds for wait `id` (just queued, PENDING) or any other of this
+    /// loop's waits to complete (see the module doc). Returns the batch as dispatch gets it
+    /// (`[id, code, value, ...]`), for the caller to dispatch, or undefined if nothing came. A
+    /// wait that nobody else can settle (not hopeful) does not spin: null at once.
+    #[napi]
+    pub fn spin(&mut self, env: Env, id: u32, us: u32) -> Result<JsUnknown> {
+        let sh = &self.shared;
+        if !sh.ops.lock().unwrap().get(&id).is_some_and(|o| o.hopeful) {
+            return Ok(env.get_null()?.into_unknown());
+        }
+        sh.spinning.store(true, Ordering::SeqCst);
+        let seen = sh.completions.load(Ordering::Acquire);
+        let deadline = Instant::now() + Duration::from_micros(u64::from(us));
+        while sh.completions.load(Ordering::Acquire) == seen {
+            // Yield, not spin_loop: the partner may need this very CPU to answer.
+            std::thread::yield_now();
+            if Instant::now() >= deadline {
+                break;
+            }
+        }
+        sh.spinning.store(false, Ordering::SeqCst);
+        // Whatever was pushed while we spun had its notify skipped: it is ours to drain.
+        if sh.bridge.is_empty() {
+            return Ok(env.get_undefined()?.into_unknown());
+        }
+        Ok(sh.drain(&env)?.into_unknown())
     }
 
     /// Gives up a wait in flight. True: nothing was consumed or delivered (and dispatch will
