@@ -100,12 +100,14 @@ pub(crate) fn init_from_env() {
 }
 
 /// A profile in pprof's format (gzipped protobuf), as Go writes it: "goroutine" (count by
-/// stack), "block" and "mutex" (contentions and delay by stack, since their rate was set),
+/// stack), "goroutineleak" (the same, of the leaked goroutines: leak.rs), "block" and
+/// "mutex" (contentions and delay by stack, since their rate was set),
 /// "cpu" (the last CPU profile stopped). Err(Invalid) for another kind, Err(WouldBlock) for
 /// "cpu" before any CPU profile was stopped.
 pub fn profile(kind: &str) -> Result<Vec<u8>, crate::Error> {
     match kind {
-        "goroutine" => Ok(goroutine_profile()),
+        "goroutine" => Ok(goroutine_profile(registry::snapshot())),
+        "goroutineleak" => Ok(goroutine_profile(leak::leaked())),
         "block" => Ok(contention_profile(&block::BLOCK_PROFILE)),
         "mutex" => Ok(contention_profile(&block::MUTEX_PROFILE)),
         "cpu" => cpu::last_profile().ok_or(crate::Error::WouldBlock),
@@ -113,11 +115,13 @@ pub fn profile(kind: &str) -> Result<Vec<u8>, crate::Error> {
     }
 }
 
-fn goroutine_profile() -> Vec<u8> {
+/// The goroutine profile of `gs` (every goroutine, or the leaked ones: Go's goroutineleak
+/// profile has the goroutine profile's form).
+fn goroutine_profile(gs: Vec<registry::GoroutineInfo>) -> Vec<u8> {
     let now = now_ns();
     let mut groups: std::collections::HashMap<(Vec<Frame>, String), i64> =
         std::collections::HashMap::new();
-    for g in registry::snapshot() {
+    for g in gs {
         let state = match &g.state {
             registry::State::Waiting(r, _) => r.as_str().to_string(),
             _ => dump::state_text(&g, now),
