@@ -107,12 +107,27 @@ pub(crate) fn init_from_env() {
 pub fn profile(kind: &str) -> Result<Vec<u8>, crate::Error> {
     match kind {
         "goroutine" => Ok(goroutine_profile(registry::snapshot())),
-        "goroutineleak" => Ok(goroutine_profile(leak::leaked())),
+        "goroutineleak" => Ok(goroutineleak_profile(&[])),
         "block" => Ok(contention_profile(&block::BLOCK_PROFILE)),
         "mutex" => Ok(contention_profile(&block::MUTEX_PROFILE)),
         "cpu" => cpu::last_profile().ok_or(crate::Error::WouldBlock),
         _ => Err(crate::Error::Invalid),
     }
+}
+
+/// The goroutineleak profile: the goroutines `leak::leaked` finds, and the host's own
+/// goroutines with ids in `also` (Node's go() tasks whose wait its garbage collector took).
+pub fn goroutineleak_profile(also: &[u64]) -> Vec<u8> {
+    let mut gs = leak::leaked();
+    if !also.is_empty() {
+        let found: Vec<u64> = gs.iter().map(|g| g.id).collect();
+        gs.extend(
+            registry::snapshot()
+                .into_iter()
+                .filter(|g| also.contains(&g.id) && !found.contains(&g.id)),
+        );
+    }
+    goroutine_profile(gs)
 }
 
 /// The goroutine profile of `gs` (every goroutine, or the leaked ones: Go's goroutineleak

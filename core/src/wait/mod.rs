@@ -428,7 +428,6 @@ pub(crate) unsafe fn wait_chan(
     deadline: Deadline,
     reason: WaitReason,
 ) -> Result<bool, Error> {
-    // SAFETY: the caller's contract.
     let timed = matches!(deadline, Deadline::At(_));
     let waiter = || {
         let w = Waiter::current();
@@ -437,6 +436,7 @@ pub(crate) unsafe fn wait_chan(
         }
         w
     };
+    // SAFETY: the caller's contract.
     match unsafe { ch.arm_one(op, deadline != Deadline::NoWait, waiter) } {
         crate::chan::ArmedOne::Done(ok, partner) => {
             if let Some(p) = partner {
