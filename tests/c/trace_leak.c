@@ -19,7 +19,7 @@
  * - waits that can end otherwise, on channels nobody else holds: a timeout, a context: not
  *   reported.
  * Then checks goro_leaks names exactly the four leaked ones with their functions and start
- * lines, the dump marks them "(leaked)", and writes goroutineleak.pb.gz into argv[1] (if
+ * lines, the dump marks them "(leaked)" and shows the context wait as one, and writes goroutineleak.pb.gz into argv[1] (if
  * given) for trace_leak_pprof.sh, which reads it with `go tool pprof -top`.
  */
 #include "check.h"
@@ -290,6 +290,8 @@ static void main_body(void *arg)
     CHECK(dump != NULL);
     goro_dump_to(dump, n + 1);
     CHECK_EQ(count_of(dump, "(leaked)]"), LEAKED);
+    /* A wait bound to a context says so (issue 16). */
+    CHECK_MSG(strstr(dump, "[chan receive (context), ") != NULL, "no context wait in:\n%s", dump);
     free(dump);
 
     if (out_dir) {
