@@ -209,6 +209,25 @@ TEST_UNUSED static uint64_t rng_below(uint64_t *state, uint64_t n)
     return n ? rng_next(state) % n : 0;
 }
 
+/* ---- reports ----------------------------------------------------------------------------- */
+
+/* What a reporting call (goro_leaks, goro_dump) writes to an fd, as a malloc'd C string; the
+   call's own result goes to *result. */
+TEST_UNUSED static char *check_capture(int (*write)(int fd), int *result)
+{
+    char path[] = "/tmp/goro-check-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    unlink(path);
+    *result = write(fd);
+    off_t n = lseek(fd, 0, SEEK_END);
+    char *buf = calloc(1, (size_t)n + 1);
+    CHECK(buf != NULL);
+    CHECK_EQ(pread(fd, buf, (size_t)n, 0), (ssize_t)n);
+    close(fd);
+    return buf;
+}
+
 /* ---- no leaked goroutines at exit --------------------------------------------------- */
 
 /* Every test program checks, when it exits normally (returns from main or calls exit), that

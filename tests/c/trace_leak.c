@@ -170,21 +170,6 @@ static void ctx_owner(void *arg)
     goro_chan_release(c);
 }
 
-static char *capture(int (*write)(int fd), int *result)
-{
-    char path[] = "/tmp/goro-leak-XXXXXX";
-    int fd = mkstemp(path);
-    CHECK(fd >= 0);
-    unlink(path);
-    *result = write(fd);
-    off_t n = lseek(fd, 0, SEEK_END);
-    char *buf = calloc(1, (size_t)n + 1);
-    CHECK(buf != NULL);
-    CHECK_EQ(pread(fd, buf, (size_t)n, 0), (ssize_t)n);
-    close(fd);
-    return buf;
-}
-
 static int count_of(const char *hay, const char *needle)
 {
     int n = 0;
@@ -268,7 +253,7 @@ static void main_body(void *arg)
     wait_parked(started);
 
     int leaks = -1;
-    char *report = capture(goro_leaks, &leaks);
+    char *report = check_capture(goro_leaks, &leaks);
     printf("--- goro_leaks ---\n%s", report);
     CHECK_EQ(leaks, LEAKED);
     CHECK_EQ(count_of(report, "owner_blocked"), 1);
