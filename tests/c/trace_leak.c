@@ -113,7 +113,7 @@ static void chain_tail(void *arg)
     CHECK_EQ(goro_chan_recv(chain_c, &v, NULL), GORO_ECLOSED);
 }
 
-static atomic_int late_done;
+static atomic_int late_done; /* late_parent, plain_parent, ctx_owner: finished */
 
 static void late_child(void *arg)
 {
@@ -168,6 +168,7 @@ static void ctx_owner(void *arg)
     park_note();
     CHECK_NE(goro_chan_recv_ctx(c, NULL, NULL, ctx), GORO_OK);
     goro_chan_release(c);
+    atomic_fetch_add(&late_done, 1);
 }
 
 static int count_of(const char *hay, const char *needle)
@@ -307,6 +308,10 @@ static void main_body(void *arg)
     CHECK_OK(goro_chan_close(chain_d));
     goro_chan_release(chain_d);
     goro_ctx_cancel(ctx);
+    /* The context-bound wait borrows ctx: release it only once that wait has returned. */
+    for (int i = 0; i < 2000 && atomic_load(&late_done) < 3; i++)
+        goro_sleep(1000 * 1000);
+    CHECK_EQ(atomic_load(&late_done), 3);
     goro_ctx_release(ctx);
     goro_sleep(700 * 1000 * 1000); /* the timed wait runs out */
     CHECK_EQ(goro_leaks(-1), LEAKED);
