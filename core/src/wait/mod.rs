@@ -389,8 +389,9 @@ pub unsafe fn wait(
         return wait_no_cases(deadline, reason);
     }
     let at = deadline.wait_until();
+    let timed = matches!(at, Some(Some(_)));
     // SAFETY: the caller's contract.
-    match unsafe { begin(cases, polled, at.is_some(), matches!(at, Some(Some(_))), &mut Waiter::current) } {
+    match unsafe { begin(cases, polled, at.is_some(), timed, &mut Waiter::current) } {
         Begun::Done(i, ok) => {
             crate::sched::preempt_point();
             Ok((i, ok))
