@@ -442,8 +442,8 @@ void goro_chan_release(goro_chan *c);
 
 /*
  Starts `fn(arg)` as a goroutine, as goro_go does, and hands it one reference to each of
- `chans[0..n]`: references the caller took (goro_chan_new, goro_chan_retain) and gives up.
- They belong to the new goroutine (see "Who owns a reference" above), which releases each
+ `chans[0..n]`: references the caller took (goro_chan_new, goro_chan_retain, or its own) and
+ gives up. They belong to the new goroutine (see "Who owns a reference" above), which releases each
  with goro_chan_release when it is done and never hands them on. `chans` may be NULL when
  n is 0. GORO_EINVAL for a NULL fn or a NULL in `chans`, GORO_ENOMEM if no stack could be
  had; on an error the references stay the caller's.

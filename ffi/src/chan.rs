@@ -97,8 +97,8 @@ struct Owning {
 unsafe impl Send for Owning {}
 
 /// Starts `fn(arg)` as a goroutine, as goro_go does, and hands it one reference to each of
-/// `chans[0..n]`: references the caller took (goro_chan_new, goro_chan_retain) and gives up.
-/// They belong to the new goroutine (see "Who owns a reference" above), which releases each
+/// `chans[0..n]`: references the caller took (goro_chan_new, goro_chan_retain, or its own) and
+/// gives up. They belong to the new goroutine (see "Who owns a reference" above), which releases each
 /// with goro_chan_release when it is done and never hands them on. `chans` may be NULL when
 /// n is 0. GORO_EINVAL for a NULL fn or a NULL in `chans`, GORO_ENOMEM if no stack could be
 /// had; on an error the references stay the caller's.
@@ -143,6 +143,14 @@ pub unsafe extern "C" fn goro_go_owning_at(
         if list.iter().any(|c| c.is_null()) {
             return GORO_EINVAL;
         }
+        // A reference the caller owned itself leaves it (chan/owners.rs: disowning is never
+        // wrong, it only makes the reference nobody's until the new goroutine takes it).
+        let me = goro_core::current_id();
+        let disowned: Vec<bool> = list
+            .iter()
+            // SAFETY: the caller's contract: live handles.
+            .map(|&c| me != 0 && unsafe { borrow(c) }.is_some_and(|ch| ch.disown(me)))
+            .collect();
         let job = Owning {
             func: f,
             arg,
@@ -150,6 +158,7 @@ pub unsafe extern "C" fn goro_go_owning_at(
         };
         // The references are nobody's in particular until the goroutine runs and takes them
         // as its own: an attribution made here could come after the goroutine released them.
+        let kept = job.chans.clone();
         let body = Body::Rust(Box::new(move || {
             let job = job;
             let me = goro_core::current_id();
@@ -169,7 +178,16 @@ pub unsafe extern "C" fn goro_go_owning_at(
         };
         match goroutine::spawn(body, &opts) {
             Ok(_) => GORO_OK,
-            Err(e) => code(e),
+            Err(e) => {
+                // The references stay the caller's, as they were.
+                for (&c, _) in kept.iter().zip(&disowned).filter(|(_, &d)| d) {
+                    // SAFETY: the caller's references keep them alive.
+                    if let Some(ch) = unsafe { borrow(c) } {
+                        ch.own(me);
+                    }
+                }
+                code(e)
+            }
         }
     })
 }

@@ -9,6 +9,8 @@
  * - 50 goroutines parked on a channel the starter still holds, each owning a reference too:
  *   not reported;
  * - a cycle: two goroutines, each blocked on the channel the other owns: both reported;
+ * - a reference handed on: `relay` hands the one it owns to `handed_down` (goro_go_owning
+ *   again) and ends; handed_down stays blocked: reported;
  * - a select on two channels only it owns: reported; a select where one channel is held by
  *   the starter: not;
  * - a chain: `chain_tail` blocked on a channel owned by `chain_head`, which is blocked on one
@@ -18,7 +20,7 @@
  *   with goro_go (not reported);
  * - waits that can end otherwise, on channels nobody else holds: a timeout, a context: not
  *   reported.
- * Then checks goro_leaks names exactly the four leaked ones with their functions and start
+ * Then checks goro_leaks names exactly the five leaked ones with their functions and start
  * lines, the dump marks them "(leaked)" and shows the context wait as one, and writes goroutineleak.pb.gz into argv[1] (if
  * given) for trace_leak_pprof.sh, which reads it with `go tool pprof -top`.
  */
@@ -27,7 +29,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-enum { KEPT = 50, LEAKED = 4 };
+enum { KEPT = 50, LEAKED = 5 };
 
 static atomic_int parked_count;
 
@@ -69,6 +71,21 @@ static void cycle_member(void *arg)
     int v;
     park_note();
     goro_chan_recv(p->wait_on, &v, NULL);
+}
+
+/* Blocked for good on a channel whose reference it got from a goroutine that had owned it. */
+static void handed_down(void *arg)
+{
+    goro_chan *c = arg;
+    park_note();
+    goro_chan_recv(c, NULL, NULL);
+}
+
+/* Hands its own reference on to a goroutine it starts, and ends. */
+static void relay(void *arg)
+{
+    goro_chan *c = arg;
+    CHECK_OK(goro_go_owning(handed_down, c, &c, 1));
 }
 
 static goro_chan *sel_a, *sel_b, *sel_kept;
@@ -218,6 +235,11 @@ static void main_body(void *arg)
     CHECK_OK(goro_go_owning(cycle_member, &cycle[1], &cycle[1].owned, 1));
     started += 2;
 
+    /* A reference handed down twice: to relay, which hands its own on to handed_down. */
+    goro_chan *down = goro_chan_new(0, 0);
+    CHECK_OK(goro_go_owning(relay, down, &down, 1));
+    started++;
+
     /* Selects. */
     sel_a = goro_chan_new(sizeof(int), 0);
     sel_b = goro_chan_new(sizeof(int), 1);
@@ -260,6 +282,7 @@ static void main_body(void *arg)
     CHECK_EQ(count_of(report, "owner_blocked"), 1);
     CHECK_EQ(count_of(report, "cycle_member"), 2);
     CHECK_EQ(count_of(report, "select_unreachable"), 1);
+    CHECK_EQ(count_of(report, "handed_down"), 1);
     char site[64];
     snprintf(site, sizeof site, "trace_leak.c:%d", leak_line);
     CHECK_MSG(strstr(report, site) != NULL, "the report should name %s", site);

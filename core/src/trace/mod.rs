@@ -38,7 +38,7 @@ pub(crate) fn func_of_key(k: usize) -> Option<Frame> {
     crate::goroutine::func_of_key(k).map(|f| match f {
         Func::Unknown => Frame::new("(unknown goroutine)", "", 0),
         Func::Named(fr) => fr,
-        Func::Addr(a) => symbol::resolve(a + 1),
+        Func::Addr(a) => symbol::resolve_function(a),
     })
 }
 
