@@ -16,6 +16,19 @@
  *   progress holds its own reference, so releasing a handle while another goroutine is blocked
  *   on it is safe. Using a handle after its last release is a use-after-free, which cannot be
  *   detected. Buffers passed for values must hold elem_size bytes: that cannot be checked.
+ * - Who owns a reference (for leak reports, goro_leaks): a channel reference belongs to a
+ *   goroutine when it was handed to that goroutine at its start (goro_go_owning) or taken by
+ *   it for itself (goro_chan_retain_own); a goroutine's goro_chan_release drops one of its
+ *   own first. Every other reference (goro_chan_new, goro_chan_retain, goro_after, held by a
+ *   thread, a struct, another goroutine) belongs to nobody in particular and keeps the
+ *   channel reachable. A goroutine is reported leaked when every channel it is blocked on
+ *   (a receive, send or select with no deadline) is reachable only through references owned
+ *   by goroutines that are themselves leaked, as Go's goroutine leak profile reports it. The
+ *   rule that keeps the report free of false positives: an owned reference is used and
+ *   released by its owner only; to let another goroutine or thread use the channel, retain
+ *   a reference for it (goro_chan_retain), never lend it your own. Programs that never call
+ *   the owning functions get a report as before: goroutines on channels that no handle at
+ *   all reaches any more.
  * - Threads: a goroutine may resume on another OS thread after any call that can block or
  *   yield (unless started with GORO_PINNED). Do not keep, across such a call, anything tied to
  *   the OS thread: addresses of thread-local variables (including errno: read it right after
@@ -396,7 +409,9 @@ void goro_blocking_end(void);
 goro_chan *goro_chan_new(size_t elem_size, size_t cap);
 
 /*
- Takes another reference to `c`; returns `c`. NULL is fine (returns NULL).
+ Takes another reference to `c`; returns `c`. NULL is fine (returns NULL). The reference
+ belongs to nobody in particular (see "Who owns a reference" above): retaining for a
+ goroutine about to be started with goro_go is the usual use.
 
  # Safety
  `c` is NULL or a live handle.
@@ -404,13 +419,53 @@ goro_chan *goro_chan_new(size_t elem_size, size_t cap);
 goro_chan *goro_chan_retain(goro_chan *c);
 
 /*
+ goro_chan_retain for the calling goroutine alone: the new reference is its own (leak
+ reports then know that it keeps nothing alive while this goroutine is blocked). The
+ goroutine releases it itself and never hands it on. On a plain thread, as
+ goro_chan_retain. Returns `c`; NULL is fine.
+
+ # Safety
+ `c` is NULL or a live handle.
+ */
+goro_chan *goro_chan_retain_own(goro_chan *c);
+
+/*
  Drops a reference; the last one frees the channel (values still buffered are discarded).
- NULL is fine. Must not be called more times than references were taken.
+ NULL is fine. Must not be called more times than references were taken. Called by a
+ goroutine that owns references to `c` (goro_go_owning, goro_chan_retain_own), it drops
+ one of those.
 
  # Safety
  `c` is NULL or a live handle whose reference the caller gives up.
  */
 void goro_chan_release(goro_chan *c);
+
+/*
+ Starts `fn(arg)` as a goroutine, as goro_go does, and hands it one reference to each of
+ `chans[0..n]`: references the caller took (goro_chan_new, goro_chan_retain, or its own) and
+ gives up. They belong to the new goroutine (see "Who owns a reference" above), which releases each
+ with goro_chan_release when it is done and never hands them on. `chans` may be NULL when
+ n is 0. GORO_EINVAL for a NULL fn or a NULL in `chans`, GORO_ENOMEM if no stack could be
+ had; on an error the references stay the caller's.
+
+ # Safety
+ As goro_go; `chans` points at `n` live handles, each a reference the caller gives up.
+ */
+int goro_go_owning(goro_fn func, void *arg, goro_chan *const *chans, size_t n);
+
+/*
+ goro_go_owning, recording where it was called (as goro_go_at); the goro_go_owning macro
+ calls it.
+
+ # Safety
+ As goro_go_owning; `file` is NULL or a string that lives as long as the process.
+ */
+int goro_go_owning_at(goro_fn func,
+                      void *arg,
+                      goro_chan *const *chans,
+                      size_t n,
+                      const char *file,
+                      int line);
 
 /*
  Sends the elem_size bytes at `elem`, waiting while the channel is full (or, unbuffered,
@@ -857,7 +912,8 @@ size_t goro_dump_to(char *buf, size_t cap);
 
 /*
  Writes a profile to `fd` in pprof's format (gzipped protobuf; `go tool pprof` reads it):
- "goroutine" (goroutines by stack), "block" (contentions and delay at channel, select,
+ "goroutine" (goroutines by stack), "goroutineleak" (the leaked goroutines of goro_leaks, by
+ stack, as Go 1.26's goroutineleak profile), "block" (contentions and delay at channel, select,
  WaitGroup, Mutex and pool waits, since goro_set_block_profile_rate), "mutex" (contended
  goro_mutex waits, since goro_set_mutex_profile_fraction), "cpu" (the last CPU profile
  stopped). GORO_EINVAL for an unknown kind or a bad fd; GORO_EAGAIN for "cpu" before any
@@ -906,7 +962,8 @@ int goro_cpu_profile_stop(void);
 /*
  Serves Go's /debug/pprof/ paths over HTTP on `addr` (for example "127.0.0.1:6060"; port 0
  picks a free one): goroutine (?debug=1 and 2 give text), block, mutex,
- profile?seconds=N, and /debug/goro/leaks. Meant for loopback: anyone who can connect can
+ profile?seconds=N, goroutineleak (?debug=1: the leak report as text), and
+ /debug/goro/leaks. Meant for loopback: anyone who can connect can
  read the dumps. Returns the port bound (> 0), or GORO_EINVAL for an address that cannot be
  parsed or bound. A second call returns the first server's port.
 
@@ -916,15 +973,16 @@ int goro_cpu_profile_stop(void);
 int goro_debug_serve(const char *addr);
 
 /*
- Reports leaked goroutines to `fd` (fd < 0: count only) and returns how many: those
- blocked on channels that no handle reaches any more (every reference to the channel is
- held by operations waiting on it), with where each was started; a select counts when all
- its channels are so. GORO_EINVAL for a write error.
+ Reports leaked goroutines to `fd` (fd < 0: count only) and returns how many: goroutines
+ blocked, with no deadline, on channels that only leaked goroutines can reach (see "Who
+ owns a reference" at the top), each with its function and where it was started, as
+ goro_dump shows them. The goroutineleak profile (goro_profile_write) lists the same
+ goroutines. GORO_EINVAL for a write error.
 
- goro has no garbage collector to see who can still reach a channel, so it counts handles:
- a handle that the blocked goroutine holds itself (to release after the wait) counts as
- reachable, as does any retained handle. goro_leaks_ex also reports goroutines blocked
- longer than a threshold, which catches those.
+ Never a false positive for programs that follow the ownership rule: whatever the runtime
+ cannot see (a handle in a struct, a goroutine waiting on a WaitGroup, Mutex, context, fd
+ or deadline) counts as reachable, so such waits are not reported; goro_leaks_ex also
+ reports goroutines blocked longer than a threshold, which catches those.
  */
 int goro_leaks(int fd);
 
@@ -1069,11 +1127,12 @@ int goro_os_errno(int64_t status);
 #endif  /* GORO_H */
 
 /*
- * Call sites for dumps, profiles and leak reports: goro_go and goro_go_ex record the file and
- * line they are called from. Define GORO_NO_SITE_MACROS before including goro.h to call the
+ * Call sites for dumps, profiles and leak reports: goro_go, goro_go_ex and goro_go_owning
+ * record the file and line they are called from. Define GORO_NO_SITE_MACROS before including goro.h to call the
  * plain functions instead (their addresses can be taken either way).
  */
 #ifndef GORO_NO_SITE_MACROS
 #define goro_go(fn, arg) goro_go_at((fn), (arg), __FILE__, __LINE__)
 #define goro_go_ex(fn, arg, opts) goro_go_ex_at((fn), (arg), (opts), __FILE__, __LINE__)
+#define goro_go_owning(fn, arg, chans, n) goro_go_owning_at((fn), (arg), (chans), (n), __FILE__, __LINE__)
 #endif

@@ -164,7 +164,7 @@ export declare class TimeoutError extends Error { name: 'TimeoutError'; }
 /** Every goroutine (native ones, and go() tasks while tracing is on), as Go's SIGQUIT dump:
  * id, state, what it waits on and for how long, its function, where it was started. */
 export declare function dump(): string;
-export type ProfileKind = 'goroutine' | 'block' | 'mutex' | 'cpu';
+export type ProfileKind = 'goroutine' | 'goroutineleak' | 'block' | 'mutex' | 'cpu';
 /** A pprof profile (gzipped protobuf) that `go tool pprof` reads. "cpu": the last one stopped. */
 export declare function profile(kind: ProfileKind): Buffer;
 /** Writes profile(kind) to a file; returns its size in bytes. */

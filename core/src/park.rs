@@ -94,6 +94,11 @@ pub enum Kind {
 pub struct Waiter {
     sel: AtomicUsize,
     pub(crate) kind: Kind,
+    /// Set by the owner before the wait is published, when the wait can end in a way no
+    /// channel shows (a deadline, a WaitGroup, Mutex, context or fd case): the leak report
+    /// (trace/leak.rs) never counts such a wait as leaked. Relaxed: published with the
+    /// registration, under the lock of the queue the reader looks in.
+    unseen: AtomicBool,
 }
 
 impl Waiter {
@@ -101,6 +106,7 @@ impl Waiter {
         Arc::new(Waiter {
             sel: AtomicUsize::new(WAITING),
             kind,
+            unseen: AtomicBool::new(false),
         })
     }
 
@@ -112,6 +118,18 @@ impl Waiter {
     /// Makes a used waiter fresh again; only its sole owner may (see `G::cached_waiter`).
     pub(crate) fn reset(&mut self) {
         self.sel.store(WAITING, Ordering::Relaxed);
+        *self.unseen.get_mut() = false;
+    }
+
+    /// Says that this wait can end in a way no channel shows (see the field). Owner only,
+    /// before the waiter is published.
+    pub(crate) fn mark_unseen(&self) {
+        self.unseen.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the wait can end in a way no channel shows (leak reports).
+    pub(crate) fn is_unseen(&self) -> bool {
+        self.unseen.load(Ordering::Relaxed)
     }
 
     /// A waiter that calls `f` when claimed (event loops). `f` runs on the waker's thread.

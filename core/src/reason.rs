@@ -35,18 +35,61 @@ pub enum WaitReason {
     Run,
     /// `IO wait` (an fd, as Go's dumps say it)
     IoWait,
+    // The same waits bound to a context (context::wait_ctx): dumps and leak reports say so.
+    /// `chan receive (context)`
+    ChanRecvCtx,
+    /// `chan send (context)`
+    ChanSendCtx,
+    /// `select (context)`
+    SelectCtx,
+    /// `sleep (context)`
+    SleepCtx,
+    /// `sync.WaitGroup.Wait (context)`
+    WaitGroupCtx,
+    /// `sync.Mutex.Lock (context)`
+    MutexCtx,
+    /// `IO wait (context)`
+    IoWaitCtx,
 }
+
+/// Each reason and its form bound to a context.
+const WITH_CONTEXT: [(WaitReason, WaitReason); 7] = [
+    (WaitReason::ChanRecv, WaitReason::ChanRecvCtx),
+    (WaitReason::ChanSend, WaitReason::ChanSendCtx),
+    (WaitReason::Select, WaitReason::SelectCtx),
+    (WaitReason::Sleep, WaitReason::SleepCtx),
+    (WaitReason::WaitGroup, WaitReason::WaitGroupCtx),
+    (WaitReason::Mutex, WaitReason::MutexCtx),
+    (WaitReason::IoWait, WaitReason::IoWaitCtx),
+];
 
 impl WaitReason {
     /// The reason stored as a byte in a record (None for a byte no reason has).
     pub fn from_u8(v: u8) -> WaitReason {
-        if v <= WaitReason::IoWait as u8 {
-            // SAFETY: WaitReason is repr(u8) and its variants are numbered 0..=IoWait without
-            // gaps, so every byte up to `IoWait as u8` (checked just above) is one of them.
+        if v <= WaitReason::IoWaitCtx as u8 {
+            // SAFETY: WaitReason is repr(u8) and its variants are numbered 0..=IoWaitCtx
+            // without gaps, so every byte up to `IoWaitCtx as u8` (checked just above) is one
+            // of them.
             unsafe { std::mem::transmute::<u8, WaitReason>(v) }
         } else {
             WaitReason::None
         }
+    }
+
+    /// The same wait bound to a context (itself when it has no such form, or already is).
+    pub fn with_context(self) -> WaitReason {
+        WITH_CONTEXT
+            .iter()
+            .find(|p| p.0 == self)
+            .map_or(self, |p| p.1)
+    }
+
+    /// The wait without its context (itself for a wait bound to none).
+    pub fn without_context(self) -> WaitReason {
+        WITH_CONTEXT
+            .iter()
+            .find(|p| p.1 == self)
+            .map_or(self, |p| p.0)
     }
 
     /// As Go's dumps say it.
@@ -63,6 +106,13 @@ impl WaitReason {
             WaitReason::PoolSubmit => "pool submit",
             WaitReason::Run => "goro_run",
             WaitReason::IoWait => "IO wait",
+            WaitReason::ChanRecvCtx => "chan receive (context)",
+            WaitReason::ChanSendCtx => "chan send (context)",
+            WaitReason::SelectCtx => "select (context)",
+            WaitReason::SleepCtx => "sleep (context)",
+            WaitReason::WaitGroupCtx => "sync.WaitGroup.Wait (context)",
+            WaitReason::MutexCtx => "sync.Mutex.Lock (context)",
+            WaitReason::IoWaitCtx => "IO wait (context)",
         }
     }
 }

@@ -124,7 +124,43 @@ fn leaks_dump_and_counters() {
     );
     assert!(c.stack_reserved_bytes > 0);
 
-    for kind in ["goroutine", "block", "mutex"] {
+    // Owned references (chan/owners.rs): a goroutine blocked on a channel it owns a reference
+    // to is leaked once nobody else holds one; the same wait with a deadline is not.
+    let owned = Chan::<u32>::new(0).unwrap();
+    let timed_chan = Chan::<u32>::new(0).unwrap();
+    let blocked_on = |c: &Chan<u32>, deadline: bool| {
+        let raw = Arc::clone(c.raw()); // the goroutine's own reference
+        move || {
+            raw.own(goro_core::current_id());
+            let d = match deadline {
+                true => Deadline::At(goro_core::now_ns() + 2_000_000_000),
+                false => Deadline::Forever,
+            };
+            let mut v = 0u32;
+            // SAFETY: `v` outlives the wait.
+            let _ = unsafe { raw.recv(&mut v as *mut u32 as *mut u8, d) };
+        }
+    };
+    let owner = go(blocked_on(&owned, false)).unwrap();
+    let timed = go(blocked_on(&timed_chan, true)).unwrap();
+    wait_until(|| parked(owner) && parked(timed));
+    let ids = |ls: Vec<trace::leak::Leak>| ls.iter().map(|l| l.goroutine.id).collect::<Vec<_>>();
+    let before = ids(trace::leak::find(0));
+    assert!(
+        !before.contains(&owner),
+        "the test still holds it: {before:?}"
+    );
+    drop((owned, timed_chan));
+    let after = ids(trace::leak::find(0));
+    assert!(after.contains(&owner), "{after:?}");
+    assert!(!after.contains(&timed), "a deadline ends it: {after:?}");
+    let dump = trace::dump::dump_text();
+    assert!(
+        dump.contains(&format!("goroutine {owner} [chan receive, ")) && dump.contains("(leaked)]"),
+        "{dump}"
+    );
+
+    for kind in ["goroutine", "goroutineleak", "block", "mutex"] {
         let p = trace::profile(kind).unwrap();
         assert_eq!(&p[..2], &[0x1f, 0x8b], "{kind} is gzip");
     }

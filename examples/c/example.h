@@ -5,6 +5,8 @@
  * EXPECT(cond,...) a result the example verifies: on failure, print it and count it;
  *                  main returns example_exit_code() at the end (0 only if nothing failed).
  * now_ns(), MS(x)  CLOCK_MONOTONIC nanoseconds, the clock goro's timers use; x milliseconds.
+ * example_exit_code(name) also fails an example that leaks goroutines (goro_leaks), beyond
+ *                  example_leaks_allowed.
  */
 #ifndef GORO_EXAMPLE_H
 #define GORO_EXAMPLE_H
@@ -55,9 +57,19 @@ static inline int64_t now_ns(void) {
 
 static inline double ms_since(int64_t start_ns) { return (double)(now_ns() - start_ns) / 1e6; }
 
-/* Print the verdict and give main its exit status. */
+/* Goroutines an example leaks on purpose (find_leak); any other leak at the end fails it. */
+static int example_leaks_allowed;
+
+/* Print the verdict and give main its exit status. Also checks, as goleak.VerifyNone at the
+   end of a Go test, that goro_leaks reports no leaked goroutine beyond those allowed. */
 static inline int example_exit_code(const char *name) {
     fflush(stdout);
+    int leaked = goro_leaks(-1);
+    if (leaked > example_leaks_allowed) {
+        fprintf(stderr, "%s: %d leaked goroutine(s):\n", name, leaked);
+        goro_leaks(2);
+        example_failures++;
+    }
     if (example_failures) {
         fprintf(stderr, "%s: %d check(s) FAILED\n", name, example_failures);
         return 1;

@@ -61,7 +61,8 @@ pub unsafe extern "C" fn goro_dump_to(buf: *mut c_char, cap: usize) -> usize {
 }
 
 /// Writes a profile to `fd` in pprof's format (gzipped protobuf; `go tool pprof` reads it):
-/// "goroutine" (goroutines by stack), "block" (contentions and delay at channel, select,
+/// "goroutine" (goroutines by stack), "goroutineleak" (the leaked goroutines of goro_leaks, by
+/// stack, as Go 1.26's goroutineleak profile), "block" (contentions and delay at channel, select,
 /// WaitGroup, Mutex and pool waits, since goro_set_block_profile_rate), "mutex" (contended
 /// goro_mutex waits, since goro_set_mutex_profile_fraction), "cpu" (the last CPU profile
 /// stopped). GORO_EINVAL for an unknown kind or a bad fd; GORO_EAGAIN for "cpu" before any
@@ -136,7 +137,8 @@ pub extern "C" fn goro_cpu_profile_stop() -> c_int {
 
 /// Serves Go's /debug/pprof/ paths over HTTP on `addr` (for example "127.0.0.1:6060"; port 0
 /// picks a free one): goroutine (?debug=1 and 2 give text), block, mutex,
-/// profile?seconds=N, and /debug/goro/leaks. Meant for loopback: anyone who can connect can
+/// profile?seconds=N, goroutineleak (?debug=1: the leak report as text), and
+/// /debug/goro/leaks. Meant for loopback: anyone who can connect can
 /// read the dumps. Returns the port bound (> 0), or GORO_EINVAL for an address that cannot be
 /// parsed or bound. A second call returns the first server's port.
 ///
@@ -161,15 +163,16 @@ pub unsafe extern "C" fn goro_debug_serve(addr: *const c_char) -> c_int {
     })
 }
 
-/// Reports leaked goroutines to `fd` (fd < 0: count only) and returns how many: those
-/// blocked on channels that no handle reaches any more (every reference to the channel is
-/// held by operations waiting on it), with where each was started; a select counts when all
-/// its channels are so. GORO_EINVAL for a write error.
+/// Reports leaked goroutines to `fd` (fd < 0: count only) and returns how many: goroutines
+/// blocked, with no deadline, on channels that only leaked goroutines can reach (see "Who
+/// owns a reference" at the top), each with its function and where it was started, as
+/// goro_dump shows them. The goroutineleak profile (goro_profile_write) lists the same
+/// goroutines. GORO_EINVAL for a write error.
 ///
-/// goro has no garbage collector to see who can still reach a channel, so it counts handles:
-/// a handle that the blocked goroutine holds itself (to release after the wait) counts as
-/// reachable, as does any retained handle. goro_leaks_ex also reports goroutines blocked
-/// longer than a threshold, which catches those.
+/// Never a false positive for programs that follow the ownership rule: whatever the runtime
+/// cannot see (a handle in a struct, a goroutine waiting on a WaitGroup, Mutex, context, fd
+/// or deadline) counts as reachable, so such waits are not reported; goro_leaks_ex also
+/// reports goroutines blocked longer than a threshold, which catches those.
 #[no_mangle]
 pub extern "C" fn goro_leaks(fd: c_int) -> c_int {
     goro_leaks_ex(fd, 0)

@@ -209,4 +209,56 @@ TEST_UNUSED static uint64_t rng_below(uint64_t *state, uint64_t n)
     return n ? rng_next(state) % n : 0;
 }
 
+/* ---- reports ----------------------------------------------------------------------------- */
+
+/* What a reporting call (goro_leaks, goro_dump) writes to an fd, as a malloc'd C string; the
+   call's own result goes to *result. */
+TEST_UNUSED static char *check_capture(int (*write)(int fd), int *result)
+{
+    char path[] = "/tmp/goro-check-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    unlink(path);
+    *result = write(fd);
+    off_t n = lseek(fd, 0, SEEK_END);
+    char *buf = calloc(1, (size_t)n + 1);
+    CHECK(buf != NULL);
+    CHECK_EQ(pread(fd, buf, (size_t)n, 0), (ssize_t)n);
+    close(fd);
+    return buf;
+}
+
+/* ---- no leaked goroutines at exit --------------------------------------------------- */
+
+/* Every test program checks, when it exits normally (returns from main or calls exit), that
+   goro_leaks reports no more leaked goroutines than it allowed with check_allow_leaks (none
+   by default), as goleak.VerifyNone at the end of a Go test binary; otherwise it prints the
+   report and exits with status 1. A failed CHECK aborts and skips this. goro_leaks never
+   reports a goroutine that can still run, so a program that leaks nothing passes. */
+static int check_leaks_allowed_ TEST_UNUSED = 0;
+
+/* Allows `n` leaked goroutines at exit (a test that leaks on purpose). */
+TEST_UNUSED static void check_allow_leaks(int n)
+{
+    check_leaks_allowed_ = n;
+}
+
+static void check_leaks_at_exit_(void)
+{
+    int n = goro_leaks(-1);
+    if (n > check_leaks_allowed_) {
+        fflush(stdout);
+        fprintf(stderr, "FAIL: %d leaked goroutine(s) at exit (%d allowed):\n", n,
+                check_leaks_allowed_);
+        goro_leaks(STDERR_FILENO);
+        fflush(stderr);
+        _exit(1);
+    }
+}
+
+__attribute__((constructor)) static void check_leaks_install_(void)
+{
+    atexit(check_leaks_at_exit_);
+}
+
 #endif /* GORO_TESTS_CHECK_H */

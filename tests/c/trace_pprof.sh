@@ -33,6 +33,12 @@ port=$(cat "$dir/live/port")
 url=http://127.0.0.1:$port/debug/pprof
 go tool pprof -proto "$url/goroutine" > "$dir/live.pb.gz" 2>/dev/null
 top "$dir/live.pb.gz" receive_one
+# Go 1.26's goroutineleak profile, at its path: the one leaked goroutine of trace_report.
+go tool pprof -proto "$url/goroutineleak" > "$dir/leak.pb.gz" 2>/dev/null
+top "$dir/leak.pb.gz" leaky_receiver
+leaktext=$(python3 -c "import urllib.request,sys; print(urllib.request.urlopen(sys.argv[1]).read().decode())" "$url/goroutineleak?debug=1")
+echo "$leaktext" | grep -q "^leaky_receiver" || { echo "$leaktext"; echo "FAIL: goroutineleak?debug=1"; exit 1; }
+echo "ok: $url/goroutineleak names leaky_receiver"
 text=$(python3 -c "import urllib.request,sys; print(urllib.request.urlopen(sys.argv[1]).read().decode())" "$url/goroutine?debug=2")
 echo "$text" | grep -q "^goroutine .*\[chan receive, " || { echo "$text"; echo "FAIL: debug=2 dump"; exit 1; }
 echo "ok: $url/goroutine?debug=2 is a dump"

@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Group, Chan, WaitGroup, Mutex, select, recv, send, sleep, AbortError } from '../index.mjs';
+import { noLeaksAtEnd } from './fixtures/no_leaks.mjs';
+
+noLeaksAtEnd();
 
 test('Group: the first rejection aborts siblings in recv, send, select, sleep, WaitGroup and Mutex waits; nothing is consumed', async () => {
   const g = new Group();

@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pool, gomaxprocs } from '../index.mjs';
+import { noLeaksAtEnd } from './fixtures/no_leaks.mjs';
+
+noLeaksAtEnd();
 
 const esm = new URL('./fixtures/job.mjs', import.meta.url);
 const cjs = new URL('./fixtures/job.cjs', import.meta.url).pathname;

@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Chan, select, recv, send, TimeoutError, AbortError } from '../index.mjs';
+import { noLeaksAtEnd } from './fixtures/no_leaks.mjs';
+
+noLeaksAtEnd();
 
 const tick = () => new Promise((r) => setImmediate(r));
 

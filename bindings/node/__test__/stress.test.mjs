@@ -5,6 +5,9 @@ import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { Chan, select, recv, TimeoutError, AbortError } from '../index.mjs';
+import { noLeaksAtEnd } from './fixtures/no_leaks.mjs';
+
+noLeaksAtEnd();
 
 const index = fileURLToPath(new URL('../index.js', import.meta.url));
 

@@ -4,6 +4,9 @@ import {
   WaitGroup, Mutex, sleep, after, Ticker, go, onGoroutineError, numGoroutine, gomaxprocs, numCpu,
   TimeoutError, AbortError,
 } from '../index.mjs';
+import { noLeaksAtEnd } from './fixtures/no_leaks.mjs';
+
+noLeaksAtEnd();
 
 test('WaitGroup: wait resolves when the counter reaches zero; below zero throws', async () => {
   const wg = new WaitGroup();

@@ -155,6 +155,35 @@ test('leaks() with no threshold names a go() task whose channel the GC collected
   assert.doesNotMatch(report, /keptReceiver/);
 });
 
+test('the everyday leak (issue 13): one go() task on a channel its starter dropped is in leaks() and the goroutineleak profile, 50 on a channel main holds are not', { skip: GO === null && 'go is not installed' }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'goro-node-leak-'));
+  try {
+    const file = path.join(dir, 'goroutineleak.pb.gz');
+    const src = `const g = require(${JSON.stringify(path.join(here, '..', 'index.js'))});
+      g.enableTracing();
+      const kept = new g.Chan();
+      async function forgottenSender(c) { await c.send(1); }
+      async function keptReceiver(c) { await c.recv(); }
+      (function start() { g.go(forgottenSender, new g.Chan()); })();
+      for (let i = 0; i < 50; i++) g.go(keptReceiver, kept);
+      setTimeout(async () => {
+        global.gc();
+        await new Promise((r) => setTimeout(r, 10));
+        g.writeProfile('goroutineleak', ${JSON.stringify(file)});
+        process.stdout.write(JSON.stringify(g.leaks().map((l) => l.func)));
+        kept.close();
+      }, 20);`;
+    const r = spawnSync(process.execPath, ['--expose-gc', '-e', src], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), ['forgottenSender']);
+    const { top, out } = pprofTop(file);
+    assert.equal(top, 'forgottenSender', out);
+    assert.match(out, /of 1 total/, out);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('leaks() names go() tasks waiting on a Mutex or WaitGroup the GC collected', () => {
   const src = `const g = require(${JSON.stringify(path.join(here, '..', 'index.js'))});
     g.enableTracing();

@@ -6,6 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { Chan, select, recv, send, WaitGroup, Mutex } from '../index.mjs';
+import { noLeaksAtEnd } from './fixtures/no_leaks.mjs';
+
+noLeaksAtEnd();
 
 const index = fileURLToPath(new URL('../index.js', import.meta.url));
 

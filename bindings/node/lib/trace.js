@@ -217,10 +217,13 @@ function dump() {
   return native.dump();
 }
 
-const KINDS = ['goroutine', 'block', 'mutex', 'cpu'];
+const KINDS = ['goroutine', 'goroutineleak', 'block', 'mutex', 'cpu'];
 
 function profile(kind) {
   if (!KINDS.includes(kind)) throw typeError(`profile(kind): kind must be one of ${KINDS.join(', ')}, got ${String(kind)}`);
+  // goroutineleak: the core's leaked goroutines and this thread's go() tasks whose wait the
+  // GC took (`stuck`), as leaks() lists them.
+  if (kind === 'goroutineleak') return native.profileLeaks([...stuck.keys()]);
   return native.profile(kind);
 }
 

@@ -94,9 +94,17 @@ pub fn profile(kind: String) -> Result<Buffer> {
             "no CPU profile yet: startCpuProfile() and stopCpuProfile() first",
         )),
         Err(_) => Err(err(format!(
-            "unknown profile kind {kind:?} (goroutine, block, mutex, cpu)"
+            "unknown profile kind {kind:?} (goroutine, goroutineleak, block, mutex, cpu)"
         ))),
     }
+}
+
+/// The goroutineleak profile: the core's leaked goroutines and the go() tasks `ids` (those
+/// whose wait the garbage collector took: lib/trace.js `stuck`).
+#[napi]
+pub fn profile_leaks(ids: Vec<f64>) -> Buffer {
+    let ids: Vec<u64> = ids.into_iter().map(|i| i as u64).collect();
+    trace::goroutineleak_profile(&ids).into()
 }
 
 #[napi]

@@ -364,7 +364,8 @@ pub fn dump(py: Python<'_>) -> String {
     crate::rt::detached(py, trace::dump::dump_text)
 }
 
-/// profile(kind) -> bytes: "goroutine", "block", "mutex" or "cpu", gzipped pprof.
+/// profile(kind) -> bytes: "goroutine", "goroutineleak", "block", "mutex" or "cpu", gzipped
+/// pprof.
 #[pyfunction]
 pub fn profile<'py>(py: Python<'py>, kind: &str) -> PyResult<Bound<'py, PyBytes>> {
     let k = kind.to_string();
@@ -374,7 +375,7 @@ pub fn profile<'py>(py: Python<'py>, kind: &str) -> PyResult<Bound<'py, PyBytes>
             "goro.profile('cpu'): no CPU profile yet (start_cpu_profile, then stop_cpu_profile)",
         )),
         Err(_) => Err(PyValueError::new_err(format!(
-            "goro.profile: unknown kind {kind:?} (goroutine, block, mutex, cpu)"
+            "goro.profile: unknown kind {kind:?} (goroutine, goroutineleak, block, mutex, cpu)"
         ))),
     }
 }

@@ -29,3 +29,15 @@ def hook():
     goro.set_excepthook(lambda gid, exc: got.append((gid, exc)))
     yield got
     goro.set_excepthook(None)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """At the end of the suite, as goleak.VerifyNone at the end of a Go test binary: no
+    goroutine of this process may be leaked (goro.leaks(): blocked on channels only leaked
+    goroutines can reach). Tests that leak on purpose do it in a child interpreter."""
+    import goro
+
+    left = goro.leaks()
+    if left:
+        print("\ngoro: leaked goroutines at the end of the suite:\n" + goro.leak_report())
+        session.exitstatus = 1

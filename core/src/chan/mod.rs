@@ -23,6 +23,7 @@
 
 mod buffer;
 mod lock;
+mod owners;
 mod typed;
 mod waitq;
 
@@ -35,6 +36,7 @@ use crate::park::Waiter;
 use crate::Error;
 use buffer::{copy_elem, zero_elem, Ring};
 use lock::ChanLock;
+use owners::Owners;
 use waitq::{Entry, WaitQ};
 
 pub(crate) use buffer::ALIGN;
@@ -47,6 +49,8 @@ pub struct RawChan {
     cap: usize,
     /// Drops a value left in the buffer or discarded by a receive into null.
     drop_elem: Option<unsafe fn(*mut u8)>,
+    /// The references that belong to one goroutine (owners.rs), for leak reports.
+    owners: Owners,
 }
 
 // SAFETY: `inner` is only touched with `lock` held; the element pointers in the wait queues
@@ -135,6 +139,7 @@ impl RawChan {
             elem_size,
             cap,
             drop_elem,
+            owners: Owners::default(),
         })
     }
 
@@ -150,13 +155,36 @@ impl RawChan {
         Some(c)
     }
 
-    /// Calls `f` on the waiter of every queued operation, stale ones included (leak reports).
+    /// Calls `f` on the waiter of every queued operation, stale ones included, under the
+    /// lock (leak reports: a queued operation cannot leave its wait meanwhile).
     pub(crate) fn for_each_waiter(&self, mut f: impl FnMut(&Arc<Waiter>)) {
         self.with_lock(|i| {
             for e in i.sendq.iter().chain(i.recvq.iter()) {
                 f(&e.waiter);
             }
         });
+    }
+
+    /// One reference the caller holds now belongs to goroutine `gid` (chan/owners.rs): take
+    /// the reference first, then call this.
+    pub fn own(&self, gid: u64) {
+        self.owners.own(gid);
+    }
+
+    /// Goroutine `gid` gives up one reference it owns: call this, then drop the reference.
+    /// False when it owns none.
+    pub fn disown(&self, gid: u64) -> bool {
+        self.owners.disown(gid)
+    }
+
+    /// The owned references (owners.rs) and their version: (version, [(goroutine, count)]).
+    pub(crate) fn owners(&self) -> (u64, Vec<(u64, u32)>) {
+        self.owners.snapshot()
+    }
+
+    /// The version of the owned references now (owners.rs).
+    pub(crate) fn owners_version(&self) -> u64 {
+        self.owners.version()
     }
 
     /// Bytes per value.

@@ -362,10 +362,14 @@ unsafe fn wait_many_ctx(
     let mut all: Vec<Case<'_>> = Vec::with_capacity(n + 1);
     all.extend_from_slice(cases);
     all.push(Case::Source(ctx));
-    let reason = match cases {
-        [one] => Some(one.reason()),
-        _ => None,
-    };
+    // Dumps and leak reports show the wait as bound to a context ("chan receive (context)").
+    let reason = Some(
+        match cases {
+            [one] => one.reason(),
+            _ => WaitReason::Select,
+        }
+        .with_context(),
+    );
     // SAFETY: the caller's contract; the context case carries no pointers.
     match unsafe { wait::wait(&all, deadline, reason) } {
         Ok((i, _)) if i == n => Err(ctx.reason().map_or(Error::Cancelled, Reason::error)),
@@ -442,7 +446,7 @@ pub fn sleep_ctx(ns: i64, ctx: &Context) -> Result<(), Error> {
     }
     let at = Deadline::At(clock::now_ns().saturating_add(ns));
     // SAFETY: the only case is the context, which carries no pointers.
-    match unsafe { wait::wait(&[Case::Source(ctx)], at, Some(WaitReason::Sleep)) } {
+    match unsafe { wait::wait(&[Case::Source(ctx)], at, Some(WaitReason::SleepCtx)) } {
         Err(Error::TimedOut) => Ok(()),
         Ok(_) => Err(ctx.reason().map_or(Error::Cancelled, Reason::error)),
         Err(e) => Err(e),

@@ -186,11 +186,13 @@ pub(crate) fn after_wait(reason: WaitReason, start: i64) {
     let flags = flags().load(Ordering::Relaxed);
     let rate = BLOCK_RATE.load(Ordering::Relaxed);
     // As Go's, the block profile leaves sleeping out: it is not contention.
-    let block =
-        flags & BLOCK != 0 && rate > 0 && reason != WaitReason::Sleep && sampled(delay, rate);
+    let block = flags & BLOCK != 0
+        && rate > 0
+        && reason.without_context() != WaitReason::Sleep
+        && sampled(delay, rate);
     let fraction = MUTEX_FRACTION.load(Ordering::Relaxed);
     let mutex = flags & MUTEX != 0
-        && reason == WaitReason::Mutex
+        && reason.without_context() == WaitReason::Mutex
         && fraction > 0
         && crate::rand() % fraction as u64 == 0;
     if !block && !mutex {

@@ -38,12 +38,14 @@ fn duration(ns: i64) -> String {
     }
 }
 
-fn header(out: &mut String, g: &GoroutineInfo, now: i64) {
+fn header(out: &mut String, g: &GoroutineInfo, now: i64, leaked: bool) {
     let _ = write!(out, "goroutine {}", g.id);
     if let Some(n) = &g.name {
         let _ = write!(out, " \"{n}\"");
     }
-    let _ = writeln!(out, " [{}]:", state_text(g, now));
+    // As Go 1.26 marks them: "[chan receive (leaked)]".
+    let mark = if leaked { " (leaked)" } else { "" };
+    let _ = writeln!(out, " [{}{mark}]:", state_text(g, now));
 }
 
 fn frames(out: &mut String, frames: &[Frame]) {
@@ -62,8 +64,8 @@ fn created_at(out: &mut String, g: &GoroutineInfo) {
 }
 
 /// One goroutine as the dump shows it: header, frames, where it was started, a blank line.
-fn goroutine_text(out: &mut String, g: &GoroutineInfo, now: i64) {
-    header(out, g, now);
+fn goroutine_text(out: &mut String, g: &GoroutineInfo, now: i64, leaked: bool) {
+    header(out, g, now, leaked);
     frames(out, &stack_of(g));
     created_at(out, g);
     out.push('\n');
@@ -72,11 +74,12 @@ fn goroutine_text(out: &mut String, g: &GoroutineInfo, now: i64) {
 /// Every goroutine, each with its state, how long it has waited, its stack and where it was
 /// started (Go's SIGQUIT dump).
 pub fn dump_text() -> String {
+    let leaked: Vec<u64> = super::leak::leaked().iter().map(|g| g.id).collect();
     let now = crate::now_ns();
     let gs = registry::snapshot();
     let mut out = String::new();
     for g in &gs {
-        goroutine_text(&mut out, g, now);
+        goroutine_text(&mut out, g, now, leaked.contains(&g.id));
     }
     out
 }
@@ -109,11 +112,11 @@ pub fn leaks_text(leaks: &[Leak]) -> String {
     if unreachable > 0 {
         let _ = writeln!(
             out,
-            "goro: {unreachable} leaked goroutine(s): blocked on channels nothing else can reach\n"
+            "goro: {unreachable} leaked goroutine(s): blocked on channels only leaked goroutines can reach\n"
         );
     }
     for l in leaks.iter().filter(|l| l.unreachable) {
-        goroutine_text(&mut out, &l.goroutine, now);
+        goroutine_text(&mut out, &l.goroutine, now, true);
     }
     let long = leaks.len() - unreachable;
     if long > 0 {
@@ -123,7 +126,7 @@ pub fn leaks_text(leaks: &[Leak]) -> String {
         );
     }
     for l in leaks.iter().filter(|l| !l.unreachable) {
-        goroutine_text(&mut out, &l.goroutine, now);
+        goroutine_text(&mut out, &l.goroutine, now, false);
     }
     out
 }

@@ -54,7 +54,13 @@ fn respond(req: tiny_http::Request) -> std::io::Result<()> {
         "/debug/pprof" => (200, text(index())),
         "/debug/pprof/goroutine" if debug >= 2 => (200, text(super::dump::dump_text())),
         "/debug/pprof/goroutine" if debug == 1 => (200, text(super::dump::by_stack_text())),
-        "/debug/pprof/goroutine" | "/debug/pprof/block" | "/debug/pprof/mutex" => {
+        "/debug/pprof/goroutineleak" if debug >= 1 => {
+            (200, text(super::dump::leaks_text(&super::leak::find(0))))
+        }
+        "/debug/pprof/goroutine"
+        | "/debug/pprof/goroutineleak"
+        | "/debug/pprof/block"
+        | "/debug/pprof/mutex" => {
             let kind = path.trim_end_matches('/').rsplit('/').next().unwrap_or("");
             match super::profile(kind) {
                 Ok(p) => (200, (p, "application/octet-stream")),
@@ -86,6 +92,7 @@ fn index() -> String {
      /debug/pprof/goroutine            goroutine profile (pprof)\n\
      /debug/pprof/goroutine?debug=1    goroutines by stack (text)\n\
      /debug/pprof/goroutine?debug=2    every goroutine (text dump)\n\
+     /debug/pprof/goroutineleak        leaked goroutines (pprof; ?debug=1: text)\n\
      /debug/pprof/block                block profile (pprof; set the rate first)\n\
      /debug/pprof/mutex                mutex profile (pprof; set the fraction first)\n\
      /debug/pprof/profile?seconds=N    CPU profile for N seconds (pprof)\n\

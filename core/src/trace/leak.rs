@@ -1,76 +1,182 @@
-//! Leak reports: goroutines blocked on channels that nothing else can reach any more, as Go's
-//! goroutine leak profile finds them, and goroutines blocked for longer than a threshold.
+//! Leak reports: goroutines that can never run again, as Go 1.26's goroutine leak profile
+//! finds them, and goroutines blocked for longer than a threshold.
 //!
-//! goro has no garbage collector to ask who can reach a channel, so it counts handles: a
-//! channel whose every reference is held by operations waiting on it (each waiting send,
-//! receive or select holds one) can never be used by anyone else, so its waiters wait
-//! forever. Handles held by C code, Python or JS objects, timers and tickers all count as
-//! reachable. A select is leaked only if every channel it waits on is unreachable.
+//! The rule (Go's): a goroutine is leaked when everything it waits on can be reached only
+//! from goroutines that are themselves leaked. Go's collector marks from the runnable
+//! goroutines, treats goroutines blocked on something reachable as eventually runnable, and
+//! iterates to a fixed point. goro does the same over channels, with reference ownership in
+//! place of a heap walk (goro cannot see the C heap, nor a host's objects):
+//! - a channel is *reachable* when it has a reference that no blocked goroutine owns: a
+//!   handle held by C code, a Python or JS object, a timer, a thread, a goroutine that is not
+//!   parked on channels alone, or "nobody in particular" (chan/owners.rs says which
+//!   references belong to which goroutine; only the hosts' owning calls attribute any);
+//! - a *candidate* is a goroutine parked on channels only, with no deadline (park.rs
+//!   `unseen`: a wait with a deadline, a WaitGroup, Mutex, context or fd case is never one);
+//! - a candidate waiting on a reachable channel is live, and the channels it owns references
+//!   to become reachable; repeat until nothing changes; the candidates left are leaked.
+//!
+//! No false positives: everything uncertain counts as reachable: a reference count that does
+//! not add up, an owner table that changed while it was read, an owner that is not a
+//! candidate (running, waiting on something else, or gone), a waiter that is a thread or an
+//! event loop. goro cannot stop the world as Go's collector does, so the analysis runs twice
+//! and reports only the waits leaked both times and still unclaimed at the end: holding their
+//! waiters keeps them from being reused meanwhile, and a leaked wait stays leaked.
+//!
+//! Rejected: counting only the references that waiting operations hold (the report before
+//! this one: a goroutine holding its own handle to the channel it blocks on, the everyday
+//! leak, looked reachable); a census of goroutines' owned references in their records (see
+//! chan/owners.rs).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::registry::{self, GoroutineInfo, State};
 use crate::chan::RawChan;
+use crate::park::Waiter;
 
 /// One goroutine found leaked.
 #[derive(Clone, Debug)]
 pub struct Leak {
     /// The goroutine, as a dump shows it.
     pub goroutine: GoroutineInfo,
-    /// True: blocked on unreachable channels; false: blocked longer than the threshold.
+    /// True: it can never run again (the rule above); false: blocked longer than the
+    /// threshold.
     pub unreachable: bool,
 }
 
-/// Finds leaked goroutines: those blocked on unreachable channels, and (when `threshold_ns`
-/// is positive) those blocked for at least that long.
-pub fn find(threshold_ns: i64) -> Vec<Leak> {
+/// A goroutine parked on channels only: the channels it waits on.
+struct Candidate {
+    waiter: Arc<Waiter>,
+    info: GoroutineInfo,
+    chans: Vec<usize>,
+}
+
+/// One channel as the analysis sees it.
+struct ChanView {
+    /// Reachable whatever the candidates do.
+    root: bool,
+    /// Goroutines owning references to it.
+    owners: Vec<u64>,
+}
+
+/// One analysis (the module doc): the waits found leaked, with their goroutines.
+fn analyse() -> Vec<(Arc<Waiter>, GoroutineInfo)> {
     // Every entry of the census is a RawChan (only the channel code lists channels).
     let live: Vec<Arc<RawChan>> = crate::hooks::live_chans()
         .into_iter()
         .filter_map(|c| c.downcast::<RawChan>().ok())
         .collect();
-    // Per waiter: its goroutine, how many of its entries sit on channels, and how many of
-    // those on unreachable ones.
-    struct Seen {
-        info: Option<GoroutineInfo>,
-        entries: usize,
-        unreachable: usize,
-    }
-    let mut waiters: HashMap<usize, Seen> = HashMap::new();
-    for c in &live {
-        let mut distinct: Vec<usize> = Vec::new();
-        let mut here: Vec<(usize, Option<GoroutineInfo>)> = Vec::new();
+    let mut cands: HashMap<usize, Candidate> = HashMap::new();
+    let mut views: Vec<ChanView> = Vec::with_capacity(live.len());
+    for (ix, c) in live.iter().enumerate() {
+        let (version, owners) = c.owners();
+        let mut parked: Vec<usize> = Vec::new();
+        let mut strong = 0;
         c.for_each_waiter(|w| {
-            let key = Arc::as_ptr(w) as usize;
-            if !distinct.contains(&key) {
-                distinct.push(key);
+            if strong == 0 {
+                strong = Arc::strong_count(c); // under the lock, with the queue
             }
-            if w.outcome().is_none() {
-                // A goroutine with an unclaimed entry on a channel whose lock we hold cannot
-                // leave its wait (it must take that lock to dequeue): its record is alive.
-                here.push((key, w.goroutine().map(|g| registry::info(g.get()))));
+            if w.outcome().is_some() || w.is_unseen() {
+                return; // stale, or it can end by itself: it keeps its reference counted
+            }
+            let Some(g) = w.goroutine() else {
+                return; // a thread or an event loop: its reference keeps the channel
+            };
+            // Unclaimed under this channel's lock: the goroutine cannot leave this wait (it
+            // must take the lock to dequeue), so its record is alive.
+            let info = registry::info(g.get());
+            if !matches!(info.state, State::Waiting(..)) {
+                return; // still registering: its reference may not be counted yet
+            }
+            let key = Arc::as_ptr(w) as usize;
+            if !parked.contains(&key) {
+                parked.push(key);
+            }
+            let cand = cands.entry(key).or_insert_with(|| Candidate {
+                waiter: w.clone(),
+                info,
+                chans: Vec::new(),
+            });
+            if !cand.chans.contains(&ix) {
+                cand.chans.push(ix);
             }
         });
-        // References: ours (`live`), one per waiting operation, and the rest: handles.
-        let unreachable = Arc::strong_count(c) <= 1 + distinct.len();
-        for (key, info) in here {
-            let e = waiters.entry(key).or_insert(Seen {
-                info: None,
-                entries: 0,
-                unreachable: 0,
-            });
-            e.entries += 1;
-            e.unreachable += unreachable as usize;
-            if e.info.is_none() {
-                e.info = info;
-            }
+        if strong == 0 {
+            strong = Arc::strong_count(c);
+        }
+        let owned: usize = owners.iter().map(|o| o.1 as usize).sum();
+        // References: ours (`live`), one per parked operation (each holds one while it
+        // waits), the owned ones, and the rest, held by nobody we can see.
+        let others = strong as isize - 1 - parked.len() as isize - owned as isize;
+        let changed = c.owners_version() != version;
+        views.push(ChanView {
+            root: others != 0 || changed,
+            owners: owners.iter().map(|o| o.0).collect(),
+        });
+    }
+    // A goroutine id seen on several waits has one current wait at most: then none of its
+    // waits is trusted (it may be between two).
+    let mut by_gid: HashMap<u64, usize> = HashMap::new();
+    let mut twice: HashSet<u64> = HashSet::new();
+    for (&k, c) in &cands {
+        if by_gid.insert(c.info.id, k).is_some() {
+            twice.insert(c.info.id);
         }
     }
-    let mut out: Vec<Leak> = waiters
+    cands.retain(|_, c| !twice.contains(&c.info.id));
+    let cand_ids: HashSet<u64> = cands.values().map(|c| c.info.id).collect();
+    for v in views.iter_mut() {
+        // An owner that is no candidate (running, waiting otherwise, gone) keeps it.
+        if v.owners.iter().any(|g| !cand_ids.contains(g)) {
+            v.root = true;
+        }
+    }
+    let mut reachable: Vec<bool> = views.iter().map(|v| v.root).collect();
+    let mut live_g: HashSet<u64> = HashSet::new();
+    loop {
+        let mut changed = false;
+        for c in cands.values() {
+            if !live_g.contains(&c.info.id) && c.chans.iter().any(|&i| reachable[i]) {
+                live_g.insert(c.info.id);
+                changed = true;
+            }
+        }
+        for (i, v) in views.iter().enumerate() {
+            if !reachable[i] && v.owners.iter().any(|g| live_g.contains(g)) {
+                reachable[i] = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    cands
         .into_values()
-        .filter(|s| s.entries > 0 && s.entries == s.unreachable)
-        .filter_map(|s| s.info)
+        .filter(|c| !live_g.contains(&c.info.id))
+        .map(|c| (c.waiter, c.info))
+        .collect()
+}
+
+/// The goroutines that can never run again (the module doc), by id.
+pub fn leaked() -> Vec<GoroutineInfo> {
+    let first = analyse();
+    let second = analyse();
+    let mut out: Vec<GoroutineInfo> = second
+        .into_iter()
+        .filter(|(w, _)| first.iter().any(|(f, _)| Arc::ptr_eq(f, w)))
+        .filter(|(w, _)| w.outcome().is_none())
+        .map(|(_, g)| g)
+        .collect();
+    out.sort_by_key(|g| g.id);
+    out
+}
+
+/// Finds leaked goroutines: those that can never run again, and (when `threshold_ns` is
+/// positive) those blocked for at least that long.
+pub fn find(threshold_ns: i64) -> Vec<Leak> {
+    let mut out: Vec<Leak> = leaked()
+        .into_iter()
         .map(|g| Leak {
             goroutine: g,
             unreachable: true,

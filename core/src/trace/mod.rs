@@ -38,7 +38,7 @@ pub(crate) fn func_of_key(k: usize) -> Option<Frame> {
     crate::goroutine::func_of_key(k).map(|f| match f {
         Func::Unknown => Frame::new("(unknown goroutine)", "", 0),
         Func::Named(fr) => fr,
-        Func::Addr(a) => symbol::resolve(a + 1),
+        Func::Addr(a) => symbol::resolve_function(a),
     })
 }
 
@@ -100,12 +100,14 @@ pub(crate) fn init_from_env() {
 }
 
 /// A profile in pprof's format (gzipped protobuf), as Go writes it: "goroutine" (count by
-/// stack), "block" and "mutex" (contentions and delay by stack, since their rate was set),
+/// stack), "goroutineleak" (the same, of the leaked goroutines: leak.rs), "block" and
+/// "mutex" (contentions and delay by stack, since their rate was set),
 /// "cpu" (the last CPU profile stopped). Err(Invalid) for another kind, Err(WouldBlock) for
 /// "cpu" before any CPU profile was stopped.
 pub fn profile(kind: &str) -> Result<Vec<u8>, crate::Error> {
     match kind {
-        "goroutine" => Ok(goroutine_profile()),
+        "goroutine" => Ok(goroutine_profile(registry::snapshot())),
+        "goroutineleak" => Ok(goroutineleak_profile(&[])),
         "block" => Ok(contention_profile(&block::BLOCK_PROFILE)),
         "mutex" => Ok(contention_profile(&block::MUTEX_PROFILE)),
         "cpu" => cpu::last_profile().ok_or(crate::Error::WouldBlock),
@@ -113,11 +115,28 @@ pub fn profile(kind: &str) -> Result<Vec<u8>, crate::Error> {
     }
 }
 
-fn goroutine_profile() -> Vec<u8> {
+/// The goroutineleak profile: the goroutines `leak::leaked` finds, and the host's own
+/// goroutines with ids in `also` (Node's go() tasks whose wait its garbage collector took).
+pub fn goroutineleak_profile(also: &[u64]) -> Vec<u8> {
+    let mut gs = leak::leaked();
+    if !also.is_empty() {
+        let found: Vec<u64> = gs.iter().map(|g| g.id).collect();
+        gs.extend(
+            registry::snapshot()
+                .into_iter()
+                .filter(|g| also.contains(&g.id) && !found.contains(&g.id)),
+        );
+    }
+    goroutine_profile(gs)
+}
+
+/// The goroutine profile of `gs` (every goroutine, or the leaked ones: Go's goroutineleak
+/// profile has the goroutine profile's form).
+fn goroutine_profile(gs: Vec<registry::GoroutineInfo>) -> Vec<u8> {
     let now = now_ns();
     let mut groups: std::collections::HashMap<(Vec<Frame>, String), i64> =
         std::collections::HashMap::new();
-    for g in registry::snapshot() {
+    for g in gs {
         let state = match &g.state {
             registry::State::Waiting(r, _) => r.as_str().to_string(),
             _ => dump::state_text(&g, now),

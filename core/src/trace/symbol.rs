@@ -8,16 +8,32 @@ use parking_lot::Mutex;
 
 use super::{Frame, Func, RawFrame};
 
-static CACHE: Mutex<Option<HashMap<usize, Frame>>> = Mutex::new(None);
+/// By (address, outermost): a code address and a function's own address name different
+/// frames when something is inlined there.
+static CACHE: Mutex<Option<HashMap<(usize, bool), Frame>>> = Mutex::new(None);
 
-/// Names the code at `addr`, an address inside a function.
+/// Names the code at `addr`, an address inside a function: the innermost inlined frame there.
 pub fn resolve(addr: usize) -> Frame {
-    if let Some(f) = CACHE.lock().get_or_insert_with(HashMap::new).get(&addr) {
+    resolve_as(addr, false)
+}
+
+/// Names the function that starts at `addr` (a goroutine's function): the outermost frame at
+/// its first instruction, not a call inlined there (a C body that begins with an inlined
+/// helper would otherwise be named for the helper).
+pub fn resolve_function(addr: usize) -> Frame {
+    // The resolver takes addresses as return addresses, looked up one byte back: give it one
+    // inside the function.
+    resolve_as(addr + 1, true)
+}
+
+fn resolve_as(addr: usize, outermost: bool) -> Frame {
+    let key = (addr, outermost);
+    if let Some(f) = CACHE.lock().get_or_insert_with(HashMap::new).get(&key) {
         return f.clone();
     }
     let mut found: Option<Frame> = None;
     backtrace::resolve(addr as *mut std::ffi::c_void, |sym| {
-        if found.is_some() {
+        if found.is_some() && !outermost {
             return; // the innermost inlined frame came first: keep it
         }
         let name = sym
@@ -34,7 +50,7 @@ pub fn resolve(addr: usize) -> Frame {
     CACHE
         .lock()
         .get_or_insert_with(HashMap::new)
-        .insert(addr, f.clone());
+        .insert(key, f.clone());
     f
 }
 
@@ -42,9 +58,7 @@ pub fn resolve(addr: usize) -> Frame {
 pub fn func_frame(f: &Func) -> Option<Frame> {
     match f {
         Func::Unknown => None,
-        // The resolver takes addresses as return addresses, looked up one byte back: give
-        // it one inside the function.
-        Func::Addr(a) => Some(resolve(a + 1)),
+        Func::Addr(a) => Some(resolve_function(*a)),
         Func::Named(fr) => Some(fr.clone()),
     }
 }

@@ -183,9 +183,12 @@ unsafe fn begin(
     cases: &[Case<'_>],
     polled: bool,
     may_wait: bool,
+    timed: bool,
     make_waiter: &mut dyn FnMut() -> Arc<Waiter>,
 ) -> Begun {
     let n = cases.len();
+    // A wait that a deadline or a source can end is never a leak (park.rs `unseen`).
+    let unseen = timed || cases.iter().any(|c| matches!(c, Case::Source(_)));
     let mut order_buf = [0u32; INLINE];
     let mut order_vec = Vec::new();
     let order: &mut [u32] = if n <= INLINE {
@@ -219,7 +222,7 @@ unsafe fn begin(
             match cases[i] {
                 Case::Never => {}
                 Case::Chan(ch, op) => {
-                    let mut waiter = || registration(&mut reg, make_waiter).waiter.clone();
+                    let mut waiter = || registration(&mut reg, make_waiter, unseen).waiter.clone();
                     // SAFETY: the caller's contract.
                     match unsafe { ch.arm(op, i, !published, &mut waiter) } {
                         crate::chan::Armed::Done(ok, partner) => {
@@ -229,7 +232,7 @@ unsafe fn begin(
                             return Begun::Done(i, ok);
                         }
                         crate::chan::Armed::Queued => {
-                            registration(&mut reg, make_waiter).keep_chan(ch);
+                            registration(&mut reg, make_waiter, unseen).keep_chan(ch);
                             published = true;
                         }
                         crate::chan::Armed::Ready => {
@@ -256,7 +259,7 @@ unsafe fn begin(
                             return Begun::Done(i, ok);
                         }
                     }
-                    let r = registration(&mut reg, make_waiter);
+                    let r = registration(&mut reg, make_waiter, unseen);
                     if !s.register(&r.waiter, i) {
                         ready = true;
                         break;
@@ -310,9 +313,13 @@ unsafe fn poll_all(
 fn registration<'r>(
     reg: &'r mut Option<Registration>,
     make_waiter: &mut dyn FnMut() -> Arc<Waiter>,
+    unseen: bool,
 ) -> &'r mut Registration {
     reg.get_or_insert_with(|| {
         let w = make_waiter();
+        if unseen {
+            w.mark_unseen();
+        }
         // An aborted waiter stays claimed: registering it again would wait for good.
         assert!(
             w.is_waiting(),
@@ -383,8 +390,9 @@ pub unsafe fn wait(
         return wait_no_cases(deadline, reason);
     }
     let at = deadline.wait_until();
+    let timed = matches!(at, Some(Some(_)));
     // SAFETY: the caller's contract.
-    match unsafe { begin(cases, polled, at.is_some(), &mut Waiter::current) } {
+    match unsafe { begin(cases, polled, at.is_some(), timed, &mut Waiter::current) } {
         Begun::Done(i, ok) => {
             crate::sched::preempt_point();
             Ok((i, ok))
@@ -422,8 +430,16 @@ pub(crate) unsafe fn wait_chan(
     deadline: Deadline,
     reason: WaitReason,
 ) -> Result<bool, Error> {
+    let timed = matches!(deadline, Deadline::At(_));
+    let waiter = || {
+        let w = Waiter::current();
+        if timed {
+            w.mark_unseen(); // a deadline ends it: never a leak (park.rs `unseen`)
+        }
+        w
+    };
     // SAFETY: the caller's contract.
-    match unsafe { ch.arm_one(op, deadline != Deadline::NoWait, Waiter::current) } {
+    match unsafe { ch.arm_one(op, deadline != Deadline::NoWait, waiter) } {
         crate::chan::ArmedOne::Done(ok, partner) => {
             if let Some(p) = partner {
                 p.wake();
@@ -537,7 +553,7 @@ pub unsafe fn wait_async(
     }
     let Some(at) = deadline.wait_until() else {
         // SAFETY: the caller's contract.
-        return match unsafe { begin(cases, false, false, make_waiter) } {
+        return match unsafe { begin(cases, false, false, false, make_waiter) } {
             Begun::Done(i, ok) => Ok(Started::Done(i, ok)),
             _ => Err(Error::WouldBlock),
         };
@@ -546,7 +562,7 @@ pub unsafe fn wait_async(
         Registration::new(make_waiter())
     } else {
         // SAFETY: the caller's contract.
-        match unsafe { begin(cases, false, true, make_waiter) } {
+        match unsafe { begin(cases, false, true, at.is_some(), make_waiter) } {
             Begun::Done(i, ok) => return Ok(Started::Done(i, ok)),
             Begun::WouldBlock => unreachable!("may wait"),
             Begun::Registered(reg) => reg,
