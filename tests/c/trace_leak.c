@@ -331,7 +331,7 @@ static void main_body(void *arg)
     CHECK_OK(goro_chan_close(chain_d));
     goro_chan_release(chain_d);
     goro_ctx_cancel(ctx);
-    /* The context-bound wait borrows ctx: release it only once that wait has returned. */
+    /* The context-bound wait ends with the cancel (it holds its own reference meanwhile). */
     for (int i = 0; i < 2000 && atomic_load(&late_done) < 3; i++)
         goro_sleep(1000 * 1000);
     CHECK_EQ(atomic_load(&late_done), 3);

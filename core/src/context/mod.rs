@@ -358,6 +358,10 @@ unsafe fn wait_many_ctx(
         Err(Error::WouldBlock) if deadline != Deadline::NoWait => {}
         done => return done,
     }
+    // Our own handle while we wait (as a channel wait keeps its channel): the caller's may
+    // be released meanwhile (C: `goro_ctx_cancel` then `goro_ctx_release` while the waits
+    // it ended are still unregistering), and the registration refers to this one.
+    let ctx = &ctx.clone();
     let n = cases.len();
     let mut all: Vec<Case<'_>> = Vec::with_capacity(n + 1);
     all.extend_from_slice(cases);
@@ -394,8 +398,14 @@ unsafe fn wait_chan_ctx(
     deadline: Deadline,
     ctx: &Context,
 ) -> Result<bool, Error> {
+    // A context can end it: never a leak (park.rs `unseen`). Marked before it is queued.
+    let waiter = || {
+        let w = Waiter::current();
+        w.mark_unseen();
+        w
+    };
     // SAFETY: the caller's contract.
-    match unsafe { ch.arm_one(op, deadline != Deadline::NoWait, Waiter::current) } {
+    match unsafe { ch.arm_one(op, deadline != Deadline::NoWait, waiter) } {
         ArmedOne::Done(ok, partner) => {
             if let Some(p) = partner {
                 p.wake();
@@ -405,14 +415,19 @@ unsafe fn wait_chan_ctx(
         }
         ArmedOne::WouldBlock => Err(Error::WouldBlock),
         ArmedOne::Queued(w, _keep) => {
+            // Our own handle while parked, as `wait_many_ctx` keeps one (and `_keep` the
+            // channel): the caller's may be released before we are done with it.
+            let ctx = &ctx.clone();
             let registered = ctx.add_waiter(&w, 1);
             if !registered {
                 w.claim_case(1, true);
             }
+            // Dumps and leak reports show it bound to a context ("chan receive (context)").
             let reason = match op {
                 Op::Send(_) => WaitReason::ChanSend,
                 Op::Recv(_) => WaitReason::ChanRecv,
-            };
+            }
+            .with_context();
             let out = w.wait(reason, deadline.wait_until().flatten());
             match out {
                 Outcome::Case { index: 0, ok } => {
@@ -445,6 +460,7 @@ pub fn sleep_ctx(ns: i64, ctx: &Context) -> Result<(), Error> {
         return Ok(());
     }
     let at = Deadline::At(clock::now_ns().saturating_add(ns));
+    let ctx = &ctx.clone(); // our own while we wait (see `wait_many_ctx`)
     // SAFETY: the only case is the context, which carries no pointers.
     match unsafe { wait::wait(&[Case::Source(ctx)], at, Some(WaitReason::SleepCtx)) } {
         Err(Error::TimedOut) => Ok(()),
