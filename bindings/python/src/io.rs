@@ -38,7 +38,9 @@ fn ebadf() -> PyErr {
 #[pyo3(signature = (fd, events, timeout=None))]
 pub fn _fd_wait(py: Python<'_>, fd: i32, events: u32, timeout: Option<f64>) -> PyResult<i32> {
     if events == 0 || events & !(io::READ | io::WRITE) != 0 {
-        return Err(PyValueError::new_err("events must be 1 (read), 2 (write) or 3"));
+        return Err(PyValueError::new_err(
+            "events must be 1 (read), 2 (write) or 3",
+        ));
     }
     if fd < 0 {
         return Err(ebadf());

@@ -48,7 +48,9 @@
 //! and waits for it to detach. Abandoned goroutines are never resumed or dropped (pitfall 3).
 
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicPtr, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
+use std::sync::atomic::{
+    AtomicBool, AtomicIsize, AtomicPtr, AtomicU64, Ordering::Relaxed, Ordering::SeqCst,
+};
 use std::sync::OnceLock;
 
 use goro_core::wait::interruptible::{with_block_hook, Blocking};

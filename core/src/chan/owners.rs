@@ -22,12 +22,20 @@
 //! the goroutine record (the report needs it per channel, and a record cannot list channels
 //! without an allocation per goroutine).
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use parking_lot::Mutex;
 
-/// The owned references of one channel. Off the fast paths: only owning calls lock it.
+/// The owned references of one channel. Off the fast paths: only owning calls lock it, and a
+/// release by a goroutine (`disown`) only when some reference is owned at all.
 #[derive(Default)]
 pub(crate) struct Owners {
     inner: Mutex<Table>,
+    /// References owned, by anyone: the table's counts summed, written under its lock. Every
+    /// `own(gid)` runs in goroutine `gid` itself (goro_chan_retain_own, and goro_go_owning's
+    /// body before the user's), ordered before its `disown`s, so a Relaxed 0 there means it
+    /// owns none.
+    owned: AtomicU32,
 }
 
 #[derive(Default, Clone)]
@@ -43,6 +51,7 @@ impl Owners {
     pub(crate) fn own(&self, gid: u64) {
         let mut t = self.inner.lock();
         t.version += 1;
+        self.owned.fetch_add(1, Ordering::Relaxed);
         match t.by.iter_mut().find(|e| e.0 == gid) {
             Some(e) => e.1 += 1,
             None => t.by.push((gid, 1)),
@@ -52,11 +61,15 @@ impl Owners {
     /// Goroutine `gid` gives up one reference it owns, before dropping it; false when it owns
     /// none (the reference it drops was nobody's in particular).
     pub(crate) fn disown(&self, gid: u64) -> bool {
+        if self.owned.load(Ordering::Relaxed) == 0 {
+            return false;
+        }
         let mut t = self.inner.lock();
         let Some(i) = t.by.iter().position(|e| e.0 == gid) else {
             return false;
         };
         t.version += 1;
+        self.owned.fetch_sub(1, Ordering::Relaxed);
         t.by[i].1 -= 1;
         if t.by[i].1 == 0 {
             t.by.swap_remove(i);

@@ -398,12 +398,8 @@ unsafe fn wait_chan_ctx(
     deadline: Deadline,
     ctx: &Context,
 ) -> Result<bool, Error> {
-    // A context can end it: never a leak (park.rs `unseen`). Marked before it is queued.
-    let waiter = || {
-        let w = Waiter::current();
-        w.mark_unseen();
-        w
-    };
+    // A context can end it: never a leak.
+    let waiter = || Waiter::current_unseen(true);
     // SAFETY: the caller's contract.
     match unsafe { ch.arm_one(op, deadline != Deadline::NoWait, waiter) } {
         ArmedOne::Done(ok, partner) => {
@@ -461,7 +457,7 @@ pub fn sleep_ctx(ns: i64, ctx: &Context) -> Result<(), Error> {
     }
     let at = Deadline::At(clock::now_ns().saturating_add(ns));
     let ctx = &ctx.clone(); // our own while we wait (see `wait_many_ctx`)
-    // SAFETY: the only case is the context, which carries no pointers.
+                            // SAFETY: the only case is the context, which carries no pointers.
     match unsafe { wait::wait(&[Case::Source(ctx)], at, Some(WaitReason::SleepCtx)) } {
         Err(Error::TimedOut) => Ok(()),
         Ok(_) => Err(ctx.reason().map_or(Error::Cancelled, Reason::error)),

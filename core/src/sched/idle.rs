@@ -221,7 +221,10 @@ pub(crate) fn sleep(w: &M) {
                 .timer_sleeper
                 .compare_exchange(my_tag, 0, Ordering::SeqCst, Ordering::SeqCst);
         }
-        if matches!(slept, super::poll::Slept::Leave | super::poll::Slept::Pinned) {
+        if matches!(
+            slept,
+            super::poll::Slept::Leave | super::poll::Slept::Pinned
+        ) {
             return; // readied fd waiters: with a token to run them, or pinned here (none needed)
         }
         if on_timers && s.timers.next() <= now_ns() && remove_from_idle(me) {

@@ -59,6 +59,16 @@ impl Waiter {
         }
     }
 
+    /// `current`, marked (when `unseen`) as a wait that can end in a way no channel shows,
+    /// so leak reports never count it (park.rs `unseen`). Before it is queued anywhere.
+    pub(crate) fn current_unseen(unseen: bool) -> Arc<Waiter> {
+        let w = Waiter::current();
+        if unseen {
+            w.mark_unseen();
+        }
+        w
+    }
+
     /// The goroutine waiting, if a goroutine waits (leak reports).
     pub(crate) fn goroutine(&self) -> Option<GPtr> {
         self.task().map(|t| GPtr(t.ptr().cast()))

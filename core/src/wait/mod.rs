@@ -430,14 +430,9 @@ pub(crate) unsafe fn wait_chan(
     deadline: Deadline,
     reason: WaitReason,
 ) -> Result<bool, Error> {
+    // A deadline ends it: never a leak.
     let timed = matches!(deadline, Deadline::At(_));
-    let waiter = || {
-        let w = Waiter::current();
-        if timed {
-            w.mark_unseen(); // a deadline ends it: never a leak (park.rs `unseen`)
-        }
-        w
-    };
+    let waiter = || Waiter::current_unseen(timed);
     // SAFETY: the caller's contract.
     match unsafe { ch.arm_one(op, deadline != Deadline::NoWait, waiter) } {
         crate::chan::ArmedOne::Done(ok, partner) => {
