@@ -143,14 +143,20 @@ static void from_goroutine_real(void)
 
 /* ---- a plain thread woken by a goroutine, write readiness, eventfd ---------------------- */
 
+struct drain {
+    int rd;
+    goro_waitgroup *done;
+};
+
 static void fill_then_drain(void *arg)
 {
-    int *p = arg;
+    struct drain *d = arg;
     os_sleep_ns(20 * MS);
     char buf[4096];
     /* Drain everything the main thread stuffed in: its write wait must end. */
-    while (goro_read(p[0], buf, sizeof buf, 0) > 0) {
+    while (goro_read(d->rd, buf, sizeof buf, 0) > 0) {
     }
+    CHECK_OK(goro_wg_done(d->done));
 }
 
 static void write_readiness(void)
@@ -163,8 +169,14 @@ static void write_readiness(void)
     }
     CHECK_EQ(errno, EAGAIN);
     CHECK_EQ(goro_fd_wait(p[1], GORO_FD_WRITE, 0), GORO_EAGAIN);
-    CHECK_OK(goro_go(fill_then_drain, p));
+    /* The drainer is joined before the fds close: still reading, it could read the number
+     * reused by the eventfd below (and its stack args must outlive it). */
+    struct drain d = { .rd = p[0], .done = goro_wg_new() };
+    CHECK_OK(goro_wg_add(d.done, 1));
+    CHECK_OK(goro_go(fill_then_drain, &d));
     CHECK_OK(goro_fd_wait(p[1], GORO_FD_WRITE, 5 * SEC));
+    CHECK_OK(goro_wg_wait(d.done));
+    goro_wg_free(d.done);
     CHECK_OK(goro_fd_close(p[0]));
     CHECK_OK(goro_fd_close(p[1]));
 
