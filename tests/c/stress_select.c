@@ -12,11 +12,18 @@
  * Every value names its sender and sequence number; at the end (buffers drained) each
  * value a sender counted as sent was received exactly once, and nothing else was. The
  * random choices come from a printed seed (GORO_TEST_SEED replays it).
+ *
+ * The helper's sends are held to a budget of HELPER_PER_OP per worker operation done
+ * (plus a head start): trading with itself through the buffers costs it almost nothing,
+ * so while the workers are descheduled (a loaded machine, plain threads) it could
+ * otherwise run through any fixed number of sequence numbers. Over budget it naps
+ * briefly and then still offers every case, so no worker is ever left without a partner.
  */
 #include "golike.h"
 
 enum { NCHAN = 3, GO_WORKERS = 6, THREAD_WORKERS = 2, NWORKERS = GO_WORKERS + THREAD_WORKERS };
 enum { HELPER = NWORKERS, NSENDERS = NWORKERS + 1, HELPER_MAX_SEQ = 1 << 22 };
+enum { HELPER_PER_OP = 8, HELPER_HEAD_START = 4096 };
 
 static uint64_t seed;
 static goro_chan *chans[NCHAN];
@@ -24,6 +31,7 @@ static long ops_per_worker;
 static long max_seq[NSENDERS];
 static atomic_uchar *seen[NSENDERS];
 static long sent[NSENDERS]; /* each written by its sender only; read after the WaitGroup */
+static atomic_long worker_ops; /* selects completed by all workers: the helper's budget */
 
 static int64_t encode(int sender, long seq)
 {
@@ -96,6 +104,7 @@ static void worker(void *arg)
             record(*(int64_t *)cs[r].elem);
         }
         done++;
+        atomic_fetch_add_explicit(&worker_ops, 1, memory_order_relaxed);
     }
     sent[w->id] = seq;
     CHECK_OK(goro_wg_done(w->wg));
@@ -118,6 +127,10 @@ static void helper(void *arg)
             cs[2 * k + 1] = (goro_case){ chans[k], GORO_RECV, &recv_val[k], false };
         }
         cs[2 * NCHAN] = (goro_case){ h->stop, GORO_RECV, NULL, false };
+        long budget = HELPER_PER_OP * atomic_load_explicit(&worker_ops, memory_order_relaxed) +
+                      HELPER_HEAD_START;
+        if (seq >= budget)
+            CHECK_OK(goro_sleep(20 * US));
         int r = goro_select(cs, 2 * NCHAN + 1, -1);
         CHECK(r >= 0 && r <= 2 * NCHAN);
         if (r == 2 * NCHAN) {
@@ -148,6 +161,7 @@ static void body(void *unused)
         CHECK(seen[s] != NULL);
         sent[s] = 0;
     }
+    atomic_store(&worker_ops, 0);
     struct helper_args h = { make_chan_sized(0, 0), make_wg(1) };
     go(helper, &h);
 
