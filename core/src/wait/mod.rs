@@ -46,7 +46,7 @@ use std::sync::Arc;
 pub use crate::chan::Op;
 use crate::chan::RawChan;
 use crate::clock::Deadline;
-use crate::park::{Outcome, Waiter, ABORTED, INTERRUPTED};
+use crate::park::{Outcome, Waiter, ABORTED, INTERRUPTED, TIMED_OUT};
 use crate::reason::WaitReason;
 use crate::sched::timers::{self, TimerKey, TimerTask};
 use crate::Error;
@@ -391,13 +391,43 @@ pub unsafe fn wait(
     }
     let at = deadline.wait_until();
     let timed = matches!(at, Some(Some(_)));
+    // A select that may not wait, over several cases, must still see them all at one moment
+    // (Go's TestNonblockSelectRace: with c1 or c2 always ready, it never takes the default).
+    // Step 1 polls each case under its own lock, at different moments; so when it finds
+    // nothing, register with every case as a wait would, and then claim the waiter for
+    // ourselves. Unclaimed then, no case has become ready since its registration (whatever
+    // makes a case ready claims its queued waiters in the same critical section), and none
+    // was ready at it: so none was ready at the last one. Claimed by a partner first, its
+    // case completed and we take it.
+    let linearize = n > 1 && deadline == Deadline::NoWait;
     // SAFETY: the caller's contract.
-    match unsafe { begin(cases, polled, at.is_some(), timed, &mut Waiter::current) } {
+    let begun = unsafe {
+        begin(
+            cases,
+            polled,
+            at.is_some() || linearize,
+            timed || linearize,
+            &mut Waiter::current,
+        )
+    };
+    match begun {
         Begun::Done(i, ok) => {
             crate::sched::preempt_point();
             Ok((i, ok))
         }
         Begun::WouldBlock => Err(Error::WouldBlock),
+        Begun::Registered(reg) if linearize => {
+            let out = if reg.waiter.claim(TIMED_OUT) {
+                Outcome::TimedOut
+            } else {
+                reg.waiter.wait(reason, None) // the winner's wake is on its way
+            };
+            reg.undo();
+            match out {
+                Outcome::Case { index, ok } => Ok((index, ok)),
+                _ => Err(Error::WouldBlock),
+            }
+        }
         Begun::Registered(reg) => {
             let out = reg.waiter.wait(reason, at.flatten());
             // Step 5. A one-case wait that completed has nothing left: its winner removed
