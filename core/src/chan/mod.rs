@@ -212,12 +212,14 @@ impl RawChan {
         self.with_lock(|i| i.closed)
     }
 
+    #[inline]
     pub(crate) fn lock(&self) {
         self.lock.lock();
     }
 
     /// # Safety
     /// The caller holds the lock (taken with `lock`).
+    #[inline]
     pub(crate) unsafe fn unlock(&self) {
         // SAFETY: the caller's contract.
         unsafe { self.lock.unlock() };
@@ -304,6 +306,7 @@ impl RawChan {
     }
 
     /// Queues a waiting operation. Lock held.
+    #[inline]
     pub(crate) fn enqueue(inner: &mut Inner, send: bool, e: Entry) {
         if send {
             inner.sendq.push(e)
