@@ -24,7 +24,7 @@ cmake -S "$here" -B "$build" -Ugoro_DIR -DCMAKE_PREFIX_PATH="$prefix" || exit 1
 cmake --build "$build" || exit 1
 
 # Same order as GORO_EXAMPLES in CMakeLists.txt; pipeline_static when it was built.
-examples="waitgroup fan_in errgroup worker_pool defer_file timeout pipeline find_leak hello_100k echo_server http_server"
+examples="waitgroup fan_in errgroup worker_pool defer_file timeout first_response pipeline find_leak hello_100k echo_server http_server"
 [ -x "$build/pipeline_static" ] && examples="$examples pipeline_static"
 
 failed=""
