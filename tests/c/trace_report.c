@@ -14,7 +14,11 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-enum { REACHABLE = 5, CONTENDERS = 4, SLOW_VALUES = 30 };
+/* The block profile counts mutex waits too (as Go's does): the receiver's 30 x 15 ms must
+   outweigh the contenders' 4 x 10 locks, each waiting for up to three 100 us holds even when
+   a loaded machine makes every sleep a few ms late (at 50 locks each and 8 ms gaps it did
+   not: trace_pprof found mutex_contender on top). */
+enum { REACHABLE = 5, CONTENDERS = 4, SLOW_VALUES = 30, SLOW_GAP_MS = 15, LOCKS_EACH = 10 };
 
 /* Finished goroutines: main polls it with a plain sleep, so that its own waiting stays out
    of the block profile. */
@@ -49,7 +53,7 @@ static void slow_sender(void *arg)
 {
     goro_chan *c = arg;
     for (int i = 0; i < SLOW_VALUES; i++) {
-        goro_sleep(8 * 1000 * 1000);
+        goro_sleep(SLOW_GAP_MS * 1000 * 1000);
         CHECK_OK(goro_chan_send(c, &i));
     }
 }
@@ -69,7 +73,7 @@ static goro_mutex *mu;
 
 static void mutex_contender(void *arg)
 {
-    for (int i = 0; i < 50; i++) {
+    for (int i = 0; i < LOCKS_EACH; i++) {
         CHECK_OK(goro_mutex_lock(mu));
         goro_sleep(100 * 1000); /* hold it: the others wait */
         CHECK_OK(goro_mutex_unlock(mu));
