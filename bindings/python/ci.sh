@@ -6,7 +6,7 @@
 #   4. examples/python/run_all.sh;
 #   5. packaging: `maturin sdist` and `maturin build`, each installed into a fresh venv
 #      outside the repo (under a temp dir) and smoke-tested from there;
-#   6. the wheel (abi3: one build serves 3.9+) under every other CPython 3.9+ this machine
+#   6. the wheel (abi3: one build serves 3.10+) under every other CPython 3.10+ this machine
 #      has (pyenv's, or python3.N on PATH): pytest there. None found is not a failure.
 # Needs python3 (with venv), cargo, and PyPI access for maturin/pytest.
 set -euo pipefail
@@ -81,7 +81,7 @@ others=()
 for py in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.*/bin/python3 /usr/bin/python3.1[0-9] /usr/local/bin/python3.1[0-9]; do
     [ -x "$py" ] || continue
     v=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) || continue
-    case $v in 3.[0-8]) continue ;; esac # below the abi3 floor
+    case $v in 3.[0-9]) continue ;; esac # below the abi3 floor (3.10: vectorcall methods)
     case " $mine ${others[*]} " in *" $v "*) continue ;; esac
     others+=("$v")
     echo "--- CPython $v ($py)"

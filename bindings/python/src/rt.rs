@@ -19,7 +19,7 @@
 //! wait. Holding the GIL while the core takes its own locks is safe: no core lock holder ever
 //! waits for the GIL (wakes and callbacks never enter Python).
 //!
-//! The GIL-state key (DESIGN.md, pitfall 1). CPython 3.9-3.11 remember "this OS thread's thread
+//! The GIL-state key (DESIGN.md, pitfall 1). CPython 3.10-3.11 remember "this OS thread's thread
 //! state" in a TSS key that only PyGILState_* read. Many goroutines share one worker thread, so
 //! the key must name the goroutine that runs now, or PyGILState_Ensure (ctypes callbacks,
 //! Cython `with gil`) would attach another goroutine's state, and `-X dev` (PyGILState_Check in
@@ -64,7 +64,7 @@ const NAP_NS: i64 = 20_000_000;
 
 static INTERP: AtomicPtr<ffi::PyInterpreterState> = AtomicPtr::new(std::ptr::null_mut());
 static MAIN_THREAD: AtomicU64 = AtomicU64::new(0);
-/// The pthread key behind CPython's GIL-state TSS key (3.9-3.11 only; see the module doc).
+/// The pthread key behind CPython's GIL-state TSS key (3.10-3.11 only; see the module doc).
 static TSS_KEY: OnceLock<Option<libc::pthread_key_t>> = OnceLock::new();
 /// Set once by `shutdown`; never cleared.
 static SHUTDOWN: AtomicBool = AtomicBool::new(false);
@@ -452,7 +452,7 @@ pub fn shutdown(py: Python<'_>, max_ms: u64, exc: *mut ffi::PyObject) {
     SHUTDOWN.store(true, SeqCst);
     let start = std::time::Instant::now();
     while LIVE.load(SeqCst) > 0 && start.elapsed().as_millis() < max_ms as u128 {
-        // Again each round: CPython 3.9-3.11 clear the interpreter-wide "async exception"
+        // Again each round: CPython 3.10-3.11 clear the interpreter-wide "async exception"
         // signal when the first thread state takes its own, so the others need a new one.
         for &tid in WORKERS.lock().iter() {
             // SAFETY: GIL held; `exc` is an exception type; this sets it on every thread
