@@ -409,3 +409,87 @@ fn an_async_select_dropped_after_completing_drops_its_value_once() {
     // Each value was dropped exactly once: by the dropped select it completed into, or here.
     assert_eq!(drops.load(Ordering::SeqCst), 200);
 }
+
+/// A source that, when registered, first makes another case ready the way a partner does:
+/// it claims the waiter for that case (`partner_case`) and wakes it, as a sender that meets
+/// a queued receiver would. Models readiness that arrives after a case's registration,
+/// before the wait has decided.
+struct ReadiesOther {
+    partner_case: Option<usize>,
+    registered: std::sync::Mutex<Vec<Arc<Waiter>>>,
+}
+
+impl Source for ReadiesOther {
+    fn try_now(&self) -> Option<bool> {
+        None
+    }
+    fn register(&self, w: &Arc<Waiter>, _case: usize) -> bool {
+        if let Some(i) = self.partner_case {
+            if w.claim_case(i, true) {
+                w.wake();
+            }
+        }
+        self.registered.lock().unwrap().push(w.clone());
+        true
+    }
+    fn unregister(&self, w: &Arc<Waiter>) {
+        self.registered
+            .lock()
+            .unwrap()
+            .retain(|x| !Arc::ptr_eq(x, w));
+    }
+    fn reason(&self) -> goro_core::goroutine::WaitReason {
+        goro_core::goroutine::WaitReason::Select
+    }
+}
+
+/// A select that may not wait sees its cases at one moment (Go's TestNonblockSelectRace):
+/// nothing ready at the poll, but a case readied (and the waiter claimed for it) while the
+/// others register, completes that case instead of taking the default; with nothing readied,
+/// it takes the default and leaves no registration behind.
+#[test]
+fn a_select_that_may_not_wait_takes_a_case_readied_while_it_registers() {
+    let quiet = Chan::<u64>::new(0).unwrap();
+    for partner_case in [0usize, 1] {
+        let src = ReadiesOther {
+            partner_case: Some(partner_case),
+            registered: std::sync::Mutex::new(Vec::new()),
+        };
+        let other = ReadiesOther {
+            partner_case: None, // never claims: a second, plain source
+            registered: std::sync::Mutex::new(Vec::new()),
+        };
+        let mut out = 0u64;
+        // The readying source registers somewhere in the random order; wherever, the claim
+        // it makes must win over the default.
+        let cases = [
+            Case::Source(&other),
+            Case::Source(&src),
+            Case::Chan(quiet.raw(), Op::Recv(&mut out as *mut u64 as *mut u8)),
+        ];
+        for _ in 0..50 {
+            assert_eq!(
+                wait_cases(&cases, Deadline::NoWait),
+                Ok((partner_case, true))
+            );
+            assert!(src.registered.lock().unwrap().is_empty());
+            assert!(other.registered.lock().unwrap().is_empty());
+            assert_eq!(quiet.raw().waiting(), (0, 0), "no entry left on the channel");
+        }
+    }
+    let a = ReadiesOther {
+        partner_case: None,
+        registered: std::sync::Mutex::new(Vec::new()),
+    };
+    let mut out = 0u64;
+    let cases = [
+        Case::Source(&a),
+        Case::Chan(quiet.raw(), Op::Recv(&mut out as *mut u64 as *mut u8)),
+    ];
+    assert_eq!(
+        wait_cases(&cases, Deadline::NoWait),
+        Err(goro_core::Error::WouldBlock)
+    );
+    assert!(a.registered.lock().unwrap().is_empty(), "no registration left");
+    assert_eq!(quiet.raw().waiting(), (0, 0), "no entry left on the channel");
+}
