@@ -14,6 +14,7 @@ mod context;
 mod goroutine;
 mod io;
 mod pool;
+mod reach;
 mod rt;
 mod select;
 mod sync;

@@ -125,7 +125,8 @@ pub fn select(
     };
     // Values not sent come back in `_unsent` and are dropped here, attached.
     let (r, _unsent) = match ctx {
-        None => rt::blocking(py, || sel.wait(d))?,
+        // While it waits, `cases` is this call's own (the leak report's view, reach.rs).
+        None => rt::blocking_holding(py, Some(cases.as_any()), || sel.wait(d))?,
         Some(c) => rt::blocking(py, || sel.wait_ctx(d, &c.get().ctx))?,
     };
     match r {

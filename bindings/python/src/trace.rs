@@ -369,7 +369,14 @@ pub fn dump(py: Python<'_>) -> String {
 #[pyfunction]
 pub fn profile<'py>(py: Python<'py>, kind: &str) -> PyResult<Bound<'py, PyBytes>> {
     let k = kind.to_string();
-    match crate::rt::detached(py, move || trace::profile(&k)) {
+    let got = if kind == "goroutineleak" {
+        // With the GIL held from the census to the verdict (reach.rs).
+        let host = crate::reach::host_refs(py);
+        Ok(trace::goroutineleak_profile_with(&[], &host))
+    } else {
+        crate::rt::detached(py, move || trace::profile(&k))
+    };
+    match got {
         Ok(b) => Ok(PyBytes::new(py, &b)),
         Err(goro_core::Error::WouldBlock) => Err(PyRuntimeError::new_err(
             "goro.profile('cpu'): no CPU profile yet (start_cpu_profile, then stop_cpu_profile)",
@@ -512,13 +519,19 @@ fn threshold_ns(seconds: Option<f64>) -> PyResult<i64> {
 #[pyo3(signature = (blocked_longer_than=None))]
 pub fn _leaks(py: Python<'_>, blocked_longer_than: Option<f64>) -> PyResult<Vec<Row>> {
     let t = threshold_ns(blocked_longer_than)?;
-    Ok(crate::rt::detached(py, move || {
-        let now = goro_core::now_ns();
-        trace::leak::find(t)
-            .iter()
-            .map(|l| row(&l.goroutine, now, l.unreachable))
-            .collect()
-    }))
+    let now = goro_core::now_ns();
+    Ok(find(py, t)
+        .iter()
+        .map(|l| row(&l.goroutine, now, l.unreachable))
+        .collect())
+}
+
+/// The core's leak analysis with what the interpreter knows of its channels (reach.rs): the
+/// GIL is held from the census to the verdict, so no Python code changes the references in
+/// between (holding it while the core takes its locks is safe: rt.rs module doc).
+fn find(py: Python<'_>, threshold_ns: i64) -> Vec<trace::leak::Leak> {
+    let host = crate::reach::host_refs(py);
+    trace::leak::find_with(threshold_ns, &host)
 }
 
 /// leak_report(blocked_longer_than=None) -> str
@@ -526,9 +539,7 @@ pub fn _leaks(py: Python<'_>, blocked_longer_than: Option<f64>) -> PyResult<Vec<
 #[pyo3(signature = (blocked_longer_than=None))]
 pub fn leak_report(py: Python<'_>, blocked_longer_than: Option<f64>) -> PyResult<String> {
     let t = threshold_ns(blocked_longer_than)?;
-    Ok(crate::rt::detached(py, move || {
-        trace::dump::leaks_text(&trace::leak::find(t))
-    }))
+    Ok(trace::dump::leaks_text(&find(py, t)))
 }
 
 /// counters() -> dict

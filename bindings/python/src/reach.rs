@@ -1,0 +1,511 @@
+//! Which `goro.Chan` objects only goroutines can reach, from the interpreter's own view, for
+//! the leak report (core trace/leak.rs `HostRef`).
+//!
+//! The everyday leak: `ch = goro.Chan(); goro.go(worker, ch)` and the starter forgets `ch`;
+//! the worker blocks in `ch.recv()` for good. The core sees a channel whose Python object
+//! holds a reference: "nobody in particular", reachable. This file finds the Chan objects
+//! that are reachable only from what blocked goroutines themselves hold, and says so; the
+//! core's fixed point then decides (an owner that is running, or waits on anything else,
+//! keeps the channel reachable).
+//!
+//! The mechanism, all with the GIL held, so that no Python code runs and no reference count
+//! moves from the first step to the core's verdict (trace.rs holds it throughout):
+//! 1. Each Python goroutine registered its thread state and the references its own call holds
+//!    (`Held`: the callable, the argument tuple and dict that goroutine.rs `call_body` keeps;
+//!    while select waits, its case tuple). Its *private* references are those, plus what its
+//!    frames hold: for each frame of its thread state, its function (f_funcobj), its locals
+//!    dict if any, and the `localsplus` slots (fast locals, cells, free variables, and the
+//!    value stack: `ch` as the `self` of `ch.recv()` sits there while the call runs). CPython
+//!    3.11+ does not traverse a thread-owned frame, so to its gc these look external. The
+//!    slots are read from `_PyInterpreterFrame` at offsets fixed per minor version (checked
+//!    against the frame object on every frame: `frame_obj` must point back to it and the code
+//!    must match); the stack depth of a frame that is in a C call is not stored anywhere and
+//!    comes from the bytecode (goro/_reach.py); a frame in an inlined Python call has it saved.
+//! 2. CPython's own trick (gc's `subtract_refs`): over every object gc tracks (gc.get_objects),
+//!    and every object they or the private references lead to, count the references each gets
+//!    from the others (tp_traverse; a RecvCase or SendCase by its fields). An object whose
+//!    reference count exceeds those plus the private ones is held from outside: a C static,
+//!    a Rust holder (a Pool job, a timer, a value inside a channel), another thread's frames,
+//!    the main thread, a running goroutine... It is a root; so is one whose count falls short
+//!    (it does not add up), and one that nothing reaches (garbage: a finalizer may yet use it).
+//! 3. Everything reachable from a root is reachable. Every Chan object that is not is reached
+//!    only from private references: its channel reference belongs to the goroutines whose
+//!    private references lead to it (a `HostRef` with those owners).
+//!
+//! No false positives: whatever is not understood makes nothing private. A goroutine with a
+//! generator frame, a frame whose layout does not check out, an instruction other than a call
+//! or a `for` step, or a Python other than 3.11-3.13 on a 64-bit build contributes no private
+//! references, so what it holds stays reachable. References held in C locals (a call through
+//! functools.partial, map, keyword arguments unpacked by PyObject_Call) are not seen, so they
+//! count as external: the objects stay reachable (a missed leak, never a false one).
+//!
+//! Rejected: gc.get_referrers per channel (it misses the frames' references, which are
+//! exactly the ones that matter, and is quadratic); making Chan gc-tracked so that gc.collect
+//! could tell (every channel would pay the tracking, and frames still hide their slots);
+//! reading value-stack slots up to co_stacksize (stale pointers above the top: a count that
+//! could make a live goroutine look leaked); frame.f_locals (3.11/3.12 copy the locals into a
+//! dict the frame keeps, which itself changes the counts, and it shows no stack).
+
+use std::collections::HashMap;
+use std::ffi::{c_int, c_void};
+
+use goro_core::trace::leak::HostRef;
+use parking_lot::Mutex;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+
+use crate::chan::Chan;
+use crate::select::{RecvCase, SendCase};
+
+extern "C" {
+    // In every CPython since 3.9 (not all in pyo3's abi3 declarations). GetFrame and GetBack
+    // return new references; IS_GC is a plain function since 3.9.
+    fn PyThreadState_GetFrame(ts: *mut ffi::PyThreadState) -> *mut ffi::PyFrameObject;
+    fn PyFrame_GetBack(frame: *mut ffi::PyFrameObject) -> *mut ffi::PyFrameObject;
+    fn PyFrame_GetCode(frame: *mut ffi::PyFrameObject) -> *mut ffi::PyObject;
+    fn PyObject_IS_GC(o: *mut ffi::PyObject) -> c_int;
+}
+
+/// What one Python goroutine's own call holds (step 1 of the module doc).
+struct Held {
+    /// Its thread state (valid while registered: goroutine.rs unregisters before the body
+    /// clears it).
+    ts: usize,
+    /// References the call itself holds, one per entry (an object may appear twice).
+    refs: Vec<usize>,
+}
+
+/// Python goroutines by id. Changed and read with the GIL held only.
+static HELD: Mutex<Option<HashMap<u64, Held>>> = Mutex::new(None);
+
+/// While alive: goroutine `gid`'s call holds one reference to each of `refs` (call_body).
+pub struct CallGuard(u64);
+
+impl CallGuard {
+    /// Registers the calling goroutine's call. GIL held (the `py` token), in the goroutine.
+    pub fn enter(_py: Python<'_>, refs: &[*mut ffi::PyObject]) -> CallGuard {
+        let gid = goro_core::current_id();
+        // SAFETY: attached (the token), so there is a current thread state: this goroutine's.
+        let ts = unsafe { ffi::PyThreadState_Get() } as usize;
+        HELD.lock().get_or_insert_with(HashMap::new).insert(
+            gid,
+            Held {
+                ts,
+                refs: refs.iter().map(|&p| p as usize).collect(),
+            },
+        );
+        CallGuard(gid)
+    }
+}
+
+impl Drop for CallGuard {
+    /// GIL held: call_body drops it attached, before it drops the references.
+    fn drop(&mut self) {
+        if let Some(m) = HELD.lock().as_mut() {
+            m.remove(&self.0);
+        }
+    }
+}
+
+/// While alive: the calling goroutine holds one more reference to `p` (select's case tuple
+/// while it waits). Taken and dropped attached, in the goroutine; nothing outside one.
+pub struct TempGuard(u64, usize);
+
+impl TempGuard {
+    pub fn hold(p: *mut ffi::PyObject) -> Option<TempGuard> {
+        let gid = goro_core::current_id();
+        let mut m = HELD.lock();
+        let h = m.as_mut()?.get_mut(&gid)?;
+        h.refs.push(p as usize);
+        Some(TempGuard(gid, p as usize))
+    }
+}
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        if let Some(h) = HELD.lock().as_mut().and_then(|m| m.get_mut(&self.0)) {
+            if let Some(i) = h.refs.iter().rposition(|&p| p == self.1) {
+                h.refs.swap_remove(i);
+            }
+        }
+    }
+}
+
+/// `_PyInterpreterFrame` and `PyFrameObject` offsets of one CPython minor version (64-bit;
+/// Include/internal/pycore_frame.h of 3.11, 3.12, 3.13).
+struct Layout {
+    func: usize,
+    locals: usize,
+    code: usize,
+    frame_obj: usize,
+    previous: usize,
+    stacktop: usize,
+    owner: usize,
+    /// 3.11: `is_entry` (this frame was entered from C: its caller is in a C call).
+    is_entry: Option<usize>,
+    localsplus: usize,
+    /// 3.12+: FRAME_OWNED_BY_CSTACK, the shim between a C caller and the frames it runs.
+    cstack: Option<u8>,
+}
+
+/// PyFrameObject.f_frame: after PyObject_HEAD and f_back, in 3.11-3.13.
+const F_FRAME: usize = 24;
+/// FRAME_OWNED_BY_THREAD, in 3.11-3.13.
+const OWNED_BY_THREAD: u8 = 0;
+
+fn layout(py: Python<'_>) -> Option<Layout> {
+    if cfg!(not(target_pointer_width = "64")) {
+        return None;
+    }
+    let v = py.version_info();
+    match (v.major, v.minor) {
+        (3, 11) => Some(Layout {
+            func: 0,
+            locals: 24,
+            code: 32,
+            frame_obj: 40,
+            previous: 48,
+            stacktop: 64,
+            owner: 69,
+            is_entry: Some(68),
+            localsplus: 72,
+            cstack: None,
+        }),
+        (3, 12) | (3, 13) => Some(Layout {
+            code: 0,
+            previous: 8,
+            func: 16,
+            locals: 40,
+            frame_obj: 48,
+            stacktop: 64,
+            owner: 70,
+            is_entry: None,
+            localsplus: 72,
+            cstack: Some(3),
+        }),
+        _ => None,
+    }
+}
+
+/// Reads a `T` at `base + off`.
+///
+/// # Safety
+/// `base + off` must be inside a live, readable object.
+unsafe fn at<T: Copy>(base: usize, off: usize) -> T {
+    // SAFETY: the caller's contract.
+    unsafe { std::ptr::read_unaligned((base + off) as *const T) }
+}
+
+/// The private references of one goroutine (the module doc, step 1), or None when any frame
+/// is not understood.
+fn private_refs(
+    py: Python<'_>,
+    lay: &Layout,
+    shape: &Bound<'_, PyAny>,
+    held: &Held,
+) -> Option<Vec<usize>> {
+    let mut out = held.refs.clone();
+    // SAFETY: a registered thread state is alive (see Held::ts); the GIL is held, as
+    // sys._current_frames needs for other threads' states. A new reference or NULL.
+    let top = unsafe { PyThreadState_GetFrame(held.ts as *mut ffi::PyThreadState) };
+    if top.is_null() {
+        return Some(out); // no Python frame: only what its call holds
+    }
+    // SAFETY: an owned reference.
+    let mut fo = unsafe { Bound::from_owned_ptr(py, top.cast::<ffi::PyObject>()) };
+    // SAFETY: a frame object: f_frame is at F_FRAME (checked below through frame_obj).
+    let mut raw: usize = unsafe { at(fo.as_ptr() as usize, F_FRAME) };
+    let mut innermost = true;
+    let mut in_c = false;
+    loop {
+        // SAFETY: `raw` is the frame object's f_frame, a live interpreter frame; the reads
+        // are within its fixed part, and each is checked before the next one is trusted.
+        unsafe {
+            if raw == 0 || at::<usize>(raw, lay.frame_obj) != fo.as_ptr() as usize {
+                return None;
+            }
+            let code = Bound::from_owned_ptr_or_opt(py, PyFrame_GetCode(fo.as_ptr().cast()))?;
+            if at::<usize>(raw, lay.code) != code.as_ptr() as usize {
+                return None;
+            }
+            if at::<u8>(raw, lay.owner) != OWNED_BY_THREAD {
+                return None; // a generator's frame or a frame object's: not traversed alike
+            }
+            let stacktop: i32 = at(raw, lay.stacktop);
+            // 3.11 keeps a stale stacktop while a frame runs: only trust it when its callee
+            // was entered inline (not is_entry). 3.12+ sets -1 while a frame runs.
+            let saved = !innermost && !in_c && stacktop >= 0;
+            let lasti: i32 = fo.getattr(pyo3::intern!(py, "f_lasti")).ok()?.extract().ok()?;
+            let got = shape.call1((&code, lasti, !saved)).ok()?;
+            if got.is_none() {
+                return None;
+            }
+            let (n, depth, stacksize): (i64, i64, i64) = got.extract().ok()?;
+            let depth = if saved { stacktop as i64 - n } else { depth };
+            if n < 0 || depth < 0 || depth > stacksize {
+                return None;
+            }
+            for off in [lay.func, lay.locals] {
+                let p: usize = at(raw, off);
+                if p != 0 {
+                    out.push(p);
+                }
+            }
+            for i in 0..(n + depth) as usize {
+                let p: usize = at(raw, lay.localsplus + 8 * i);
+                if p != 0 {
+                    out.push(p);
+                }
+            }
+            in_c = match lay.is_entry {
+                Some(off) => at::<u8>(raw, off) != 0,
+                None => false,
+            };
+            let mut prev: usize = at(raw, lay.previous);
+            while prev != 0 && Some(at::<u8>(prev, lay.owner)) == lay.cstack {
+                in_c = true;
+                prev = at(prev, lay.previous);
+            }
+            if prev == 0 {
+                return Some(out);
+            }
+            let back = Bound::from_owned_ptr_or_opt(
+                py,
+                PyFrame_GetBack(fo.as_ptr().cast()).cast::<ffi::PyObject>(),
+            )?;
+            fo = back;
+            raw = at(fo.as_ptr() as usize, F_FRAME);
+            if raw != prev {
+                return None; // a frame the frame objects skip: not understood
+            }
+        }
+        innermost = false;
+    }
+}
+
+/// One object the count sees (step 2).
+struct Node {
+    p: usize,
+    /// References from gc.get_objects' list (1 for a tracked object).
+    listed: i64,
+    /// References from the other nodes, as their traversal shows them.
+    internal: i64,
+    /// References from goroutines' private state.
+    private: i64,
+    edges: Vec<u32>,
+}
+
+struct Graph {
+    nodes: Vec<Node>,
+    index: HashMap<usize, u32>,
+}
+
+impl Graph {
+    fn node(&mut self, p: usize) -> u32 {
+        if let Some(&i) = self.index.get(&p) {
+            return i;
+        }
+        let i = self.nodes.len() as u32;
+        self.nodes.push(Node {
+            p,
+            listed: 0,
+            internal: 0,
+            private: 0,
+            edges: Vec::new(),
+        });
+        self.index.insert(p, i);
+        i
+    }
+}
+
+unsafe extern "C" fn visit(o: *mut ffi::PyObject, arg: *mut c_void) -> c_int {
+    // SAFETY: `arg` is the Vec `referents` passes, alive for the traversal.
+    let v = unsafe { &mut *arg.cast::<Vec<usize>>() };
+    if !o.is_null() {
+        v.push(o as usize);
+    }
+    0
+}
+
+/// The objects `p` holds references to, as its type's traversal (or our own classes'
+/// fields) shows them.
+fn referents(py: Python<'_>, p: usize, types: &[usize; 3], out: &mut Vec<usize>) {
+    let o = p as *mut ffi::PyObject;
+    // SAFETY: a live object (held by the list, a node or a private reference).
+    let ty = unsafe { ffi::Py_TYPE(o) } as usize;
+    if ty == types[1] || ty == types[2] {
+        // SAFETY: exactly our class (not subclassable), borrowed for this call.
+        let b = unsafe { Bound::from_borrowed_ptr(py, o) };
+        if let Ok(r) = b.cast::<RecvCase>() {
+            out.extend(r.get().chan.as_ref().map(|c| c.as_ptr() as usize));
+        } else if let Ok(s) = b.cast::<SendCase>() {
+            let s = s.get();
+            out.extend(s.chan.as_ref().map(|c| c.as_ptr() as usize));
+            out.push(s.value.as_ptr() as usize);
+        }
+        return;
+    }
+    // SAFETY: as above; IS_GC reads the type's flags (and tp_is_gc).
+    if unsafe { PyObject_IS_GC(o) } == 0 {
+        return;
+    }
+    // SAFETY: any type's slot can be read on 3.10+ (we run on 3.11+).
+    let t = unsafe { ffi::PyType_GetSlot(ty as *mut ffi::PyTypeObject, ffi::Py_tp_traverse) };
+    if t.is_null() {
+        return;
+    }
+    // SAFETY: the tp_traverse slot has this signature; traversal runs no Python code.
+    let t: ffi::traverseproc = unsafe { std::mem::transmute::<*mut c_void, ffi::traverseproc>(t) };
+    // SAFETY: a live object and a visit function that only records.
+    unsafe { t(o, visit, (out as *mut Vec<usize>).cast()) };
+}
+
+/// The references of `goro.Chan` objects that only goroutines reach (the module doc), for
+/// `trace::leak::find_with`. Empty when not supported here or when anything fails. Call with
+/// the GIL held, and keep holding it until the core analysis is done.
+pub fn host_refs(py: Python<'_>) -> Vec<HostRef> {
+    analyse(py).unwrap_or_default()
+}
+
+fn analyse(py: Python<'_>) -> PyResult<Vec<HostRef>> {
+    let Some(lay) = layout(py) else {
+        return Ok(Vec::new());
+    };
+    let me = goro_core::current_id();
+    let shape = py.import("goro._reach")?.getattr("frame_shape")?;
+    // Step 1 (runs Python: the bytecode arithmetic; nothing it does touches a Chan).
+    let held: Vec<(u64, Held)> = match HELD.lock().as_ref() {
+        Some(m) => m
+            .iter()
+            .filter(|(&g, _)| g != me)
+            .map(|(&g, h)| {
+                (
+                    g,
+                    Held {
+                        ts: h.ts,
+                        refs: h.refs.clone(),
+                    },
+                )
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let mut private: Vec<(u64, Vec<usize>)> = Vec::new();
+    for (g, h) in &held {
+        if let Some(refs) = private_refs(py, &lay, &shape, h) {
+            private.push((*g, refs));
+        }
+    }
+    if private.is_empty() {
+        return Ok(Vec::new());
+    }
+    let types = [
+        py.get_type::<Chan>().as_ptr() as usize,
+        py.get_type::<RecvCase>().as_ptr() as usize,
+        py.get_type::<SendCase>().as_ptr() as usize,
+    ];
+    // Step 2: from here on no Python code runs (traversals are C; no allocation of objects).
+    let objs = py.import("gc")?.call_method0("get_objects")?;
+    let list = objs.cast::<PyList>()?;
+    let mut g = Graph {
+        nodes: Vec::with_capacity(list.len() + 1024),
+        index: HashMap::with_capacity(list.len() + 1024),
+    };
+    for i in 0..list.len() {
+        // SAFETY: i < len; a borrowed item of a list nobody else can change (GIL held, no
+        // Python code runs).
+        let p = unsafe { ffi::PyList_GetItem(list.as_ptr(), i as ffi::Py_ssize_t) } as usize;
+        if p != 0 && p != list.as_ptr() as usize {
+            let n = g.node(p);
+            g.nodes[n as usize].listed += 1;
+        }
+    }
+    let mut starts: Vec<Vec<u32>> = Vec::with_capacity(private.len());
+    for (_, refs) in &private {
+        let mut s = Vec::with_capacity(refs.len());
+        for &p in refs {
+            let n = g.node(p);
+            g.nodes[n as usize].private += 1;
+            s.push(n);
+        }
+        starts.push(s);
+    }
+    let mut buf = Vec::new();
+    let mut i = 0;
+    while i < g.nodes.len() {
+        buf.clear();
+        referents(py, g.nodes[i].p, &types, &mut buf);
+        for &r in &buf {
+            let n = g.node(r);
+            g.nodes[n as usize].internal += 1;
+            g.nodes[i].edges.push(n);
+        }
+        i += 1;
+    }
+    let len = g.nodes.len();
+    let mut reach = vec![false; len];
+    let mut stack: Vec<u32> = Vec::new();
+    for (k, n) in g.nodes.iter().enumerate() {
+        // SAFETY: a live object.
+        let refcnt = unsafe { ffi::Py_REFCNT(n.p as *mut ffi::PyObject) } as i64;
+        if refcnt - n.listed - n.internal - n.private != 0 {
+            reach[k] = true;
+            stack.push(k as u32);
+        }
+    }
+    let mark = |reach: &mut Vec<bool>, stack: &mut Vec<u32>| {
+        while let Some(k) = stack.pop() {
+            for &e in &g.nodes[k as usize].edges {
+                if !reach[e as usize] {
+                    reach[e as usize] = true;
+                    stack.push(e);
+                }
+            }
+        }
+    };
+    mark(&mut reach, &mut stack);
+    // Step 3: each goroutine's private region, short of what roots reach.
+    let mut seen: Vec<u32> = vec![u32::MAX; len];
+    let mut owners: HashMap<u32, Vec<u64>> = HashMap::new();
+    for (gi, s) in starts.iter().enumerate() {
+        let gid = private[gi].0;
+        let mut work: Vec<u32> = s.clone();
+        while let Some(k) = work.pop() {
+            let ku = k as usize;
+            if reach[ku] || seen[ku] == gi as u32 {
+                continue;
+            }
+            seen[ku] = gi as u32;
+            // SAFETY: a live object.
+            if unsafe { ffi::Py_TYPE(g.nodes[ku].p as *mut ffi::PyObject) } as usize == types[0]
+            {
+                owners.entry(k).or_default().push(gid);
+            }
+            work.extend(g.nodes[ku].edges.iter().copied());
+        }
+    }
+    // Garbage (in nobody's region, reached by no root): a finalizer may still use it.
+    for k in 0..len {
+        if !reach[k] && seen[k] == u32::MAX {
+            reach[k] = true;
+            stack.push(k as u32);
+        }
+    }
+    mark(&mut reach, &mut stack);
+    let mut out = Vec::new();
+    for (k, gids) in owners {
+        if reach[k as usize] {
+            continue;
+        }
+        // SAFETY: exactly our Chan class (checked above), alive, borrowed for this call.
+        let b = unsafe { Bound::from_borrowed_ptr(py, g.nodes[k as usize].p as *mut ffi::PyObject) };
+        let c = b.cast::<Chan>()?;
+        out.push(HostRef {
+            chan: std::sync::Arc::as_ptr(c.get().ch.raw()) as usize,
+            owners: gids,
+        });
+    }
+    drop(objs);
+    Ok(out)
+}
