@@ -74,6 +74,13 @@ struct Held {
     ts: usize,
     /// References the call itself holds, one per entry (an object may appear twice).
     refs: Vec<usize>,
+    /// Channel references (RawChan addresses) the call holds in Rust, one per entry: the
+    /// core's typed Select keeps a clone of each case's channel while it waits.
+    chans: Vec<usize>,
+    /// Set while a temporary is held (`TempGuard`): the builtin whose call made it, which the
+    /// innermost frame must be calling straight from its bytecode (else nothing of this
+    /// goroutine is trusted).
+    callee: Option<usize>,
 }
 
 /// Python goroutines by id. Changed and read with the GIL held only.
@@ -93,6 +100,8 @@ impl CallGuard {
             Held {
                 ts,
                 refs: refs.iter().map(|&p| p as usize).collect(),
+                chans: Vec::new(),
+                callee: None,
             },
         );
         CallGuard(gid)
@@ -108,26 +117,53 @@ impl Drop for CallGuard {
     }
 }
 
-/// While alive: the calling goroutine holds one more reference to `p` (select's case tuple
-/// while it waits). Taken and dropped attached, in the goroutine; nothing outside one.
-pub struct TempGuard(u64, usize);
+/// While alive: the calling goroutine's call of builtin `callee` holds every reference of
+/// `args`, its argument tuple (select's cases), and one to each channel of `chans` (the typed
+/// Select's clones). Taken and dropped attached, in the goroutine (a goroutine outside
+/// `call_body` registers nothing).
+///
+/// Why every reference: this module is abi3, so PyO3 makes its builtins METH_VARARGS, and
+/// a CALL from bytecode reaches them through _PyObject_MakeTpCall, which builds a fresh tuple
+/// from the stack; PyO3 adds its own references to it; nothing else has seen it. That holds
+/// only for that path, so the analysis checks it: the innermost frame must be at a CALL whose
+/// callable is `callee` (a `select(*t)`, a call from C code, passes a tuple others may hold).
+pub struct TempGuard(u64, usize, usize, Vec<usize>);
 
 impl TempGuard {
-    pub fn hold(p: *mut ffi::PyObject) -> Option<TempGuard> {
+    pub fn hold(
+        callee: *mut ffi::PyObject,
+        args: *mut ffi::PyObject,
+        chans: Vec<usize>,
+    ) -> Option<TempGuard> {
         let gid = goro_core::current_id();
         let mut m = HELD.lock();
         let h = m.as_mut()?.get_mut(&gid)?;
-        h.refs.push(p as usize);
-        Some(TempGuard(gid, p as usize))
+        if h.callee.is_some() {
+            return None; // one at a time (a wait inside a wait cannot happen)
+        }
+        // SAFETY: a live object (the caller holds it); attached.
+        let n = unsafe { ffi::Py_REFCNT(args) }.max(0) as usize;
+        h.refs.extend(std::iter::repeat_n(args as usize, n));
+        h.chans.extend(chans.iter().copied());
+        h.callee = Some(callee as usize);
+        Some(TempGuard(gid, args as usize, n, chans))
     }
 }
 
 impl Drop for TempGuard {
     fn drop(&mut self) {
         if let Some(h) = HELD.lock().as_mut().and_then(|m| m.get_mut(&self.0)) {
-            if let Some(i) = h.refs.iter().rposition(|&p| p == self.1) {
-                h.refs.swap_remove(i);
+            for _ in 0..self.2 {
+                if let Some(i) = h.refs.iter().rposition(|&p| p == self.1) {
+                    h.refs.swap_remove(i);
+                }
             }
+            for c in &self.3 {
+                if let Some(i) = h.chans.iter().rposition(|p| p == c) {
+                    h.chans.swap_remove(i);
+                }
+            }
+            h.callee = None;
         }
     }
 }
@@ -236,15 +272,31 @@ fn private_refs(
             // 3.11 keeps a stale stacktop while a frame runs: only trust it when its callee
             // was entered inline (not is_entry). 3.12+ sets -1 while a frame runs.
             let saved = !innermost && !in_c && stacktop >= 0;
-            let lasti: i32 = fo.getattr(pyo3::intern!(py, "f_lasti")).ok()?.extract().ok()?;
+            let lasti: i32 = fo
+                .getattr(pyo3::intern!(py, "f_lasti"))
+                .ok()?
+                .extract()
+                .ok()?;
             let got = shape.call1((&code, lasti, !saved)).ok()?;
             if got.is_none() {
                 return None;
             }
-            let (n, depth, stacksize): (i64, i64, i64) = got.extract().ok()?;
+            let (n, depth, stacksize, pair): (i64, i64, i64, i64) = got.extract().ok()?;
             let depth = if saved { stacktop as i64 - n } else { depth };
             if n < 0 || depth < 0 || depth > stacksize {
                 return None;
+            }
+            if let (true, Some(callee)) = (innermost, held.callee) {
+                // The two slots below the arguments: the callable and NULL (either order,
+                // by version; _reach.py says where they are).
+                if pair < 0 || pair + 1 >= depth {
+                    return None;
+                }
+                let slot = |i: i64| at::<usize>(raw, lay.localsplus + 8 * (n + i) as usize);
+                let (a, b) = (slot(pair), slot(pair + 1));
+                if !((a == callee && b == 0) || (a == 0 && b == callee)) {
+                    return None;
+                }
             }
             for off in [lay.func, lay.locals] {
                 let p: usize = at(raw, off);
@@ -368,6 +420,11 @@ pub fn host_refs(py: Python<'_>) -> Vec<HostRef> {
     analyse(py).unwrap_or_default()
 }
 
+/// The channel (RawChan address) under a `goro.Chan`, for `TempGuard::hold`.
+pub fn chan_addr(c: &Chan) -> usize {
+    std::sync::Arc::as_ptr(c.ch.raw()) as usize
+}
+
 fn analyse(py: Python<'_>) -> PyResult<Vec<HostRef>> {
     let Some(lay) = layout(py) else {
         return Ok(Vec::new());
@@ -385,12 +442,22 @@ fn analyse(py: Python<'_>) -> PyResult<Vec<HostRef>> {
                     Held {
                         ts: h.ts,
                         refs: h.refs.clone(),
+                        chans: h.chans.clone(),
+                        callee: h.callee,
                     },
                 )
             })
             .collect(),
         None => Vec::new(),
     };
+    // The channel references goroutines' calls hold in Rust are theirs, whatever their frames.
+    let mut out: Vec<HostRef> = Vec::new();
+    for (g, h) in &held {
+        out.extend(h.chans.iter().map(|&c| HostRef {
+            chan: c,
+            owners: vec![*g],
+        }));
+    }
     let mut private: Vec<(u64, Vec<usize>)> = Vec::new();
     for (g, h) in &held {
         if let Some(refs) = private_refs(py, &lay, &shape, h) {
@@ -398,7 +465,7 @@ fn analyse(py: Python<'_>) -> PyResult<Vec<HostRef>> {
         }
     }
     if private.is_empty() {
-        return Ok(Vec::new());
+        return Ok(out);
     }
     let types = [
         py.get_type::<Chan>().as_ptr() as usize,
@@ -478,8 +545,7 @@ fn analyse(py: Python<'_>) -> PyResult<Vec<HostRef>> {
             }
             seen[ku] = gi as u32;
             // SAFETY: a live object.
-            if unsafe { ffi::Py_TYPE(g.nodes[ku].p as *mut ffi::PyObject) } as usize == types[0]
-            {
+            if unsafe { ffi::Py_TYPE(g.nodes[ku].p as *mut ffi::PyObject) } as usize == types[0] {
                 owners.entry(k).or_default().push(gid);
             }
             work.extend(g.nodes[ku].edges.iter().copied());
@@ -493,13 +559,13 @@ fn analyse(py: Python<'_>) -> PyResult<Vec<HostRef>> {
         }
     }
     mark(&mut reach, &mut stack);
-    let mut out = Vec::new();
     for (k, gids) in owners {
         if reach[k as usize] {
             continue;
         }
         // SAFETY: exactly our Chan class (checked above), alive, borrowed for this call.
-        let b = unsafe { Bound::from_borrowed_ptr(py, g.nodes[k as usize].p as *mut ffi::PyObject) };
+        let b =
+            unsafe { Bound::from_borrowed_ptr(py, g.nodes[k as usize].p as *mut ffi::PyObject) };
         let c = b.cast::<Chan>()?;
         out.push(HostRef {
             chan: std::sync::Arc::as_ptr(c.get().ch.raw()) as usize,

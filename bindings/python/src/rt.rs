@@ -247,16 +247,19 @@ pub fn detached<R: Send>(py: Python<'_>, f: impl FnOnce() -> R + Send) -> R {
 /// when it ended the wait (`op` then returned Interrupted, with anything unsent given back:
 /// dropped here, attached).
 pub fn blocking<R>(py: Python<'_>, op: impl FnOnce() -> R) -> PyResult<R> {
-    blocking_holding(py, None, op)
+    blocking_holding(py, None, Vec::new(), op)
 }
 
-/// As `blocking`, and while it waits, the leak report counts one reference to `held` as
-/// this goroutine's own (reach.rs: select's case tuple, which only this call holds).
+/// As `blocking`, and while it waits, the leak report counts `held` = (builtin, its argument
+/// tuple) and one reference to each channel of `chans` as this goroutine's own (reach.rs
+/// `TempGuard`: select's case tuple and the typed Select's channel clones).
 pub fn blocking_holding<R>(
     py: Python<'_>,
-    held: Option<&Bound<'_, PyAny>>,
+    held: Option<(*mut ffi::PyObject, &Bound<'_, PyAny>)>,
+    chans: Vec<usize>,
     op: impl FnOnce() -> R,
 ) -> PyResult<R> {
+    let mut chans = Some(chans);
     let main = !in_goroutine() && this_thread() == MAIN_THREAD.load(SeqCst);
     let mut raised: Option<PyErr> = None;
     let mut interrupted = false;
@@ -266,7 +269,9 @@ pub fn blocking_holding<R>(
             // GIL, before it is released); off, this is one relaxed load.
             let _frames = crate::trace::WaitFrames::give(py);
             // Registered attached, dropped attached (after `detached` takes the GIL back).
-            let _held = held.and_then(|h| crate::reach::TempGuard::hold(h.as_ptr()));
+            let _held = held.and_then(|(f, a)| {
+                crate::reach::TempGuard::hold(f, a.as_ptr(), chans.take().unwrap_or_default())
+            });
             if !main {
                 return detached(py, || b.wait());
             }

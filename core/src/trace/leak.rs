@@ -144,11 +144,8 @@ fn analyse(host: &[HostRef]) -> Vec<(Arc<Waiter>, GoroutineInfo)> {
         // References: ours (`live`), one per parked operation (each holds one while it
         // waits), the owned ones, the host's attributed ones, and the rest, held by nobody
         // we can see.
-        let others = strong as isize
-            - 1
-            - parked.len() as isize
-            - owned as isize
-            - host_refs as isize;
+        let others =
+            strong as isize - 1 - parked.len() as isize - owned as isize - host_refs as isize;
         let changed = c.owners_version() != version;
         let mut by: Vec<u64> = owners.iter().map(|o| o.0).collect();
         for g in host_owners {

@@ -96,7 +96,7 @@ def _walk(code):
             continue
         arg = ins.arg if ins.opcode >= dis.HAVE_ARGUMENT else None
         work.append((k + 1, d + dis.stack_effect(ins.opcode, arg)))
-    out = {insts[k].offset: (insts[k].opname, d) for k, d in depth.items()}
+    out = {insts[k].offset: (insts[k].opname, d, insts[k].arg or 0) for k, d in depth.items()}
     # 3.11 splits a call's stack effect between PRECALL (-args) and CALL (-1), but PRECALL
     # pops nothing: during the CALL the stack is as deep as before the PRECALL.
     for k, ins in enumerate(insts):
@@ -105,13 +105,26 @@ def _walk(code):
             if prev is None or prev.opname != "PRECALL" or prev.arg != ins.arg or k - 1 not in depth:
                 out.pop(ins.offset, None)
             else:
-                out[ins.offset] = ("CALL", depth[k - 1])
+                out[ins.offset] = ("CALL", depth[k - 1], ins.arg or 0)
     return out
+
+
+def _callable_slot(at):
+    """Where a call's callable and its NULL-or-self sit (the lower of the two stack slots,
+    from the stack base), or -1: below the arguments, and in 3.13's CALL_KW below the names
+    tuple too (3.11/3.12 keep the names out of the stack)."""
+    name, depth, oparg = at
+    if name in ("CALL", "PRECALL"):
+        return depth - oparg - 2
+    if name == "CALL_KW":
+        return depth - oparg - 3
+    return -1
 
 
 def frame_shape(code, lasti, need_depth):
     """(localsplus slots, stack depth at instruction `lasti` or -1 when not needed,
-    co_stacksize) of a frame of `code` in a call at `lasti`, or None when not sure."""
+    co_stacksize, the callable's slot or -1) of a frame of `code` in a call at `lasti`, or
+    None when not sure."""
     if not (3, 11) <= sys.version_info[:2] <= (3, 13):
         return None
     n = _nlocals.get(code, False)
@@ -122,7 +135,7 @@ def frame_shape(code, lasti, need_depth):
     if n is None:
         return None
     if not need_depth:
-        return n, -1, code.co_stacksize
+        return n, -1, code.co_stacksize, -1
     m = _depths.get(code, False)
     if m is False:
         m = _walk(code)
@@ -133,4 +146,4 @@ def frame_shape(code, lasti, need_depth):
     at = m.get(lasti)
     if at is None or at[0] not in _CALLS:
         return None
-    return n, at[1], code.co_stacksize
+    return n, at[1], code.co_stacksize, _callable_slot(at)
