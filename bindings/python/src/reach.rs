@@ -49,7 +49,9 @@
 use std::collections::HashMap;
 use std::ffi::{c_int, c_void};
 
+use goro_core::reason::WaitReason;
 use goro_core::trace::leak::HostRef;
+use goro_core::trace::registry::State;
 use parking_lot::Mutex;
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -345,12 +347,39 @@ struct Node {
     internal: i64,
     /// References from goroutines' private state.
     private: i64,
-    edges: Vec<u32>,
 }
 
+/// Object addresses hash well with a multiply (SipHash was most of a census's time).
+#[derive(Default)]
+struct AddrHasher(u64);
+
+impl std::hash::Hasher for AddrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = ((n as u64) >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// The census: nodes, and each node's edges as one slice of `edges` (`start[i]..start[i+1]`:
+/// nodes are traversed in index order, so each one's edges are contiguous).
 struct Graph {
     nodes: Vec<Node>,
-    index: HashMap<usize, u32>,
+    index: HashMap<usize, u32, std::hash::BuildHasherDefault<AddrHasher>>,
+    edges: Vec<u32>,
+    start: Vec<u32>,
+}
+
+impl Graph {
+    fn out(&self, k: usize) -> &[u32] {
+        &self.edges[self.start[k] as usize..self.start[k + 1] as usize]
+    }
 }
 
 impl Graph {
@@ -364,7 +393,6 @@ impl Graph {
             listed: 0,
             internal: 0,
             private: 0,
-            edges: Vec::new(),
         });
         self.index.insert(p, i);
         i
@@ -380,9 +408,19 @@ unsafe extern "C" fn visit(o: *mut ffi::PyObject, arg: *mut c_void) -> c_int {
     0
 }
 
+/// tp_traverse by type (the census meets a few hundred types, a million times).
+type TraverseCache =
+    HashMap<usize, Option<ffi::traverseproc>, std::hash::BuildHasherDefault<AddrHasher>>;
+
 /// The objects `p` holds references to, as its type's traversal (or our own classes'
 /// fields) shows them.
-fn referents(py: Python<'_>, p: usize, types: &[usize; 3], out: &mut Vec<usize>) {
+fn referents(
+    py: Python<'_>,
+    p: usize,
+    types: &[usize; 3],
+    slots: &mut TraverseCache,
+    out: &mut Vec<usize>,
+) {
     let o = p as *mut ffi::PyObject;
     // SAFETY: a live object (held by the list, a node or a private reference).
     let ty = unsafe { ffi::Py_TYPE(o) } as usize;
@@ -402,13 +440,15 @@ fn referents(py: Python<'_>, p: usize, types: &[usize; 3], out: &mut Vec<usize>)
     if unsafe { PyObject_IS_GC(o) } == 0 {
         return;
     }
-    // SAFETY: any type's slot can be read on 3.10+ (we run on 3.11+).
-    let t = unsafe { ffi::PyType_GetSlot(ty as *mut ffi::PyTypeObject, ffi::Py_tp_traverse) };
-    if t.is_null() {
+    let t = *slots.entry(ty).or_insert_with(|| {
+        // SAFETY: any type's slot can be read on 3.10+ (we run on 3.11+).
+        let t = unsafe { ffi::PyType_GetSlot(ty as *mut ffi::PyTypeObject, ffi::Py_tp_traverse) };
+        // SAFETY: the tp_traverse slot has this signature; traversal runs no Python code.
+        (!t.is_null()).then(|| unsafe { std::mem::transmute::<*mut c_void, ffi::traverseproc>(t) })
+    });
+    let Some(t) = t else {
         return;
-    }
-    // SAFETY: the tp_traverse slot has this signature; traversal runs no Python code.
-    let t: ffi::traverseproc = unsafe { std::mem::transmute::<*mut c_void, ffi::traverseproc>(t) };
+    };
     // SAFETY: a live object and a visit function that only records.
     unsafe { t(o, visit, (out as *mut Vec<usize>).cast()) };
 }
@@ -430,12 +470,27 @@ fn analyse(py: Python<'_>) -> PyResult<Vec<HostRef>> {
         return Ok(Vec::new());
     };
     let me = goro_core::current_id();
+    // Only goroutines parked on channels can be leaked; leaving the others out only leaves
+    // their references external (roots), and spares the census when none is parked.
+    let parked: std::collections::HashSet<u64> = goro_core::trace::registry::snapshot()
+        .into_iter()
+        .filter(|g| {
+            matches!(
+                g.state,
+                State::Waiting(
+                    WaitReason::ChanRecv | WaitReason::ChanSend | WaitReason::Select,
+                    _
+                )
+            )
+        })
+        .map(|g| g.id)
+        .collect();
     let shape = py.import("goro._reach")?.getattr("frame_shape")?;
     // Step 1 (runs Python: the bytecode arithmetic; nothing it does touches a Chan).
     let held: Vec<(u64, Held)> = match HELD.lock().as_ref() {
         Some(m) => m
             .iter()
-            .filter(|(&g, _)| g != me)
+            .filter(|(&g, _)| g != me && parked.contains(&g))
             .map(|(&g, h)| {
                 (
                     g,
@@ -477,7 +532,9 @@ fn analyse(py: Python<'_>) -> PyResult<Vec<HostRef>> {
     let list = objs.cast::<PyList>()?;
     let mut g = Graph {
         nodes: Vec::with_capacity(list.len() + 1024),
-        index: HashMap::with_capacity(list.len() + 1024),
+        index: HashMap::with_capacity_and_hasher(list.len() + 1024, Default::default()),
+        edges: Vec::with_capacity(4 * list.len()),
+        start: Vec::with_capacity(list.len() + 1025),
     };
     for i in 0..list.len() {
         // SAFETY: i < len; a borrowed item of a list nobody else can change (GIL held, no
@@ -499,17 +556,20 @@ fn analyse(py: Python<'_>) -> PyResult<Vec<HostRef>> {
         starts.push(s);
     }
     let mut buf = Vec::new();
+    let mut slots = TraverseCache::default();
     let mut i = 0;
     while i < g.nodes.len() {
+        g.start.push(g.edges.len() as u32);
         buf.clear();
-        referents(py, g.nodes[i].p, &types, &mut buf);
+        referents(py, g.nodes[i].p, &types, &mut slots, &mut buf);
         for &r in &buf {
             let n = g.node(r);
             g.nodes[n as usize].internal += 1;
-            g.nodes[i].edges.push(n);
+            g.edges.push(n);
         }
         i += 1;
     }
+    g.start.push(g.edges.len() as u32);
     let len = g.nodes.len();
     let mut reach = vec![false; len];
     let mut stack: Vec<u32> = Vec::new();
@@ -523,7 +583,7 @@ fn analyse(py: Python<'_>) -> PyResult<Vec<HostRef>> {
     }
     let mark = |reach: &mut Vec<bool>, stack: &mut Vec<u32>| {
         while let Some(k) = stack.pop() {
-            for &e in &g.nodes[k as usize].edges {
+            for &e in g.out(k as usize) {
                 if !reach[e as usize] {
                     reach[e as usize] = true;
                     stack.push(e);
@@ -548,7 +608,7 @@ fn analyse(py: Python<'_>) -> PyResult<Vec<HostRef>> {
             if unsafe { ffi::Py_TYPE(g.nodes[ku].p as *mut ffi::PyObject) } as usize == types[0] {
                 owners.entry(k).or_default().push(gid);
             }
-            work.extend(g.nodes[ku].edges.iter().copied());
+            work.extend(g.out(ku).iter().copied());
         }
     }
     // Garbage (in nobody's region, reached by no root): a finalizer may still use it.
