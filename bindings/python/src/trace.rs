@@ -361,7 +361,9 @@ fn name_as(f: &Bound<'_, PyAny>, kind: Kind, depth: u32) -> Option<Frame> {
 /// dump() -> str: every goroutine as Go prints them on SIGQUIT.
 #[pyfunction]
 pub fn dump(py: Python<'_>) -> String {
-    crate::rt::detached(py, trace::dump::dump_text)
+    // The leaked marks count Python's references (reach.rs): GIL held throughout.
+    let host = crate::reach::host_refs(py);
+    trace::dump::dump_text_with(&host)
 }
 
 /// profile(kind) -> bytes: "goroutine", "goroutineleak", "block", "mutex" or "cpu", gzipped
