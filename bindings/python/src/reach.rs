@@ -12,10 +12,13 @@
 //! moves from the first step to the core's verdict (trace.rs holds it throughout):
 //! 1. Each Python goroutine registered its thread state and the references its own call holds
 //!    (`Held`: the callable, the argument tuple and dict that goroutine.rs `call_body` keeps;
-//!    while select waits, its case tuple). Its *private* references are those, plus what its
-//!    frames hold: for each frame of its thread state, its function (f_funcobj), its locals
-//!    dict if any, and the `localsplus` slots (fast locals, cells, free variables, and the
-//!    value stack: `ch` as the `self` of `ch.recv()` sits there while the call runs). CPython
+//!    while select waits, its case tuple, and the typed Select's clone of each case's channel,
+//!    which become `HostRef`s owned by that goroutine alone). Only goroutines parked on a
+//!    channel are looked at (the others' references simply stay external). Their *private*
+//!    references are those, plus what their frames hold: for each frame of the thread state,
+//!    its function (f_funcobj), its locals dict if any, and the `localsplus` slots (fast
+//!    locals, cells, free variables, and the value stack: `ch` as the `self` of `ch.recv()`
+//!    sits there while the call runs; PyO3's `&self` takes no reference of its own). CPython
 //!    3.11+ does not traverse a thread-owned frame, so to its gc these look external. The
 //!    slots are read from `_PyInterpreterFrame` at offsets fixed per minor version (checked
 //!    against the frame object on every frame: `frame_obj` must point back to it and the code
@@ -35,13 +38,14 @@
 //! No false positives: whatever is not understood makes nothing private. A goroutine with a
 //! generator frame, a frame whose layout does not check out, an instruction other than a call
 //! or a `for` step, or a Python other than 3.11-3.13 on a 64-bit build contributes no private
-//! references, so what it holds stays reachable. References held in C locals (a call through
-//! functools.partial, map, keyword arguments unpacked by PyObject_Call) are not seen, so they
-//! count as external: the objects stay reachable (a missed leak, never a false one).
+//! references, so what it holds stays reachable. References held in C locals (a blocking
+//! call made through functools.partial, map or list(), keyword arguments that PyObject_Call
+//! unpacks into an array of its own) are not seen, so they count as external: the objects
+//! stay reachable (a missed leak, never a false one).
 //!
 //! Rejected: gc.get_referrers per channel (it misses the frames' references, which are
-//! exactly the ones that matter, and is quadratic); making Chan gc-tracked so that gc.collect
-//! could tell (every channel would pay the tracking, and frames still hide their slots);
+//! exactly the ones that matter, and is quadratic); asking gc.collect (it cannot see a
+//! thread-owned frame's slots either, and it frees what it finds instead of naming it);
 //! reading value-stack slots up to co_stacksize (stale pointers above the top: a count that
 //! could make a live goroutine look leaked); frame.f_locals (3.11/3.12 copy the locals into a
 //! dict the frame keeps, which itself changes the counts, and it shows no stack).
@@ -61,12 +65,29 @@ use crate::chan::Chan;
 use crate::select::{RecvCase, SendCase};
 
 extern "C" {
-    // In every CPython since 3.9 (not all in pyo3's abi3 declarations). GetFrame and GetBack
-    // return new references; IS_GC is a plain function since 3.9.
+    // In every CPython since 3.9 (not all in pyo3's abi3 declarations), but the two GC
+    // switches. GetFrame and GetBack return new references; IS_GC is a plain function.
     fn PyThreadState_GetFrame(ts: *mut ffi::PyThreadState) -> *mut ffi::PyFrameObject;
     fn PyFrame_GetBack(frame: *mut ffi::PyFrameObject) -> *mut ffi::PyFrameObject;
     fn PyFrame_GetCode(frame: *mut ffi::PyFrameObject) -> *mut ffi::PyObject;
     fn PyObject_IS_GC(o: *mut ffi::PyObject) -> c_int;
+}
+
+type GcSwitch = unsafe extern "C" fn() -> c_int;
+/// PyGC_Disable and PyGC_Enable (CPython 3.10+: looked up at run time, as this abi3 module
+/// also loads on 3.9). Each returns the previous state.
+static GC_SWITCH: std::sync::OnceLock<Option<(GcSwitch, GcSwitch)>> = std::sync::OnceLock::new();
+
+fn gc_switch() -> Option<(GcSwitch, GcSwitch)> {
+    *GC_SWITCH.get_or_init(|| {
+        let find = |name: &std::ffi::CStr| {
+            // SAFETY: dlsym on the global namespace with a NUL-terminated name.
+            let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
+            // SAFETY: the symbol, when present, has this signature (CPython 3.10+).
+            (!p.is_null()).then(|| unsafe { std::mem::transmute::<*mut c_void, GcSwitch>(p) })
+        };
+        Some((find(c"PyGC_Disable")?, find(c"PyGC_Enable")?))
+    })
 }
 
 /// What one Python goroutine's own call holds (step 1 of the module doc).
@@ -240,7 +261,7 @@ unsafe fn at<T: Copy>(base: usize, off: usize) -> T {
 fn private_refs(
     py: Python<'_>,
     lay: &Layout,
-    shape: &Bound<'_, PyAny>,
+    shape: &mut dyn FnMut(&Bound<'_, PyAny>, i32, bool) -> Option<Shape>,
     held: &Held,
 ) -> Option<Vec<usize>> {
     let mut out = held.refs.clone();
@@ -274,16 +295,8 @@ fn private_refs(
             // 3.11 keeps a stale stacktop while a frame runs: only trust it when its callee
             // was entered inline (not is_entry). 3.12+ sets -1 while a frame runs.
             let saved = !innermost && !in_c && stacktop >= 0;
-            let lasti: i32 = fo
-                .getattr(pyo3::intern!(py, "f_lasti"))
-                .ok()?
-                .extract()
-                .ok()?;
-            let got = shape.call1((&code, lasti, !saved)).ok()?;
-            if got.is_none() {
-                return None;
-            }
-            let (n, depth, stacksize, pair): (i64, i64, i64, i64) = got.extract().ok()?;
+            let lasti = crate::trace::lasti(fo.as_ptr().cast())?;
+            let (n, depth, stacksize, pair) = shape(&code, lasti, !saved)?;
             let depth = if saved { stacktop as i64 - n } else { depth };
             if n < 0 || depth < 0 || depth > stacksize {
                 return None;
@@ -337,6 +350,10 @@ fn private_refs(
         innermost = false;
     }
 }
+
+/// What goro/_reach.py's frame_shape says of a frame: (localsplus slots, stack depth or -1,
+/// co_stacksize, the callable's slot or -1).
+type Shape = (i64, i64, i64, i64);
 
 /// One object the count sees (step 2).
 struct Node {
@@ -485,26 +502,75 @@ fn analyse(py: Python<'_>) -> PyResult<Vec<HostRef>> {
         })
         .map(|g| g.id)
         .collect();
-    let shape = py.import("goro._reach")?.getattr("frame_shape")?;
-    // Step 1 (runs Python: the bytecode arithmetic; nothing it does touches a Chan).
-    let held: Vec<(u64, Held)> = match HELD.lock().as_ref() {
-        Some(m) => m
-            .iter()
-            .filter(|(&g, _)| g != me && parked.contains(&g))
-            .map(|(&g, h)| {
-                (
-                    g,
-                    Held {
-                        ts: h.ts,
-                        refs: h.refs.clone(),
-                        chans: h.chans.clone(),
-                        callee: h.callee,
-                    },
-                )
-            })
-            .collect(),
-        None => Vec::new(),
+    let snapshot = || -> Vec<(u64, Held)> {
+        match HELD.lock().as_ref() {
+            Some(m) => m
+                .iter()
+                .filter(|(&g, _)| g != me && parked.contains(&g))
+                .map(|(&g, h)| {
+                    (
+                        g,
+                        Held {
+                            ts: h.ts,
+                            refs: h.refs.clone(),
+                            chans: h.chans.clone(),
+                            callee: h.callee,
+                        },
+                    )
+                })
+                .collect(),
+            None => Vec::new(),
+        }
     };
+    // Step 1a, the bytecode arithmetic (goro/_reach.py), for every frame: it runs Python, so
+    // the eval loop may hand the GIL to someone else meanwhile, and nothing it sees is kept
+    // but the shapes, by code object (kept alive: an address is not reused) and offset.
+    let frame_shape = py.import("goro._reach")?.getattr("frame_shape")?;
+    let get_objects = py.import("gc")?.getattr("get_objects")?;
+    let mut shapes: HashMap<(usize, i32, bool), Option<Shape>> = HashMap::new();
+    let mut codes: Vec<Py<PyAny>> = Vec::new();
+    for (_, h) in &snapshot() {
+        let mut ask = |code: &Bound<'_, PyAny>, lasti: i32, need: bool| -> Option<Shape> {
+            let key = (code.as_ptr() as usize, lasti, need);
+            if let Some(s) = shapes.get(&key) {
+                return *s;
+            }
+            let got = frame_shape
+                .call1((code, lasti, need))
+                .ok()
+                .and_then(|g| g.extract::<Option<Shape>>().ok())
+                .flatten();
+            shapes.insert(key, got);
+            codes.push(code.clone().unbind());
+            got
+        };
+        let _ = private_refs(py, &lay, &mut ask, h);
+    }
+    // From here to the core's verdict no Python code runs (so the GIL stays ours): no more
+    // calls into Python, and no collection (its finalizers would run Python).
+    let Some((disable, enable)) = gc_switch() else {
+        return Ok(Vec::new());
+    };
+    // SAFETY: attached; restored below.
+    let gc_was = unsafe { disable() };
+    let r = census(py, &lay, snapshot(), &shapes, &get_objects);
+    if gc_was != 0 {
+        // SAFETY: attached.
+        unsafe { enable() };
+    }
+    drop(codes);
+    r
+}
+
+/// Steps 1b to 3 (the module doc), with no Python code run: the frames again, with the
+/// shapes step 1a found (a frame that changed since is not understood), then the census.
+fn census(
+    py: Python<'_>,
+    lay: &Layout,
+    held: Vec<(u64, Held)>,
+    shapes: &HashMap<(usize, i32, bool), Option<Shape>>,
+    get_objects: &Bound<'_, PyAny>,
+) -> PyResult<Vec<HostRef>> {
     // The channel references goroutines' calls hold in Rust are theirs, whatever their frames.
     let mut out: Vec<HostRef> = Vec::new();
     for (g, h) in &held {
@@ -515,7 +581,13 @@ fn analyse(py: Python<'_>) -> PyResult<Vec<HostRef>> {
     }
     let mut private: Vec<(u64, Vec<usize>)> = Vec::new();
     for (g, h) in &held {
-        if let Some(refs) = private_refs(py, &lay, &shape, h) {
+        let mut known = |code: &Bound<'_, PyAny>, lasti: i32, need: bool| -> Option<Shape> {
+            shapes
+                .get(&(code.as_ptr() as usize, lasti, need))
+                .copied()
+                .flatten()
+        };
+        if let Some(refs) = private_refs(py, lay, &mut known, h) {
             private.push((*g, refs));
         }
     }
@@ -527,8 +599,8 @@ fn analyse(py: Python<'_>) -> PyResult<Vec<HostRef>> {
         py.get_type::<RecvCase>().as_ptr() as usize,
         py.get_type::<SendCase>().as_ptr() as usize,
     ];
-    // Step 2: from here on no Python code runs (traversals are C; no allocation of objects).
-    let objs = py.import("gc")?.call_method0("get_objects")?;
+    // Step 2 (traversals are C code; the collector is off).
+    let objs = get_objects.call0()?; // gc's own C function, fetched before
     let list = objs.cast::<PyList>()?;
     let mut g = Graph {
         nodes: Vec::with_capacity(list.len() + 1024),

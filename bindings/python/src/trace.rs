@@ -49,7 +49,7 @@ type GetLasti = unsafe extern "C" fn(*mut ffi::PyFrameObject) -> std::ffi::c_int
 /// PyFrame_GetLasti (CPython 3.11+), looked up at run time (this is an abi3-py39 module).
 static GET_LASTI: std::sync::OnceLock<Option<GetLasti>> = std::sync::OnceLock::new();
 
-fn lasti(f: *mut ffi::PyFrameObject) -> Option<i32> {
+pub(crate) fn lasti(f: *mut ffi::PyFrameObject) -> Option<i32> {
     let get = GET_LASTI.get_or_init(|| {
         // SAFETY: dlsym on the global namespace with a NUL-terminated name.
         let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"PyFrame_GetLasti".as_ptr()) };

@@ -18,7 +18,8 @@ class Goroutine:
     stack        [(function, file, line)], innermost first: where it waits when the Python
                  frames were recorded (a block/mutex profile or set_traceback on), else its
                  function alone
-    unreachable  (leaks only) blocked on channels nothing else can reach
+    unreachable  (leaks only) blocked on channels nothing else can reach: it can never run
+                 again (leaks() explains the rule); False for one only blocked for long
     """
 
     __slots__ = ("id", "name", "state", "waiting_for", "waited", "func", "func_file",
