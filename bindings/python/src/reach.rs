@@ -95,8 +95,11 @@ struct Held {
     /// Its thread state (valid while registered: goroutine.rs unregisters before the body
     /// clears it).
     ts: usize,
-    /// References the call itself holds, one per entry (an object may appear twice).
-    refs: Vec<usize>,
+    /// The callable, argument tuple and keyword dict call_body holds, one reference each (0:
+    /// none).
+    call: [usize; 3],
+    /// References held while a wait lasts (`TempGuard`), one per entry.
+    temps: Vec<usize>,
     /// Channel references (RawChan addresses) the call holds in Rust, one per entry: the
     /// core's typed Select keeps a clone of each case's channel while it waits.
     chans: Vec<usize>,
@@ -106,23 +109,50 @@ struct Held {
     callee: Option<usize>,
 }
 
-/// Python goroutines by id. Changed and read with the GIL held only.
-static HELD: Mutex<Option<HashMap<u64, Held>>> = Mutex::new(None);
+/// Goroutine ids hash well with a multiply (every spawn inserts one).
+#[derive(Default)]
+struct IdHasher(u64);
 
-/// While alive: goroutine `gid`'s call holds one reference to each of `refs` (call_body).
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type HeldMap = HashMap<u64, Held, std::hash::BuildHasherDefault<IdHasher>>;
+
+/// Python goroutines by id. Changed and read with the GIL held only.
+static HELD: Mutex<Option<HeldMap>> = Mutex::new(None);
+
+/// While alive: the calling goroutine's call holds one reference to `f`, `args` and `kwargs`
+/// (call_body).
 pub struct CallGuard(u64);
 
 impl CallGuard {
     /// Registers the calling goroutine's call. GIL held (the `py` token), in the goroutine.
-    pub fn enter(_py: Python<'_>, refs: &[*mut ffi::PyObject]) -> CallGuard {
+    pub fn enter(
+        _py: Python<'_>,
+        f: *mut ffi::PyObject,
+        args: *mut ffi::PyObject,
+        kwargs: *mut ffi::PyObject,
+    ) -> CallGuard {
         let gid = goro_core::current_id();
         // SAFETY: attached (the token), so there is a current thread state: this goroutine's.
         let ts = unsafe { ffi::PyThreadState_Get() } as usize;
-        HELD.lock().get_or_insert_with(HashMap::new).insert(
+        HELD.lock().get_or_insert_with(HeldMap::default).insert(
             gid,
             Held {
                 ts,
-                refs: refs.iter().map(|&p| p as usize).collect(),
+                call: [f as usize, args as usize, kwargs as usize],
+                temps: Vec::new(),
                 chans: Vec::new(),
                 callee: None,
             },
@@ -153,11 +183,13 @@ impl Drop for CallGuard {
 pub struct TempGuard(u64, usize, usize, Vec<usize>);
 
 impl TempGuard {
-    pub fn hold(
-        callee: *mut ffi::PyObject,
-        args: *mut ffi::PyObject,
-        chans: Vec<usize>,
-    ) -> Option<TempGuard> {
+    pub fn hold(callee: *mut ffi::PyObject, args: &Bound<'_, PyAny>) -> Option<TempGuard> {
+        let chans: Vec<usize> = args
+            .try_iter()
+            .ok()?
+            .filter_map(|c| crate::select::case_chan(&c.ok()?))
+            .collect();
+        let args = args.as_ptr();
         let gid = goro_core::current_id();
         let mut m = HELD.lock();
         let h = m.as_mut()?.get_mut(&gid)?;
@@ -166,7 +198,7 @@ impl TempGuard {
         }
         // SAFETY: a live object (the caller holds it); attached.
         let n = unsafe { ffi::Py_REFCNT(args) }.max(0) as usize;
-        h.refs.extend(std::iter::repeat_n(args as usize, n));
+        h.temps.extend(std::iter::repeat_n(args as usize, n));
         h.chans.extend(chans.iter().copied());
         h.callee = Some(callee as usize);
         Some(TempGuard(gid, args as usize, n, chans))
@@ -177,8 +209,8 @@ impl Drop for TempGuard {
     fn drop(&mut self) {
         if let Some(h) = HELD.lock().as_mut().and_then(|m| m.get_mut(&self.0)) {
             for _ in 0..self.2 {
-                if let Some(i) = h.refs.iter().rposition(|&p| p == self.1) {
-                    h.refs.swap_remove(i);
+                if let Some(i) = h.temps.iter().rposition(|&p| p == self.1) {
+                    h.temps.swap_remove(i);
                 }
             }
             for c in &self.3 {
@@ -264,7 +296,8 @@ fn private_refs(
     shape: &mut dyn FnMut(&Bound<'_, PyAny>, i32, bool) -> Option<Shape>,
     held: &Held,
 ) -> Option<Vec<usize>> {
-    let mut out = held.refs.clone();
+    let mut out: Vec<usize> = held.call.iter().copied().filter(|&p| p != 0).collect();
+    out.extend(held.temps.iter().copied());
     // SAFETY: a registered thread state is alive (see Held::ts); the GIL is held, as
     // sys._current_frames needs for other threads' states. A new reference or NULL.
     let top = unsafe { PyThreadState_GetFrame(held.ts as *mut ffi::PyThreadState) };
@@ -512,7 +545,8 @@ fn analyse(py: Python<'_>) -> PyResult<Vec<HostRef>> {
                         g,
                         Held {
                             ts: h.ts,
-                            refs: h.refs.clone(),
+                            call: h.call,
+                            temps: h.temps.clone(),
                             chans: h.chans.clone(),
                             callee: h.callee,
                         },

@@ -104,7 +104,7 @@ pub(crate) fn build(
 pub(crate) static SELECT_FN: std::sync::OnceLock<Py<PyAny>> = std::sync::OnceLock::new();
 
 /// The channel of a RecvCase or SendCase, as reach.rs names channels.
-fn case_chan(c: &Bound<'_, PyAny>) -> Option<usize> {
+pub(crate) fn case_chan(c: &Bound<'_, PyAny>) -> Option<usize> {
     let ch = if let Ok(r) = c.cast::<RecvCase>() {
         r.get()
             .chan
@@ -149,14 +149,11 @@ pub fn select(
         // While it waits, `cases` and the Select's channel clones are this call's own (the
         // leak report's view, reach.rs).
         None => {
-            let (held, chans) = match SELECT_FN.get() {
-                Some(f) if rt::in_goroutine() && !default => (
-                    Some((f.as_ptr(), cases.as_any())),
-                    cases.iter().filter_map(|c| case_chan(&c)).collect(),
-                ),
-                _ => (None, Vec::new()),
-            };
-            rt::blocking_holding(py, held, chans, || sel.wait(d))?
+            let held = SELECT_FN
+                .get()
+                .filter(|_| !default && rt::in_goroutine())
+                .map(|f| (f.as_ptr(), cases.as_any()));
+            rt::blocking_holding(py, held, || sel.wait(d))?
         }
         Some(c) => rt::blocking(py, || sel.wait_ctx(d, &c.get().ctx))?,
     };
