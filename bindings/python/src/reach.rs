@@ -30,13 +30,14 @@
 //!    reference count exceeds those plus the private ones is held from outside: a C static,
 //!    a Rust holder (a Pool job, a timer, a value inside a channel), another thread's frames,
 //!    the main thread, a running goroutine... It is a root; so is one whose count falls short
-//!    (it does not add up), and one that nothing reaches (garbage: a finalizer may yet use it).
+//!    (it does not add up), one a weak reference points at (whoever holds the weakref may
+//!    take it back), and one that nothing reaches (garbage: a finalizer may yet use it).
 //! 3. Everything reachable from a root is reachable. Every Chan object that is not is reached
 //!    only from private references: its channel reference belongs to the goroutines whose
 //!    private references lead to it (a `HostRef` with those owners).
 //!
 //! No false positives: whatever is not understood makes nothing private. A goroutine with a
-//! generator frame, a frame whose layout does not check out, an instruction other than a call
+//! generator frame, a frame object someone else holds, a frame whose layout does not check out, an instruction other than a call
 //! or a `for` step, or a Python other than 3.11-3.13 on a 64-bit build contributes no private
 //! references, so what it holds stays reachable. References held in C locals (a blocking
 //! call made through functools.partial, map or list(), keyword arguments that PyObject_Call
@@ -317,6 +318,12 @@ fn private_refs(
             if raw == 0 || at::<usize>(raw, lay.frame_obj) != fo.as_ptr() as usize {
                 return None;
             }
+            // The frame object: the interpreter frame's reference and ours. Anyone else (a
+            // traceback, a stored sys._getframe(), a debugger) can read its locals, which
+            // its traversal does not show: then nothing of this goroutine is trusted.
+            if ffi::Py_REFCNT(fo.as_ptr()) != 2 {
+                return None;
+            }
             let code = Bound::from_owned_ptr_or_opt(py, PyFrame_GetCode(fo.as_ptr().cast()))?;
             if at::<usize>(raw, lay.code) != code.as_ptr() as usize {
                 return None;
@@ -393,6 +400,8 @@ struct Node {
     p: usize,
     /// References from gc.get_objects' list (1 for a tracked object).
     listed: i64,
+    /// A weak reference points at it: whoever holds that may take it back (a root).
+    weak: bool,
     /// References from the other nodes, as their traversal shows them.
     internal: i64,
     /// References from goroutines' private state.
@@ -441,6 +450,7 @@ impl Graph {
         self.nodes.push(Node {
             p,
             listed: 0,
+            weak: false,
             internal: 0,
             private: 0,
         });
@@ -587,7 +597,12 @@ fn analyse(py: Python<'_>) -> PyResult<Vec<HostRef>> {
     };
     // SAFETY: attached; restored below.
     let gc_was = unsafe { disable() };
-    let r = census(py, &lay, snapshot(), &shapes, &get_objects);
+    let weakref = py.import("weakref")?;
+    let weak_types: Vec<Bound<'_, PyAny>> = ["ReferenceType", "ProxyType", "CallableProxyType"]
+        .iter()
+        .map(|t| weakref.getattr(*t))
+        .collect::<PyResult<_>>()?;
+    let r = census(py, &lay, snapshot(), &shapes, &get_objects, &weak_types);
     if gc_was != 0 {
         // SAFETY: attached.
         unsafe { enable() };
@@ -604,6 +619,7 @@ fn census(
     held: Vec<(u64, Held)>,
     shapes: &HashMap<(usize, i32, bool), Option<Shape>>,
     get_objects: &Bound<'_, PyAny>,
+    weak_types: &[Bound<'_, PyAny>],
 ) -> PyResult<Vec<HostRef>> {
     // The channel references goroutines' calls hold in Rust are theirs, whatever their frames.
     let mut out: Vec<HostRef> = Vec::new();
@@ -649,6 +665,21 @@ fn census(
         if p != 0 && p != list.as_ptr() as usize {
             let n = g.node(p);
             g.nodes[n as usize].listed += 1;
+            // SAFETY: a live object; its type, a live type object.
+            let ty = unsafe { ffi::Py_TYPE(p as *mut ffi::PyObject) };
+            // SAFETY: type objects (IsSubtype only reads their MROs).
+            let weak = weak_types
+                .iter()
+                .any(|w| unsafe { ffi::PyType_IsSubtype(ty, w.as_ptr().cast()) != 0 });
+            if weak {
+                // SAFETY: a weakref object: wr_object follows PyObject_HEAD in 3.11-3.13
+                // (Py_None once the referent is gone).
+                let target: usize = unsafe { at(p, 16) };
+                if target != 0 && target != py.None().as_ptr() as usize {
+                    let t = g.node(target);
+                    g.nodes[t as usize].weak = true;
+                }
+            }
         }
     }
     let mut starts: Vec<Vec<u32>> = Vec::with_capacity(private.len());
@@ -682,7 +713,7 @@ fn census(
     for (k, n) in g.nodes.iter().enumerate() {
         // SAFETY: a live object.
         let refcnt = unsafe { ffi::Py_REFCNT(n.p as *mut ffi::PyObject) } as i64;
-        if refcnt - n.listed - n.internal - n.private != 0 {
+        if n.weak || refcnt - n.listed - n.internal - n.private != 0 {
             reach[k] = true;
             stack.push(k as u32);
         }

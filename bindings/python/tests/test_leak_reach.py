@@ -454,3 +454,30 @@ def test_a_busy_pipeline_of_private_channels_is_never_reported(py):
     assert found == [], found
     assert rounds > 5, rounds
     assert left == [], left  # every stage ended (a select sees its closed input)
+
+
+def test_weak_references_and_held_frames_keep_the_channel(py):
+    """A weakref (or a weakref proxy) to an object holding the channel, or a frame object of
+    the goroutine kept elsewhere, lets someone else take the channel back: not a leak."""
+    [found] = run(py, """
+        import weakref
+        class Box:
+            def __init__(self, ch):
+                self.ch = ch
+        WEAK, FRAMES = [], []
+        def weakly(box):
+            WEAK.append(weakref.ref(box))
+            box.ch.recv()
+        def proxied(box):
+            WEAK.append(weakref.proxy(box))
+            box.ch.recv()
+        def framed(ch):
+            FRAMES.append(sys._getframe())   # FRAMES[0].f_locals["ch"] reaches it
+            ch.recv()
+        goro.go(weakly, Box(goro.Chan()))
+        goro.go(proxied, Box(goro.Chan()))
+        goro.go(framed, goro.Chan())
+        wait_parked(3)
+        show(leaked())
+    """)
+    assert found == [], found
