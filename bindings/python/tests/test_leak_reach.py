@@ -481,3 +481,38 @@ def test_weak_references_and_held_frames_keep_the_channel(py):
         show(leaked())
     """)
     assert found == [], found
+
+
+def test_blocked_deep_in_loops_with_blocks_and_comprehensions(py):
+    """The stack depth comes from the bytecode: each shape below is a different depth, and a
+    wrong one would show as a missed leak (a count that does not add up)."""
+    [found] = run(py, """
+        import contextlib
+        def in_with(ch):
+            with contextlib.nullcontext(ch) as c:
+                c.recv()
+        def in_loops(ch):
+            for a in [1]:
+                for b in (2,):
+                    x = [a, b, ch.recv()]
+        def in_finally(ch):
+            try:
+                pass
+            finally:
+                ch.recv()
+        def in_comprehension(ch):
+            return [ch.recv() for _ in range(1)]
+        def in_arguments(ch):
+            return max(1, 2, ch.recv(), key=None)
+        def in_method(ch):
+            class W:
+                def run(self, c):
+                    return c.recv_ok()
+            W().run(ch)
+        for f in (in_with, in_loops, in_finally, in_comprehension, in_arguments, in_method):
+            goro.go(f, goro.Chan())
+        wait_parked(6)
+        show(leaked())
+    """)
+    expect(found, ["in_arguments", "in_comprehension", "in_finally", "in_loops", "in_method",
+                   "in_with"])
