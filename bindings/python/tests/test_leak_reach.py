@@ -516,3 +516,24 @@ def test_blocked_deep_in_loops_with_blocks_and_comprehensions(py):
     """)
     expect(found, ["in_arguments", "in_comprehension", "in_finally", "in_loops", "in_method",
                    "in_with"])
+
+
+def test_no_leaks_names_a_goroutine_leaked_for_good_without_waiting_it_out(py):
+    [msg, secs] = run(py, """
+        from goro.testing import no_leaks
+        def worker(ch):
+            ch.recv()
+        t = time.monotonic()
+        try:
+            with no_leaks(timeout=5):
+                goro.go(worker, goro.Chan())
+        except AssertionError as e:
+            show(str(e))
+        show(time.monotonic() - t)
+    """)
+    assert "__main__.worker" in msg, msg
+    if SUPPORTED:
+        assert "(leaked: blocked on channels nothing else can reach)" in msg, msg
+        assert secs < 2.5, secs
+    else:
+        assert secs >= 5, secs
