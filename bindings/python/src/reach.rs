@@ -92,6 +92,7 @@ fn gc_switch() -> Option<(GcSwitch, GcSwitch)> {
 }
 
 /// What one Python goroutine's own call holds (step 1 of the module doc).
+#[derive(Clone)]
 struct Held {
     /// Its thread state (valid while registered: goroutine.rs unregisters before the body
     /// clears it).
@@ -289,16 +290,21 @@ unsafe fn at<T: Copy>(base: usize, off: usize) -> T {
     unsafe { std::ptr::read_unaligned((base + off) as *const T) }
 }
 
-/// The private references of one goroutine (the module doc, step 1), or None when any frame
-/// is not understood.
-fn private_refs(
-    py: Python<'_>,
-    lay: &Layout,
-    shape: &mut dyn FnMut(&Bound<'_, PyAny>, i32, bool) -> Option<Shape>,
-    held: &Held,
-) -> Option<Vec<usize>> {
-    let mut out: Vec<usize> = held.call.iter().copied().filter(|&p| p != 0).collect();
-    out.extend(held.temps.iter().copied());
+/// One frame of a goroutine, as `frames` found it.
+struct FrameAt {
+    /// Its `_PyInterpreterFrame`: valid only until Python code runs again.
+    raw: usize,
+    code: Py<PyAny>,
+    lasti: i32,
+    /// Its stack depth is saved (`stacktop`, localsplus slots included): an inlined call.
+    saved: Option<i32>,
+    innermost: bool,
+}
+
+/// The frames of goroutine `held`, innermost first, or None when any is not understood. No
+/// Python code runs here; what it returns about memory (`raw`) holds until some does.
+fn frames(py: Python<'_>, lay: &Layout, held: &Held) -> Option<Vec<FrameAt>> {
+    let mut out = Vec::new();
     // SAFETY: a registered thread state is alive (see Held::ts); the GIL is held, as
     // sys._current_frames needs for other threads' states. A new reference or NULL.
     let top = unsafe { PyThreadState_GetFrame(held.ts as *mut ffi::PyThreadState) };
@@ -334,37 +340,14 @@ fn private_refs(
             let stacktop: i32 = at(raw, lay.stacktop);
             // 3.11 keeps a stale stacktop while a frame runs: only trust it when its callee
             // was entered inline (not is_entry). 3.12+ sets -1 while a frame runs.
-            let saved = !innermost && !in_c && stacktop >= 0;
-            let lasti = crate::trace::lasti(fo.as_ptr().cast())?;
-            let (n, depth, stacksize, pair) = shape(&code, lasti, !saved)?;
-            let depth = if saved { stacktop as i64 - n } else { depth };
-            if n < 0 || depth < 0 || depth > stacksize {
-                return None;
-            }
-            if let (true, Some(callee)) = (innermost, held.callee) {
-                // The two slots below the arguments: the callable and NULL (either order,
-                // by version; _reach.py says where they are).
-                if pair < 0 || pair + 1 >= depth {
-                    return None;
-                }
-                let slot = |i: i64| at::<usize>(raw, lay.localsplus + 8 * (n + i) as usize);
-                let (a, b) = (slot(pair), slot(pair + 1));
-                if !((a == callee && b == 0) || (a == 0 && b == callee)) {
-                    return None;
-                }
-            }
-            for off in [lay.func, lay.locals] {
-                let p: usize = at(raw, off);
-                if p != 0 {
-                    out.push(p);
-                }
-            }
-            for i in 0..(n + depth) as usize {
-                let p: usize = at(raw, lay.localsplus + 8 * i);
-                if p != 0 {
-                    out.push(p);
-                }
-            }
+            let saved = (!innermost && !in_c && stacktop >= 0).then_some(stacktop);
+            out.push(FrameAt {
+                raw,
+                code: code.unbind(),
+                lasti: crate::trace::lasti(fo.as_ptr().cast())?,
+                saved,
+                innermost,
+            });
             in_c = match lay.is_entry {
                 Some(off) => at::<u8>(raw, off) != 0,
                 None => false,
@@ -389,6 +372,64 @@ fn private_refs(
         }
         innermost = false;
     }
+}
+
+/// The key of a frame's shape: its code object, offset, whether its depth must be worked out.
+fn shape_key(f: &FrameAt) -> (usize, i32, bool) {
+    (f.code.as_ptr() as usize, f.lasti, f.saved.is_none())
+}
+
+/// The private references of goroutine `held` (the module doc, step 1) from its `frames`
+/// with their shapes, or None when any is not understood. Only while no Python code has run
+/// since `frames`.
+fn private_refs(
+    lay: &Layout,
+    held: &Held,
+    frames: &[FrameAt],
+    shapes: &HashMap<(usize, i32, bool), Option<Shape>>,
+) -> Option<Vec<usize>> {
+    let mut out: Vec<usize> = held.call.iter().copied().filter(|&p| p != 0).collect();
+    out.extend(held.temps.iter().copied());
+    for f in frames {
+        let (n, depth, stacksize, pair) = shapes.get(&shape_key(f)).copied().flatten()?;
+        let depth = match f.saved {
+            Some(top) => top as i64 - n,
+            None => depth,
+        };
+        if n < 0 || depth < 0 || depth > stacksize {
+            return None;
+        }
+        let raw = f.raw;
+        // SAFETY: `raw` is a live interpreter frame (no Python code ran since `frames`), its
+        // localsplus has n + depth live slots (the shape), and the fixed part the layout.
+        unsafe {
+            if let (true, Some(callee)) = (f.innermost, held.callee) {
+                // The two slots below the arguments: the callable and NULL (either order,
+                // by version; _reach.py says where they are).
+                if pair < 0 || pair + 1 >= depth {
+                    return None;
+                }
+                let slot = |i: i64| at::<usize>(raw, lay.localsplus + 8 * (n + i) as usize);
+                let (a, b) = (slot(pair), slot(pair + 1));
+                if !((a == callee && b == 0) || (a == 0 && b == callee)) {
+                    return None;
+                }
+            }
+            for off in [lay.func, lay.locals] {
+                let p: usize = at(raw, off);
+                if p != 0 {
+                    out.push(p);
+                }
+            }
+            for i in 0..(n + depth) as usize {
+                let p: usize = at(raw, lay.localsplus + 8 * i);
+                if p != 0 {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    Some(out)
 }
 
 /// What goro/_reach.py's frame_shape says of a frame: (localsplus slots, stack depth or -1,
@@ -513,6 +554,23 @@ fn referents(
     unsafe { t(o, visit, (out as *mut Vec<usize>).cast()) };
 }
 
+/// The goroutines parked on channel waits now (registry states).
+fn parked_on_channels() -> std::collections::HashSet<u64> {
+    goro_core::trace::registry::snapshot()
+        .into_iter()
+        .filter(|g| {
+            matches!(
+                g.state,
+                State::Waiting(
+                    WaitReason::ChanRecv | WaitReason::ChanSend | WaitReason::Select,
+                    _
+                )
+            )
+        })
+        .map(|g| g.id)
+        .collect()
+}
+
 /// The references of `goro.Chan` objects that only goroutines reach (the module doc), for
 /// `trace::leak::find_with`. Empty when not supported here or when anything fails. Call with
 /// the GIL held, and keep holding it until the core analysis is done.
@@ -532,36 +590,13 @@ fn analyse(py: Python<'_>) -> PyResult<Vec<HostRef>> {
     let me = goro_core::current_id();
     // Only goroutines parked on channels can be leaked; leaving the others out only leaves
     // their references external (roots), and spares the census when none is parked.
-    let parked: std::collections::HashSet<u64> = goro_core::trace::registry::snapshot()
-        .into_iter()
-        .filter(|g| {
-            matches!(
-                g.state,
-                State::Waiting(
-                    WaitReason::ChanRecv | WaitReason::ChanSend | WaitReason::Select,
-                    _
-                )
-            )
-        })
-        .map(|g| g.id)
-        .collect();
-    let snapshot = || -> Vec<(u64, Held)> {
+    let parked = parked_on_channels();
+    let snapshot = |parked: &std::collections::HashSet<u64>| -> Vec<(u64, Held)> {
         match HELD.lock().as_ref() {
             Some(m) => m
                 .iter()
                 .filter(|(&g, _)| g != me && parked.contains(&g))
-                .map(|(&g, h)| {
-                    (
-                        g,
-                        Held {
-                            ts: h.ts,
-                            call: h.call,
-                            temps: h.temps.clone(),
-                            chans: h.chans.clone(),
-                            callee: h.callee,
-                        },
-                    )
-                })
+                .map(|(&g, h)| (g, h.clone()))
                 .collect(),
             None => Vec::new(),
         }
@@ -573,22 +608,31 @@ fn analyse(py: Python<'_>) -> PyResult<Vec<HostRef>> {
     let get_objects = py.import("gc")?.getattr("get_objects")?;
     let mut shapes: HashMap<(usize, i32, bool), Option<Shape>> = HashMap::new();
     let mut codes: Vec<Py<PyAny>> = Vec::new();
-    for (_, h) in &snapshot() {
-        let mut ask = |code: &Bound<'_, PyAny>, lasti: i32, need: bool| -> Option<Shape> {
-            let key = (code.as_ptr() as usize, lasti, need);
-            if let Some(s) = shapes.get(&key) {
-                return *s;
+    let gids: Vec<u64> = snapshot(&parked).into_iter().map(|(g, _)| g).collect();
+    for gid in gids {
+        // Looked up again each time: a goroutine may have ended (its thread state gone)
+        // while the Python below ran for the one before.
+        let Some(h) = HELD.lock().as_ref().and_then(|m| m.get(&gid).cloned()) else {
+            continue;
+        };
+        // The frames first (no Python code), then the arithmetic for each (Python: the
+        // frames may change meanwhile, so nothing of them but their code objects is used).
+        let Some(fs) = frames(py, &lay, &h) else {
+            continue;
+        };
+        for f in &fs {
+            let key = shape_key(f);
+            if shapes.contains_key(&key) {
+                continue;
             }
             let got = frame_shape
-                .call1((code, lasti, need))
+                .call1((f.code.bind(py), f.lasti, key.2))
                 .ok()
                 .and_then(|g| g.extract::<Option<Shape>>().ok())
                 .flatten();
             shapes.insert(key, got);
-            codes.push(code.clone().unbind());
-            got
-        };
-        let _ = private_refs(py, &lay, &mut ask, h);
+            codes.push(f.code.clone_ref(py));
+        }
     }
     // From here to the core's verdict no Python code runs (so the GIL stays ours): no more
     // calls into Python, and no collection (its finalizers would run Python).
@@ -602,7 +646,20 @@ fn analyse(py: Python<'_>) -> PyResult<Vec<HostRef>> {
         .iter()
         .map(|t| weakref.getattr(*t))
         .collect::<PyResult<_>>()?;
-    let r = census(py, &lay, snapshot(), &shapes, &get_objects, &weak_types);
+    // Parked again, and the goroutines with it, now that no Python code runs until the end:
+    // one that woke while the arithmetic ran may have left its wait and stopped, at the eval
+    // loop's check at the end of the CALL, with the arguments gone but the offset unchanged;
+    // one parked now is inside its blocking call, as its frames show (it parks only after it
+    // let go of the GIL in that call, and cannot run Python again before we let go).
+    let parked = parked_on_channels();
+    let r = census(
+        py,
+        &lay,
+        snapshot(&parked),
+        &shapes,
+        &get_objects,
+        &weak_types,
+    );
     if gc_was != 0 {
         // SAFETY: attached.
         unsafe { enable() };
@@ -631,13 +688,8 @@ fn census(
     }
     let mut private: Vec<(u64, Vec<usize>)> = Vec::new();
     for (g, h) in &held {
-        let mut known = |code: &Bound<'_, PyAny>, lasti: i32, need: bool| -> Option<Shape> {
-            shapes
-                .get(&(code.as_ptr() as usize, lasti, need))
-                .copied()
-                .flatten()
-        };
-        if let Some(refs) = private_refs(py, lay, &mut known, h) {
+        let refs = frames(py, lay, h).and_then(|fs| private_refs(lay, h, &fs, shapes));
+        if let Some(refs) = refs {
             private.push((*g, refs));
         }
     }
