@@ -8,8 +8,9 @@
 //! core's fixed point then decides (an owner that is running, or waits on anything else,
 //! keeps the channel reachable).
 //!
-//! The mechanism, all with the GIL held, so that no Python code runs and no reference count
-//! moves from the first step to the core's verdict (trace.rs holds it throughout):
+//! The mechanism, with the GIL held and, from step 1b to the core's verdict, no Python code
+//! run (trace.rs holds the GIL throughout; the eval loop only hands it over between
+//! bytecodes, and the collector is off), so that no reference count or frame moves:
 //! 1. Each Python goroutine registered its thread state and the references its own call holds
 //!    (`Held`: the callable, the argument tuple and dict that goroutine.rs `call_body` keeps;
 //!    while select waits, its case tuple, and the typed Select's clone of each case's channel,
@@ -24,6 +25,10 @@
 //!    against the frame object on every frame: `frame_obj` must point back to it and the code
 //!    must match); the stack depth of a frame that is in a C call is not stored anywhere and
 //!    comes from the bytecode (goro/_reach.py); a frame in an inlined Python call has it saved.
+//!    That arithmetic is Python (step 1a: by code object and offset, from a first walk of the
+//!    frames); then the goroutines parked on channels are taken again and their frames walked
+//!    again with it (1b): a goroutine that ran meanwhile may have left its wait and stopped
+//!    at the eval loop's check after a CALL, its arguments freed but its offset unchanged.
 //! 2. CPython's own trick (gc's `subtract_refs`): over every object gc tracks (gc.get_objects),
 //!    and every object they or the private references lead to, count the references each gets
 //!    from the others (tp_traverse; a RecvCase or SendCase by its fields). An object whose

@@ -1,5 +1,8 @@
 //! Seeing inside, from Python: the core's dumps, pprof profiles, leak reports, debug endpoint
 //! and counters (core/src/trace), plus what only this layer knows:
+//! - which `goro.Chan` objects only blocked goroutines reach (reach.rs), handed to the core's
+//!   leak analysis by leaks(), leak_report(), dump() and the goroutineleak profile, with the
+//!   GIL held from the census to the verdict;
 //! - what a goroutine runs (`func_of`: the callable's module-qualified name and where it is
 //!   defined) and where `go()` was called (`caller_site`: the calling Python frame);
 //! - the Python frames of code about to wait (`wait_frames`), handed to the core before a
