@@ -123,7 +123,11 @@ pub(crate) fn call_body(
         let f = f.into_bound(py);
         let args = args.into_bound(py);
         let kwargs = kwargs.map(|k| k.into_bound(py));
+        // The leak report's view of what this call holds (reach.rs): one reference each.
+        let kw = kwargs.as_ref().map_or(std::ptr::null_mut(), |k| k.as_ptr());
+        let held = crate::reach::CallGuard::enter(py, f.as_ptr(), args.as_ptr(), kw);
         let r = f.call(&args, kwargs.as_ref()).map(Bound::unbind);
+        drop(held);
         drop((f, args, kwargs));
         run_defers(py, gid);
         end(py, r);

@@ -14,6 +14,7 @@ mod context;
 mod goroutine;
 mod io;
 mod pool;
+mod reach;
 mod rt;
 mod select;
 mod sync;
@@ -128,7 +129,9 @@ fn _goro(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(goroutine::num_cpu, m)?)?;
     m.add_function(wrap_pyfunction!(goroutine::num_goroutine, m)?)?;
     m.add_function(wrap_pyfunction!(goroutine::goroutine_id, m)?)?;
-    m.add_function(wrap_pyfunction!(select::select, m)?)?;
+    let sel = wrap_pyfunction!(select::select, m)?;
+    let _ = select::SELECT_FN.set(sel.clone().into_any().unbind());
+    m.add_function(sel)?;
     m.add_function(wrap_pyfunction!(select::recv, m)?)?;
     m.add_function(wrap_pyfunction!(select::send, m)?)?;
     m.add_function(wrap_pyfunction!(time::sleep, m)?)?;

@@ -247,6 +247,17 @@ pub fn detached<R: Send>(py: Python<'_>, f: impl FnOnce() -> R + Send) -> R {
 /// when it ended the wait (`op` then returned Interrupted, with anything unsent given back:
 /// dropped here, attached).
 pub fn blocking<R>(py: Python<'_>, op: impl FnOnce() -> R) -> PyResult<R> {
+    blocking_holding(py, None, op)
+}
+
+/// As `blocking`, and while it waits, the leak report counts `held` = (builtin, its argument
+/// tuple) as this goroutine's own (reach.rs `TempGuard`: select's case tuple and the typed
+/// Select's channel clones). Only a call that must wait pays for it.
+pub fn blocking_holding<R>(
+    py: Python<'_>,
+    held: Option<(*mut ffi::PyObject, &Bound<'_, PyAny>)>,
+    op: impl FnOnce() -> R,
+) -> PyResult<R> {
     let main = !in_goroutine() && this_thread() == MAIN_THREAD.load(SeqCst);
     let mut raised: Option<PyErr> = None;
     let mut interrupted = false;
@@ -255,6 +266,8 @@ pub fn blocking<R>(py: Python<'_>, op: impl FnOnce() -> R) -> PyResult<R> {
             // It must wait: profiles and tracebacks want the Python frames (captured with the
             // GIL, before it is released); off, this is one relaxed load.
             let _frames = crate::trace::WaitFrames::give(py);
+            // Registered attached, dropped attached (after `detached` takes the GIL back).
+            let _held = held.and_then(|(f, a)| crate::reach::TempGuard::hold(f, a));
             if !main {
                 return detached(py, || b.wait());
             }

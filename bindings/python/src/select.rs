@@ -100,6 +100,27 @@ pub(crate) fn build(
     Ok(sel)
 }
 
+/// The builtin `goro.select` (set at import), which reach.rs checks the waiting frame calls.
+pub(crate) static SELECT_FN: std::sync::OnceLock<Py<PyAny>> = std::sync::OnceLock::new();
+
+/// The channel of a RecvCase or SendCase, as reach.rs names channels.
+pub(crate) fn case_chan(c: &Bound<'_, PyAny>) -> Option<usize> {
+    let ch = if let Ok(r) = c.cast::<RecvCase>() {
+        r.get()
+            .chan
+            .as_ref()
+            .map(|c| crate::reach::chan_addr(c.get()))
+    } else if let Ok(s) = c.cast::<SendCase>() {
+        s.get()
+            .chan
+            .as_ref()
+            .map(|c| crate::reach::chan_addr(c.get()))
+    } else {
+        None
+    };
+    ch
+}
+
 /// select(*cases, timeout=None, default=False) -> (index, value, ok)
 ///
 /// Waits until one case can proceed and does it; among ready cases one is chosen at random.
@@ -125,7 +146,15 @@ pub fn select(
     };
     // Values not sent come back in `_unsent` and are dropped here, attached.
     let (r, _unsent) = match ctx {
-        None => rt::blocking(py, || sel.wait(d))?,
+        // While it waits, `cases` and the Select's channel clones are this call's own (the
+        // leak report's view, reach.rs).
+        None => {
+            let held = SELECT_FN
+                .get()
+                .filter(|_| !default && rt::in_goroutine())
+                .map(|f| (f.as_ptr(), cases.as_any()));
+            rt::blocking_holding(py, held, || sel.wait(d))?
+        }
         Some(c) => rt::blocking(py, || sel.wait_ctx(d, &c.get().ctx))?,
     };
     match r {

@@ -1,5 +1,8 @@
 //! Seeing inside, from Python: the core's dumps, pprof profiles, leak reports, debug endpoint
 //! and counters (core/src/trace), plus what only this layer knows:
+//! - which `goro.Chan` objects only blocked goroutines reach (reach.rs), handed to the core's
+//!   leak analysis by leaks(), leak_report(), dump() and the goroutineleak profile, with the
+//!   GIL held from the census to the verdict;
 //! - what a goroutine runs (`func_of`: the callable's module-qualified name and where it is
 //!   defined) and where `go()` was called (`caller_site`: the calling Python frame);
 //! - the Python frames of code about to wait (`wait_frames`), handed to the core before a
@@ -49,7 +52,7 @@ type GetLasti = unsafe extern "C" fn(*mut ffi::PyFrameObject) -> std::ffi::c_int
 /// PyFrame_GetLasti (CPython 3.11+), looked up at run time (this is an abi3-py39 module).
 static GET_LASTI: std::sync::OnceLock<Option<GetLasti>> = std::sync::OnceLock::new();
 
-fn lasti(f: *mut ffi::PyFrameObject) -> Option<i32> {
+pub(crate) fn lasti(f: *mut ffi::PyFrameObject) -> Option<i32> {
     let get = GET_LASTI.get_or_init(|| {
         // SAFETY: dlsym on the global namespace with a NUL-terminated name.
         let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"PyFrame_GetLasti".as_ptr()) };
@@ -361,7 +364,9 @@ fn name_as(f: &Bound<'_, PyAny>, kind: Kind, depth: u32) -> Option<Frame> {
 /// dump() -> str: every goroutine as Go prints them on SIGQUIT.
 #[pyfunction]
 pub fn dump(py: Python<'_>) -> String {
-    crate::rt::detached(py, trace::dump::dump_text)
+    // The leaked marks count Python's references (reach.rs): GIL held throughout.
+    let host = crate::reach::host_refs(py);
+    trace::dump::dump_text_with(&host)
 }
 
 /// profile(kind) -> bytes: "goroutine", "goroutineleak", "block", "mutex" or "cpu", gzipped
@@ -369,7 +374,14 @@ pub fn dump(py: Python<'_>) -> String {
 #[pyfunction]
 pub fn profile<'py>(py: Python<'py>, kind: &str) -> PyResult<Bound<'py, PyBytes>> {
     let k = kind.to_string();
-    match crate::rt::detached(py, move || trace::profile(&k)) {
+    let got = if kind == "goroutineleak" {
+        // With the GIL held from the census to the verdict (reach.rs).
+        let host = crate::reach::host_refs(py);
+        Ok(trace::goroutineleak_profile_with(&[], &host))
+    } else {
+        crate::rt::detached(py, move || trace::profile(&k))
+    };
+    match got {
         Ok(b) => Ok(PyBytes::new(py, &b)),
         Err(goro_core::Error::WouldBlock) => Err(PyRuntimeError::new_err(
             "goro.profile('cpu'): no CPU profile yet (start_cpu_profile, then stop_cpu_profile)",
@@ -512,13 +524,19 @@ fn threshold_ns(seconds: Option<f64>) -> PyResult<i64> {
 #[pyo3(signature = (blocked_longer_than=None))]
 pub fn _leaks(py: Python<'_>, blocked_longer_than: Option<f64>) -> PyResult<Vec<Row>> {
     let t = threshold_ns(blocked_longer_than)?;
-    Ok(crate::rt::detached(py, move || {
-        let now = goro_core::now_ns();
-        trace::leak::find(t)
-            .iter()
-            .map(|l| row(&l.goroutine, now, l.unreachable))
-            .collect()
-    }))
+    let now = goro_core::now_ns();
+    Ok(find(py, t)
+        .iter()
+        .map(|l| row(&l.goroutine, now, l.unreachable))
+        .collect())
+}
+
+/// The core's leak analysis with what the interpreter knows of its channels (reach.rs): the
+/// GIL is held from the census to the verdict, so no Python code changes the references in
+/// between (holding it while the core takes its locks is safe: rt.rs module doc).
+fn find(py: Python<'_>, threshold_ns: i64) -> Vec<trace::leak::Leak> {
+    let host = crate::reach::host_refs(py);
+    trace::leak::find_with(threshold_ns, &host)
 }
 
 /// leak_report(blocked_longer_than=None) -> str
@@ -526,9 +544,7 @@ pub fn _leaks(py: Python<'_>, blocked_longer_than: Option<f64>) -> PyResult<Vec<
 #[pyo3(signature = (blocked_longer_than=None))]
 pub fn leak_report(py: Python<'_>, blocked_longer_than: Option<f64>) -> PyResult<String> {
     let t = threshold_ns(blocked_longer_than)?;
-    Ok(crate::rt::detached(py, move || {
-        trace::dump::leaks_text(&trace::leak::find(t))
-    }))
+    Ok(trace::dump::leaks_text(&find(py, t)))
 }
 
 /// counters() -> dict

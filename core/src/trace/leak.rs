@@ -22,10 +22,18 @@
 //! and reports only the waits leaked both times and still unclaimed at the end: holding their
 //! waiters keeps them from being reused meanwhile, and a leaked wait stays leaked.
 //!
+//! Hosts that see their own heap add what they know (`HostRef`, `find_with`): references
+//! they hold that only some goroutines can reach (Python: a `goro.Chan` object reachable only
+//! from the frames of goroutines, bindings/python/src/reach.rs). Each counts as owned by those
+//! goroutines, exactly as an owned reference of chan/owners.rs: reachable as soon as one of
+//! them is live or is no candidate. A host that cannot tell says nothing, and its references
+//! stay "nobody in particular".
+//!
 //! Rejected: counting only the references that waiting operations hold (the report before
 //! this one: a goroutine holding its own handle to the channel it blocks on, the everyday
 //! leak, looked reachable); a census of goroutines' owned references in their records (see
-//! chan/owners.rs).
+//! chan/owners.rs); a second, host-side fixed point (the host would need the core's waits,
+//! and the two would have to agree on one snapshot: the host hands its facts to this one).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -44,6 +52,19 @@ pub struct Leak {
     pub unreachable: bool,
 }
 
+/// One reference to a channel that a host holds and knows to be reachable only from what
+/// goroutines `owners` hold (their frames, their own call's arguments): the channel's
+/// reference is then theirs, as an owned reference (chan/owners.rs). The host must be sure:
+/// a reference it names that is not there, or that someone else can reach, can make a live
+/// goroutine look leaked.
+#[derive(Clone, Debug)]
+pub struct HostRef {
+    /// The channel: `Arc::as_ptr` of its RawChan, as an address.
+    pub chan: usize,
+    /// The goroutines whose private state reaches it (any of them live keeps it).
+    pub owners: Vec<u64>,
+}
+
 /// A goroutine parked on channels only: the channels it waits on.
 struct Candidate {
     waiter: Arc<Waiter>,
@@ -60,7 +81,18 @@ struct ChanView {
 }
 
 /// One analysis (the module doc): the waits found leaked, with their goroutines.
-fn analyse() -> Vec<(Arc<Waiter>, GoroutineInfo)> {
+fn analyse(host: &[HostRef]) -> Vec<(Arc<Waiter>, GoroutineInfo)> {
+    // The host's references, by channel: (how many, whose).
+    let mut hosted: HashMap<usize, (usize, Vec<u64>)> = HashMap::new();
+    for h in host {
+        let e = hosted.entry(h.chan).or_default();
+        e.0 += 1;
+        for &g in &h.owners {
+            if !e.1.contains(&g) {
+                e.1.push(g);
+            }
+        }
+    }
     // Every entry of the census is a RawChan (only the channel code lists channels).
     let live: Vec<Arc<RawChan>> = crate::hooks::live_chans()
         .into_iter()
@@ -105,13 +137,25 @@ fn analyse() -> Vec<(Arc<Waiter>, GoroutineInfo)> {
             strong = Arc::strong_count(c);
         }
         let owned: usize = owners.iter().map(|o| o.1 as usize).sum();
+        let (host_refs, host_owners) = hosted
+            .get(&(Arc::as_ptr(c) as usize))
+            .cloned()
+            .unwrap_or_default();
         // References: ours (`live`), one per parked operation (each holds one while it
-        // waits), the owned ones, and the rest, held by nobody we can see.
-        let others = strong as isize - 1 - parked.len() as isize - owned as isize;
+        // waits), the owned ones, the host's attributed ones, and the rest, held by nobody
+        // we can see.
+        let others =
+            strong as isize - 1 - parked.len() as isize - owned as isize - host_refs as isize;
         let changed = c.owners_version() != version;
+        let mut by: Vec<u64> = owners.iter().map(|o| o.0).collect();
+        for g in host_owners {
+            if !by.contains(&g) {
+                by.push(g);
+            }
+        }
         views.push(ChanView {
             root: others != 0 || changed,
-            owners: owners.iter().map(|o| o.0).collect(),
+            owners: by,
         });
     }
     // A goroutine id seen on several waits has one current wait at most: then none of its
@@ -160,8 +204,13 @@ fn analyse() -> Vec<(Arc<Waiter>, GoroutineInfo)> {
 
 /// The goroutines that can never run again (the module doc), by id.
 pub fn leaked() -> Vec<GoroutineInfo> {
-    let first = analyse();
-    let second = analyse();
+    leaked_with(&[])
+}
+
+/// As `leaked`, with what the host knows of its own references (`HostRef`).
+pub fn leaked_with(host: &[HostRef]) -> Vec<GoroutineInfo> {
+    let first = analyse(host);
+    let second = analyse(host);
     let mut out: Vec<GoroutineInfo> = second
         .into_iter()
         .filter(|(w, _)| first.iter().any(|(f, _)| Arc::ptr_eq(f, w)))
@@ -175,7 +224,12 @@ pub fn leaked() -> Vec<GoroutineInfo> {
 /// Finds leaked goroutines: those that can never run again, and (when `threshold_ns` is
 /// positive) those blocked for at least that long.
 pub fn find(threshold_ns: i64) -> Vec<Leak> {
-    let mut out: Vec<Leak> = leaked()
+    find_with(threshold_ns, &[])
+}
+
+/// As `find`, with what the host knows of its own references (`HostRef`).
+pub fn find_with(threshold_ns: i64, host: &[HostRef]) -> Vec<Leak> {
+    let mut out: Vec<Leak> = leaked_with(host)
         .into_iter()
         .map(|g| Leak {
             goroutine: g,

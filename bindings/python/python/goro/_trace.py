@@ -18,7 +18,8 @@ class Goroutine:
     stack        [(function, file, line)], innermost first: where it waits when the Python
                  frames were recorded (a block/mutex profile or set_traceback on), else its
                  function alone
-    unreachable  (leaks only) blocked on channels nothing else can reach
+    unreachable  (leaks only) blocked on channels nothing else can reach: it can never run
+                 again (leaks() explains the rule); False for one only blocked for long
     """
 
     __slots__ = ("id", "name", "state", "waiting_for", "waited", "func", "func_file",
@@ -70,10 +71,17 @@ def goroutines():
 
 def leaks(blocked_longer_than=None):
     """Leaked goroutines (a list of goro.Goroutine): those blocked on channels that nothing
-    else can reach any more, and, when `blocked_longer_than` (seconds) is given, those blocked
-    for at least that long. A channel held by any Python object counts as reachable (a
-    goroutine blocked in `ch.recv()` holds `ch` itself), so from Python the threshold is the
-    practical test; goro.testing finds goroutines a test left behind."""
+    else can reach any more (unreachable=True), and, when `blocked_longer_than` (seconds) is
+    given, those blocked for at least that long.
+
+    Go's rule: a goroutine is leaked when everything it waits on can be reached only from
+    goroutines that are themselves leaked. A goro.Chan reachable only from the frames and
+    arguments of goroutines blocked on channels (directly, or through lists, dicts, objects,
+    closures, select cases) counts as theirs; anything else holding it (a global, the main
+    thread, a running goroutine, another thread, a Pool, a timer, C code) keeps it reachable.
+    CPython 3.11-3.13 only; a goroutine the analysis does not understand (a generator frame,
+    keyword arguments, a call made through C code) counts as reachable: a leak may be missed,
+    never invented. goro.testing finds goroutines a test left behind."""
     return [Goroutine(r) for r in _goro._leaks(blocked_longer_than)]
 
 

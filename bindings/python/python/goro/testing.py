@@ -8,9 +8,10 @@
 
 At the end of the block, every goroutine started inside it must have ended. Goroutines that
 end a little late (a close that is still being delivered) are waited for: the check retries
-with growing pauses for up to `timeout` seconds. Then each one still alive is named in an
-AssertionError: its id, state and how long it has waited, the function it runs and the
-file:line where it was started.
+with growing pauses for up to `timeout` seconds (less when goro.leaks() shows that all of
+them can never run again). Then each one still alive is named in an AssertionError: its id,
+state and how long it has waited, the function it runs and the file:line where it was
+started, and whether it is leaked for good (blocked on channels nothing else can reach).
 
 For pytest, `pytest_plugins = ["goro.pytest_plugin"]` in a conftest.py gives the fixture
 `goro_no_leaks` (use it in a test's arguments, or with `@pytest.mark.usefixtures`).
@@ -63,6 +64,7 @@ def find_leaks(since=frozenset(), timeout=1.0, ignore=()):
         ignore = (ignore,)
     deadline = time.monotonic() + max(0.0, timeout)
     pause = 0.001
+    looked = False
     while True:
         alive = _alive(since, ignore)
         if not alive:
@@ -70,13 +72,24 @@ def find_leaks(since=frozenset(), timeout=1.0, ignore=()):
         now = time.monotonic()
         if now >= deadline:
             return alive
+        if not looked and pause >= 0.016:
+            # Once, after a few retries: when every one left can never run again (goro.leaks:
+            # never a false report), waiting longer cannot help.
+            looked = True
+            never = {g.id for g in _trace.leaks()}
+            if all(g.id in never for g in alive):
+                return alive
         _goro.sleep(min(pause, deadline - now))
         pause = min(pause * 2, 0.1)
 
 
 def _fail(alive, timeout, what):
     n = len(alive)
-    body = "\n\n".join(str(g) for g in alive)
+    never = {g.id for g in _trace.leaks()}
+    body = "\n\n".join(
+        str(g) + ("\n(leaked: blocked on channels nothing else can reach)" if g.id in never
+                  else "")
+        for g in alive)
     raise AssertionError(
         f"goro: {n} goroutine{'s' if n != 1 else ''} {what} still running after "
         f"{timeout:g}s:\n\n{body}\n"
