@@ -474,7 +474,11 @@ fn a_select_that_may_not_wait_takes_a_case_readied_while_it_registers() {
             );
             assert!(src.registered.lock().unwrap().is_empty());
             assert!(other.registered.lock().unwrap().is_empty());
-            assert_eq!(quiet.raw().waiting(), (0, 0), "no entry left on the channel");
+            assert_eq!(
+                quiet.raw().waiting(),
+                (0, 0),
+                "no entry left on the channel"
+            );
         }
     }
     let a = ReadiesOther {
@@ -490,6 +494,13 @@ fn a_select_that_may_not_wait_takes_a_case_readied_while_it_registers() {
         wait_cases(&cases, Deadline::NoWait),
         Err(goro_core::Error::WouldBlock)
     );
-    assert!(a.registered.lock().unwrap().is_empty(), "no registration left");
-    assert_eq!(quiet.raw().waiting(), (0, 0), "no entry left on the channel");
+    assert!(
+        a.registered.lock().unwrap().is_empty(),
+        "no registration left"
+    );
+    assert_eq!(
+        quiet.raw().waiting(),
+        (0, 0),
+        "no entry left on the channel"
+    );
 }
