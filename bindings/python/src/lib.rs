@@ -107,6 +107,7 @@ fn _live() -> isize {
 fn _goro(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     rt::init(py);
+    goro_core::trace::leak::set_host_view(trace::host_view);
     m.add("Closed", py.get_type::<Closed>())?;
     m.add("GoroutineExit", py.get_type::<GoroutineExit>())?;
     m.add_class::<chan::Chan>()?;

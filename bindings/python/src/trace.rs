@@ -363,10 +363,10 @@ fn name_as(f: &Bound<'_, PyAny>, kind: Kind, depth: u32) -> Option<Frame> {
 
 /// dump() -> str: every goroutine as Go prints them on SIGQUIT.
 #[pyfunction]
-pub fn dump(py: Python<'_>) -> String {
-    // The leaked marks count Python's references (reach.rs): GIL held throughout.
-    let host = crate::reach::host_refs(py);
-    trace::dump::dump_text_with(&host)
+pub fn dump() -> String {
+    // Attached: the leaked marks count Python's references (`host_view`), with the GIL held
+    // from the census to the verdict.
+    trace::dump::dump_text()
 }
 
 /// profile(kind) -> bytes: "goroutine", "goroutineleak", "block", "mutex" or "cpu", gzipped
@@ -375,9 +375,8 @@ pub fn dump(py: Python<'_>) -> String {
 pub fn profile<'py>(py: Python<'py>, kind: &str) -> PyResult<Bound<'py, PyBytes>> {
     let k = kind.to_string();
     let got = if kind == "goroutineleak" {
-        // With the GIL held from the census to the verdict (reach.rs).
-        let host = crate::reach::host_refs(py);
-        Ok(trace::goroutineleak_profile_with(&[], &host))
+        // With the GIL held from the census to the verdict (`host_view`).
+        Ok(trace::goroutineleak_profile(&[]))
     } else {
         crate::rt::detached(py, move || trace::profile(&k))
     };
@@ -522,29 +521,38 @@ fn threshold_ns(seconds: Option<f64>) -> PyResult<i64> {
 /// _leaks(blocked_longer_than=None) -> [row]
 #[pyfunction]
 #[pyo3(signature = (blocked_longer_than=None))]
-pub fn _leaks(py: Python<'_>, blocked_longer_than: Option<f64>) -> PyResult<Vec<Row>> {
+pub fn _leaks(blocked_longer_than: Option<f64>) -> PyResult<Vec<Row>> {
     let t = threshold_ns(blocked_longer_than)?;
     let now = goro_core::now_ns();
-    Ok(find(py, t)
+    Ok(trace::leak::find(t)
         .iter()
         .map(|l| row(&l.goroutine, now, l.unreachable))
         .collect())
 }
 
-/// The core's leak analysis with what the interpreter knows of its channels (reach.rs): the
-/// GIL is held from the census to the verdict, so no Python code changes the references in
-/// between (holding it while the core takes its locks is safe: rt.rs module doc).
-fn find(py: Python<'_>, threshold_ns: i64) -> Vec<trace::leak::Leak> {
-    let host = crate::reach::host_refs(py);
-    trace::leak::find_with(threshold_ns, &host)
+/// What the interpreter knows of its channels (reach.rs), for every leak analysis the core
+/// runs (core trace/leak.rs `HostView`): from Python's own calls, and from C's goro_leaks, the
+/// debug endpoint and signal dumps too, which attach to the interpreter for it. The GIL is
+/// held from the census to the verdict, so no Python code changes the references in between
+/// (holding it while the core takes its locks is safe: rt.rs module doc). Once the interpreter
+/// is shutting down (or before it is up), nothing is known: no host references.
+pub fn host_view(verdict: &mut dyn FnMut(&[trace::leak::HostRef])) {
+    // SAFETY: Py_IsInitialized may be called at any time.
+    if crate::rt::is_shutdown() || unsafe { pyo3::ffi::Py_IsInitialized() } == 0 {
+        return verdict(&[]);
+    }
+    Python::attach(|py| {
+        let host = crate::reach::host_refs(py);
+        verdict(&host)
+    })
 }
 
 /// leak_report(blocked_longer_than=None) -> str
 #[pyfunction]
 #[pyo3(signature = (blocked_longer_than=None))]
-pub fn leak_report(py: Python<'_>, blocked_longer_than: Option<f64>) -> PyResult<String> {
+pub fn leak_report(blocked_longer_than: Option<f64>) -> PyResult<String> {
     let t = threshold_ns(blocked_longer_than)?;
-    Ok(trace::dump::leaks_text(&find(py, t)))
+    Ok(trace::dump::leaks_text(&trace::leak::find(t)))
 }
 
 /// counters() -> dict

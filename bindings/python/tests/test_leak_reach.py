@@ -537,3 +537,26 @@ def test_no_leaks_names_a_goroutine_leaked_for_good_without_waiting_it_out(py):
         assert secs < 2.5, secs
     else:
         assert secs >= 5, secs
+
+
+def test_the_debug_endpoint_and_a_dump_from_another_thread_see_it_too(py):
+    """The core asks the interpreter's view for every analysis (trace.rs `host_view`): the
+    debug endpoint's thread, which holds no GIL, attaches for it."""
+    [listed, served] = run(py, """
+        import urllib.request
+        def worker(ch):
+            ch.recv()
+        def start():
+            goro.go(worker, goro.Chan())
+        start()
+        wait_parked(1)
+        port = goro.debug_serve()
+        show(leaked())
+        url = f"http://127.0.0.1:{port}/debug/pprof/goroutineleak?debug=1"
+        show(urllib.request.urlopen(url, timeout=10).read().decode())
+    """)
+    expect(listed, ["worker"])
+    if SUPPORTED:
+        assert "worker" in served, served
+    else:
+        assert "worker" not in served, served

@@ -74,16 +74,7 @@ fn goroutine_text(out: &mut String, g: &GoroutineInfo, now: i64, leaked: bool) {
 /// Every goroutine, each with its state, how long it has waited, its stack and where it was
 /// started (Go's SIGQUIT dump).
 pub fn dump_text() -> String {
-    dump_text_with(&[])
-}
-
-/// As `dump_text`, the leaked marks with what the host knows of its own references
-/// (`leak::HostRef`).
-pub fn dump_text_with(host: &[super::leak::HostRef]) -> String {
-    let leaked: Vec<u64> = super::leak::leaked_with(host)
-        .iter()
-        .map(|g| g.id)
-        .collect();
+    let leaked: Vec<u64> = super::leak::leaked().iter().map(|g| g.id).collect();
     let now = crate::now_ns();
     let gs = registry::snapshot();
     let mut out = String::new();

@@ -202,13 +202,36 @@ fn analyse(host: &[HostRef]) -> Vec<(Arc<Waiter>, GoroutineInfo)> {
         .collect()
 }
 
-/// The goroutines that can never run again (the module doc), by id.
-pub fn leaked() -> Vec<GoroutineInfo> {
-    leaked_with(&[])
+/// What a host knows of its own references, asked by every leak analysis (`goro_leaks`,
+/// the goroutineleak profile and its debug endpoint, dumps): the host works out its
+/// `HostRef`s and runs `verdict` with them while it still holds whatever keeps them true
+/// (Python: the GIL, so that no reference moves between its census and the verdict). A host
+/// that cannot tell now (shutting down) runs `verdict` with none.
+pub type HostView = fn(verdict: &mut dyn FnMut(&[HostRef]));
+
+static HOST_VIEW: std::sync::OnceLock<HostView> = std::sync::OnceLock::new();
+
+/// Installs the host's view (once per process; a second call is ignored). Every entry point
+/// to the analysis then counts it, so a report asked for from C, from the debug endpoint or
+/// from the host itself sees the same leaks.
+pub fn set_host_view(view: HostView) {
+    let _ = HOST_VIEW.set(view);
 }
 
-/// As `leaked`, with what the host knows of its own references (`HostRef`).
-pub fn leaked_with(host: &[HostRef]) -> Vec<GoroutineInfo> {
+/// The goroutines that can never run again (the module doc), by id, with the host's view.
+pub fn leaked() -> Vec<GoroutineInfo> {
+    match HOST_VIEW.get() {
+        Some(view) => {
+            let mut out = Vec::new();
+            view(&mut |host| out = leaked_with(host));
+            out
+        }
+        None => leaked_with(&[]),
+    }
+}
+
+/// As `leaked`, with `host` for the host's references (and no view asked).
+fn leaked_with(host: &[HostRef]) -> Vec<GoroutineInfo> {
     let first = analyse(host);
     let second = analyse(host);
     let mut out: Vec<GoroutineInfo> = second
@@ -224,12 +247,7 @@ pub fn leaked_with(host: &[HostRef]) -> Vec<GoroutineInfo> {
 /// Finds leaked goroutines: those that can never run again, and (when `threshold_ns` is
 /// positive) those blocked for at least that long.
 pub fn find(threshold_ns: i64) -> Vec<Leak> {
-    find_with(threshold_ns, &[])
-}
-
-/// As `find`, with what the host knows of its own references (`HostRef`).
-pub fn find_with(threshold_ns: i64, host: &[HostRef]) -> Vec<Leak> {
-    let mut out: Vec<Leak> = leaked_with(host)
+    let mut out: Vec<Leak> = leaked()
         .into_iter()
         .map(|g| Leak {
             goroutine: g,

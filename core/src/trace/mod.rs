@@ -118,13 +118,7 @@ pub fn profile(kind: &str) -> Result<Vec<u8>, crate::Error> {
 /// The goroutineleak profile: the goroutines `leak::leaked` finds, and the host's own
 /// goroutines with ids in `also` (Node's go() tasks whose wait its garbage collector took).
 pub fn goroutineleak_profile(also: &[u64]) -> Vec<u8> {
-    goroutineleak_profile_with(also, &[])
-}
-
-/// As `goroutineleak_profile`, with what the host knows of its own references
-/// (`leak::HostRef`: Python's goro.Chan objects only goroutines reach).
-pub fn goroutineleak_profile_with(also: &[u64], host: &[leak::HostRef]) -> Vec<u8> {
-    let mut gs = leak::leaked_with(host);
+    let mut gs = leak::leaked();
     if !also.is_empty() {
         let found: Vec<u64> = gs.iter().map(|g| g.id).collect();
         gs.extend(
