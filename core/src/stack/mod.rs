@@ -12,7 +12,8 @@
 //! - `slab.rs`: mapping slabs, carving slots, a size class's LIFO free list;
 //! - `classes.rs`: the size classes, findable without a lock from a signal handler;
 //! - `cache.rs`: the per-thread cache of free default-sized slots;
-//! - `guard.rs`: guard pages, `MADV_GUARD_INSTALL` or the `mprotect` fallback;
+//! - `guard.rs`: guard pages, `MADV_GUARD_INSTALL` (a slab's in one call) or `mprotect`;
+//! - `populate.rs`: committing fresh slots' top pages a batch at a time;
 //! - `scavenge.rs`: giving the memory of idle slabs back to the kernel;
 //! - `overflow.rs`: reporting a goroutine that runs into its guard;
 //! - `valgrind.rs`: telling valgrind where the stacks are;
@@ -31,6 +32,7 @@ mod classes;
 mod config;
 mod guard;
 mod overflow;
+mod populate;
 mod scavenge;
 mod slab;
 mod valgrind;
@@ -112,6 +114,28 @@ mod tests {
             "LIFO reuse keeps pages warm"
         );
         b.free();
+    }
+
+    #[test]
+    fn slots_come_with_their_top_page_committed() {
+        let a = alloc(0, 256).unwrap();
+        let top = a.header() as usize & !(config::PAGE - 1);
+        let mut resident = [0u8; 1];
+        // SAFETY: mincore only reads the page tables of `top..top + PAGE`, a page of the
+        // slot's mapping, into the one-byte vector it needs for one page.
+        let r = unsafe {
+            libc::mincore(
+                top as *mut libc::c_void,
+                config::PAGE,
+                resident.as_mut_ptr(),
+            )
+        };
+        assert_eq!(r, 0);
+        // Committed by the batch (populate.rs), or by the goroutine that used it before.
+        if populate::works() {
+            assert_eq!(resident[0] & 1, 1, "top page of {a:?} is not resident");
+        }
+        a.free();
     }
 
     #[test]

@@ -48,6 +48,8 @@ impl SizeClass {
                     libc::MADV_DONTNEED,
                 );
             }
+            // Its top pages are gone: the next batch from it commits them again.
+            slab.populated.store(0, Ordering::Relaxed);
             spare -= self.slots_per_slab;
             released += 1;
         }

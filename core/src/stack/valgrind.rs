@@ -1,9 +1,19 @@
 //! Tells valgrind where goroutine stacks are (VALGRIND_STACK_REGISTER), so that memcheck
 //! follows a switch onto a coroutine stack as a stack switch instead of reporting writes to
-//! "another thread's stack". Outside valgrind the client request is a few no-op instructions.
+//! "another thread's stack"; and says whether we run under valgrind at all. Outside valgrind
+//! a client request is a few no-op instructions.
 
 /// valgrind.h: VG_USERREQ__STACK_REGISTER.
 const STACK_REGISTER: usize = 0x1501;
+
+/// valgrind.h: VG_USERREQ__RUNNING_ON_VALGRIND.
+const RUNNING_ON_VALGRIND: usize = 0x1001;
+
+/// Whether we run under valgrind (which knows no `process_madvise`: it answers ENOSYS and
+/// prints a warning per call, so the batching calls are not tried there).
+pub(crate) fn running() -> bool {
+    client_request(0, [RUNNING_ON_VALGRIND, 0, 0, 0, 0, 0]) != 0
+}
 
 /// Registers `start..end` as a stack. Returns valgrind's stack id (0 outside valgrind).
 pub(crate) fn register_stack(start: usize, end: usize) -> usize {
