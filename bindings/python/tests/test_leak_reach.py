@@ -401,7 +401,7 @@ def test_a_busy_pipeline_of_private_channels_is_never_reported(py):
     still run until the end, so no analysis made meanwhile may report one."""
     [found, rounds, left] = run(py, """
         import random
-        N = 20000
+        N = 3000  # the main thread holds the GIL for most of each analysis: keep it short
         def producer(out):
             for i in range(N):
                 out.send(i)
