@@ -179,7 +179,9 @@ def test_a_thousand_connections_few_threads(py):
     # 2,000 sockets with a server and a client goroutine each: the main thread, the workers,
     # sysmon and a few more, plus spares the monitor lent stalled workers (hello_100k.py).
     assert peak <= procs + 8 + lent, (peak, lent, procs)
-    assert lent <= 100, lent
+    # Spares are also lent to workers stalled by a loaded machine (tests/c/io_many.c: 60 for
+    # 500 goroutines in one CI run); holding a thread per connection would lend about 2N.
+    assert lent < 1000 // 2, lent  # N // 2
 
 
 def test_one_proc_goroutine_echo_never_stalls(py):
