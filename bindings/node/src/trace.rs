@@ -151,36 +151,26 @@ pub struct LeakInfo {
     pub task: bool,
 }
 
-fn leak_info(g: &trace::registry::GoroutineInfo, unreachable: bool, now: i64) -> LeakInfo {
-    use trace::registry::State;
-    let (state, waited) = match &g.state {
-        State::Running => ("running".to_string(), 0),
-        State::Runnable => ("runnable".to_string(), 0),
-        State::Waiting(r, since) => (r.as_str().to_string(), (now - since).max(0)),
-    };
-    let func = trace::symbol::func_frame(&g.func)
-        .map(|f| f.function.to_string())
-        .unwrap_or_else(|| "(unknown)".into());
-    LeakInfo {
-        id: g.id as i64,
-        name: g.name.clone(),
-        state,
-        waited_ms: waited as f64 / 1e6,
-        func,
-        started_at: g.site.file_line().map(|(f, l)| format!("{f}:{l}")),
-        unreachable,
-        task: g.task,
+impl From<trace::row::Row> for LeakInfo {
+    fn from(r: trace::row::Row) -> LeakInfo {
+        LeakInfo {
+            id: r.id as i64,
+            started_at: r.started_text(),
+            name: r.name,
+            state: r.waiting_for.unwrap_or(r.state).to_string(),
+            waited_ms: r.waited_ns as f64 / 1e6,
+            func: r.func.function.to_string(),
+            unreachable: r.unreachable,
+            task: r.task,
+        }
     }
 }
 
 /// Leaked goroutines (see core trace::leak::find) and their report text.
 #[napi]
 pub fn leaks(threshold_ms: f64) -> Vec<LeakInfo> {
-    let now = goro_core::now_ns();
-    trace::leak::find((threshold_ms * 1e6) as i64)
-        .iter()
-        .map(|l| leak_info(&l.goroutine, l.unreachable, now))
-        .collect()
+    let rows = trace::row::leak_rows((threshold_ms * 1e6) as i64, false);
+    rows.into_iter().map(Into::into).collect()
 }
 
 #[napi]
@@ -192,10 +182,9 @@ pub fn leak_report(threshold_ms: f64) -> String {
 /// before/after comparison).
 #[napi]
 pub fn goroutines() -> Vec<LeakInfo> {
-    let now = goro_core::now_ns();
-    trace::registry::snapshot()
-        .iter()
-        .map(|g| leak_info(g, false, now))
+    trace::row::rows(false)
+        .into_iter()
+        .map(Into::into)
         .collect()
 }
 

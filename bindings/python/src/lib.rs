@@ -11,6 +11,7 @@
 mod aio;
 mod chan;
 mod context;
+mod fasthash;
 mod goroutine;
 mod io;
 mod pool;

@@ -68,6 +68,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyList;
 
 use crate::chan::Chan;
+use crate::fasthash::AddrMap;
 use crate::select::{RecvCase, SendCase};
 
 extern "C" {
@@ -116,25 +117,7 @@ struct Held {
     callee: Option<usize>,
 }
 
-/// Goroutine ids hash well with a multiply (every spawn inserts one).
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl std::hash::Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-type HeldMap = HashMap<u64, Held, std::hash::BuildHasherDefault<IdHasher>>;
+type HeldMap = crate::fasthash::FastMap<u64, Held>;
 
 /// Python goroutines by id. Changed and read with the GIL held only.
 static HELD: Mutex<Option<HeldMap>> = Mutex::new(None);
@@ -454,29 +437,11 @@ struct Node {
     private: i64,
 }
 
-/// Object addresses hash well with a multiply (SipHash was most of a census's time).
-#[derive(Default)]
-struct AddrHasher(u64);
-
-impl std::hash::Hasher for AddrHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.0 = ((n as u64) >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
 /// The census: nodes, and each node's edges as one slice of `edges` (`start[i]..start[i+1]`:
 /// nodes are traversed in index order, so each one's edges are contiguous).
 struct Graph {
     nodes: Vec<Node>,
-    index: HashMap<usize, u32, std::hash::BuildHasherDefault<AddrHasher>>,
+    index: AddrMap<u32>,
     edges: Vec<u32>,
     start: Vec<u32>,
 }
@@ -515,8 +480,7 @@ unsafe extern "C" fn visit(o: *mut ffi::PyObject, arg: *mut c_void) -> c_int {
 }
 
 /// tp_traverse by type (the census meets a few hundred types, a million times).
-type TraverseCache =
-    HashMap<usize, Option<ffi::traverseproc>, std::hash::BuildHasherDefault<AddrHasher>>;
+type TraverseCache = AddrMap<Option<ffi::traverseproc>>;
 
 /// The objects `p` holds references to, as its type's traversal (or our own classes'
 /// fields) shows them.

@@ -14,9 +14,6 @@
 //! is not reused), lines per code object and instruction offset: a spawn pays one attribute
 //! read and two lookups.
 
-use std::collections::HashMap;
-
-use goro_core::trace::registry::{GoroutineInfo, State};
 use goro_core::trace::{self, block, Frame, Func, Site};
 use parking_lot::Mutex;
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
@@ -63,26 +60,7 @@ pub(crate) fn lasti(f: *mut ffi::PyFrameObject) -> Option<i32> {
     get.map(|g| unsafe { g(f) }).filter(|&i| i >= 0)
 }
 
-/// Keys are object addresses: a multiply spreads them well enough, for a fraction of SipHash's
-/// cost (the lookups are on every spawn).
-#[derive(Default)]
-struct AddrHasher(u64);
-
-impl std::hash::Hasher for AddrHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.0 = ((n as u64) >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-type AddrMap<V> = HashMap<usize, V, std::hash::BuildHasherDefault<AddrHasher>>;
+use crate::fasthash::AddrMap;
 
 static CODES: Mutex<Option<AddrMap<CodeName>>> = Mutex::new(None);
 
@@ -448,7 +426,7 @@ pub fn debug_serve(py: Python<'_>, addr: &str) -> PyResult<u16> {
 
 /// One goroutine as a tuple for goro._trace.Goroutine: (id, name, state, waiting_for,
 /// waited_seconds, func, func_file, func_line, started_file, started_line, stack,
-/// unreachable).
+/// unreachable), from core's row (trace/row.rs).
 type Row = (
     u64,
     Option<String>,
@@ -464,35 +442,25 @@ type Row = (
     bool,
 );
 
-fn row(g: &GoroutineInfo, now: i64, unreachable: bool) -> Row {
-    let (state, waiting, waited) = match &g.state {
-        State::Running => ("running", None, None),
-        State::Runnable => ("runnable", None, None),
-        State::Waiting(r, since) => (
-            "waiting",
-            Some(r.as_str()),
-            Some((now - since).max(0) as f64 / 1e9),
-        ),
-    };
-    let func = trace::symbol::func_frame(&g.func).unwrap_or_else(|| Frame::new("(unknown)", "", 0));
-    let site = g.site.file_line();
-    let stack = trace::dump::stack_of(g)
-        .into_iter()
-        .map(|f| (f.function.to_string(), f.file.to_string(), f.line))
-        .collect();
+fn tuple(r: trace::row::Row) -> Row {
+    let frame = |f: &Frame| (f.function.to_string(), f.file.to_string(), f.line);
+    let (func, func_file, func_line) = frame(&r.func);
+    let (started_file, started_line) = r
+        .started_at
+        .map_or((None, None), |(f, l)| (Some(f), Some(l)));
     (
-        g.id,
-        g.name.clone(),
-        state,
-        waiting,
-        waited,
-        func.function.to_string(),
-        func.file.to_string(),
-        func.line,
-        site.as_ref().map(|s| s.0.clone()),
-        site.map(|s| s.1),
-        stack,
-        unreachable,
+        r.id,
+        r.name,
+        r.state,
+        r.waiting_for,
+        r.waiting_for.map(|_| r.waited_ns as f64 / 1e9),
+        func,
+        func_file,
+        func_line,
+        started_file,
+        started_line,
+        r.stack.iter().map(frame).collect(),
+        r.unreachable,
     )
 }
 
@@ -500,11 +468,7 @@ fn row(g: &GoroutineInfo, now: i64, unreachable: bool) -> Row {
 #[pyfunction]
 pub fn _goroutines(py: Python<'_>) -> Vec<Row> {
     crate::rt::detached(py, || {
-        let now = goro_core::now_ns();
-        trace::registry::snapshot()
-            .iter()
-            .map(|g| row(g, now, false))
-            .collect()
+        trace::row::rows(true).into_iter().map(tuple).collect()
     })
 }
 
@@ -523,10 +487,9 @@ fn threshold_ns(seconds: Option<f64>) -> PyResult<i64> {
 #[pyo3(signature = (blocked_longer_than=None))]
 pub fn _leaks(blocked_longer_than: Option<f64>) -> PyResult<Vec<Row>> {
     let t = threshold_ns(blocked_longer_than)?;
-    let now = goro_core::now_ns();
-    Ok(trace::leak::find(t)
-        .iter()
-        .map(|l| row(&l.goroutine, now, l.unreachable))
+    Ok(trace::row::leak_rows(t, true)
+        .into_iter()
+        .map(tuple)
         .collect())
 }
 

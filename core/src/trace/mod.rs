@@ -10,8 +10,8 @@
 //!
 //! Files: `registry.rs` every live goroutine (and Node's JS tasks), `symbol.rs` addresses to
 //! names, `cpu.rs` the CPU profile, `block.rs` the block and mutex profiles, `pprof.rs` the
-//! protobuf encoding, `dump.rs` the text dump, `leak.rs` the leak report, `http.rs` the debug
-//! endpoint.
+//! protobuf encoding, `dump.rs` the text dump, `leak.rs` the leak report, `row.rs` a goroutine as the
+//! bindings hand it out, `http.rs` the debug endpoint.
 
 pub mod block;
 pub mod cpu;
@@ -20,6 +20,7 @@ pub mod http;
 pub mod leak;
 pub mod pprof;
 pub mod registry;
+pub mod row;
 pub mod symbol;
 
 pub use crate::goroutine::{Frame, Func, Site};
