@@ -30,6 +30,12 @@ pub(crate) struct WaitQ {
 
 impl WaitQ {
     pub(crate) fn push(&mut self, e: Entry) {
+        // Most queues only ever hold one waiter (a reply channel, a goroutine parked on its
+        // own channel): room for one, not VecDeque's first four, saves 80 bytes a parked
+        // goroutine there (W9). A queue that grows past one reallocates once, as before.
+        if self.q.capacity() == 0 {
+            self.q.reserve_exact(1);
+        }
         self.q.push_back(e);
     }
 
