@@ -8,13 +8,36 @@ use std::time::Duration;
 /// CLOCK_MONOTONIC in nanoseconds (what timers deliver, as the C contract says).
 #[inline]
 pub fn now_ns() -> i64 {
+    clock_ns(libc::CLOCK_MONOTONIC).unwrap_or(0)
+}
+
+/// A clock's time in ns (any clock id: the coarse clock, a thread's CPU clock); None when the
+/// id is not, or no longer, a clock.
+#[inline]
+pub(crate) fn clock_ns(clock: libc::clockid_t) -> Option<i64> {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
-    // SAFETY: clock_gettime writes into the timespec we own.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as i64 * 1_000_000_000 + ts.tv_nsec as i64
+    // SAFETY: clock_gettime only writes into the timespec this frame owns; a bad id fails.
+    (unsafe { libc::clock_gettime(clock, &mut ts) } == 0).then(|| timespec_ns(&ts))
+}
+
+/// A clock's resolution in ns; None when the id is not a clock.
+pub(crate) fn clock_resolution_ns(clock: libc::clockid_t) -> Option<i64> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_getres only writes into the timespec this frame owns.
+    (unsafe { libc::clock_getres(clock, &mut ts) } == 0).then(|| timespec_ns(&ts))
+}
+
+#[inline]
+// `from`, not `as`: time_t and c_long are i64 here, narrower on 32-bit targets.
+#[allow(clippy::useless_conversion)]
+fn timespec_ns(ts: &libc::timespec) -> i64 {
+    i64::from(ts.tv_sec) * 1_000_000_000 + i64::from(ts.tv_nsec)
 }
 
 /// How long a blocking operation may wait.

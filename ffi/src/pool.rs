@@ -80,10 +80,10 @@ pub unsafe extern "C" fn goro_pool_free(p: *mut goro_pool) {
     ffi_boundary!((), {
         // SAFETY: the caller's contract.
         unsafe {
-            own(p).map(|p| {
+            if let Some(p) = own(p) {
                 let _ = p.wait();
                 let _ = p.close();
-            });
+            }
             release(p);
         }
     })

@@ -68,7 +68,7 @@ pub(crate) fn deadline(timeout: Option<f64>) -> PyResult<Deadline> {
         Some(t) if t.is_nan() || t < 0.0 => Err(PyValueError::new_err(
             "timeout must be None or a number of seconds >= 0",
         )),
-        Some(t) if t == 0.0 => Ok(Deadline::NoWait),
+        Some(0.0) => Ok(Deadline::NoWait),
         Some(t) => {
             let ns = (t * 1e9).min(i64::MAX as f64 / 2.0) as i64;
             Ok(Deadline::At(goro_core::now_ns().saturating_add(ns.max(1))))

@@ -358,7 +358,6 @@ pub fn spawn(
         stack_size: stack,
         func,
         site,
-        ..Default::default()
     };
     goro_core::goroutine::spawn(
         goro_core::Body::Rust(Box::new(move || run_body(body, stack))),

@@ -257,7 +257,10 @@ enum Kind {
     Object,
 }
 
-static KINDS: Mutex<Option<AddrMap<(Py<PyAny>, Kind)>>> = Mutex::new(None);
+/// Callable kinds by address, each with the callable itself (kept alive so that its address
+/// is not reused).
+type KindCache = AddrMap<(Py<PyAny>, Kind)>;
+static KINDS: Mutex<Option<KindCache>> = Mutex::new(None);
 
 fn name_callable(f: &Bound<'_, PyAny>, depth: u32) -> Frame {
     let ty = f.get_type();

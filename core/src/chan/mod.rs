@@ -5,6 +5,7 @@
 //! - sendq holds live entries only while the buffer is full (or cap is 0);
 //! - recvq holds live entries only while the buffer is empty;
 //! - so at most one of them has live entries.
+//!
 //! ("live": stale entries of waiters claimed elsewhere may linger; they are skipped.)
 //!
 //! Values move directly between the two sides when one waits: a sender that finds a waiting

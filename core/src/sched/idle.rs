@@ -10,8 +10,8 @@
 //! 1. The sleeper puts itself on the idle list, gives up its token and its spinning count,
 //!    then re-checks every queue (and the timers).
 //! 2. The waker queues its goroutine, then reads the spinning count and the free tokens.
-//! Either the sleeper's re-check sees the goroutine, or the waker sees the sleeper's freed
-//! token with no spinner and wakes someone from the idle list.
+//!    Either the sleeper's re-check sees the goroutine, or the waker sees the sleeper's freed
+//!    token with no spinner and wakes someone from the idle list.
 //! 3. With the netpoller in use, one sleeper blocks in epoll_wait instead of its futex
 //!    (poll.rs). It publishes itself in `POLL_SLEEPER` (SeqCst), then re-reads its wake bits;
 //!    a waker sets the bits (SeqCst), then `unpark` reads `POLL_SLEEPER` and writes the eventfd

@@ -60,14 +60,7 @@ fn thread_runnable(tid: i32) -> bool {
 /// A thread's CPU time (ns) through its clock id; None once the thread is gone. Also read by
 /// the CPU profile (trace/cpu.rs).
 pub(crate) fn thread_cpu_ns(clock: i64) -> Option<i64> {
-    let clock = libc::clockid_t::try_from(clock).ok()?;
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: reads a clock into a timespec we own; a stale clock id just fails.
-    (unsafe { libc::clock_gettime(clock, &mut ts) } == 0)
-        .then(|| ts.tv_sec as i64 * 1_000_000_000 + ts.tv_nsec as i64)
+    crate::clock::clock_ns(libc::clockid_t::try_from(clock).ok()?)
 }
 
 static THREAD: OnceLock<std::thread::Thread> = OnceLock::new();

@@ -96,9 +96,9 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
     // SAFETY: OLD_* were filled in before this handler was installed.
     let old = unsafe {
         if sig == libc::SIGBUS {
-            (*(&raw const OLD_BUS)).assume_init_ref()
+            &*(&raw const OLD_BUS).cast::<libc::sigaction>()
         } else {
-            (*(&raw const OLD_SEGV)).assume_init_ref()
+            &*(&raw const OLD_SEGV).cast::<libc::sigaction>()
         }
     };
     let h = old.sa_sigaction;

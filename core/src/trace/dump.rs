@@ -92,7 +92,7 @@ pub fn by_stack_text() -> String {
         *groups.entry(stack_of(g)).or_default() += 1;
     }
     let mut sorted: Vec<_> = groups.into_iter().collect();
-    sorted.sort_by(|a, b| b.1.cmp(&a.1));
+    sorted.sort_by_key(|e| std::cmp::Reverse(e.1));
     let mut out = format!("goroutine profile: total {}\n", gs.len());
     for (stack, n) in sorted {
         let _ = writeln!(out, "{n} @");

@@ -7,6 +7,9 @@ use std::io::Write;
 
 use super::Frame;
 
+/// A sample: its location ids (innermost first), its values, its numeric labels (key, value).
+type Sample = (Vec<u64>, Vec<i64>, Vec<(i64, i64)>);
+
 /// Builds one profile: sample types, then samples with their stacks (innermost first).
 pub struct Builder {
     strings: Vec<String>,
@@ -15,7 +18,7 @@ pub struct Builder {
     function_list: Vec<(u64, i64, i64)>,
     locations: HashMap<Frame, u64>,
     location_list: Vec<(u64, u64, i64)>,
-    samples: Vec<(Vec<u64>, Vec<i64>, Vec<(i64, i64)>)>,
+    samples: Vec<Sample>,
     sample_types: Vec<(i64, i64)>,
     period_type: (i64, i64),
     period: i64,

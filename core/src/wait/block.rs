@@ -229,23 +229,13 @@ pub fn spin_until(mut done: impl FnMut() -> bool, deadline: Option<i64>) -> bool
 /// ~23 ns here, a sixth of a whole park and wake (W2, W7 in benches/); this one ~5 ns.
 fn coarse_now_ns() -> i64 {
     static RES: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(-1);
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
     let mut res = RES.load(Ordering::Relaxed);
     if res < 0 {
-        // SAFETY: clock_getres only writes into the timespec this frame owns.
-        res = if unsafe { libc::clock_getres(libc::CLOCK_MONOTONIC_COARSE, &mut ts) } == 0 {
-            ts.tv_sec as i64 * 1_000_000_000 + ts.tv_nsec as i64
-        } else {
-            0
-        };
+        res = clock::clock_resolution_ns(libc::CLOCK_MONOTONIC_COARSE).unwrap_or(0);
         RES.store(res, Ordering::Relaxed);
     }
-    // SAFETY: clock_gettime only writes into the timespec this frame owns.
-    if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) } != 0 {
-        return clock::now_ns();
+    match clock::clock_ns(libc::CLOCK_MONOTONIC_COARSE) {
+        Some(t) => t + res,
+        None => clock::now_ns(),
     }
-    ts.tv_sec as i64 * 1_000_000_000 + ts.tv_nsec as i64 + res
 }

@@ -43,9 +43,12 @@ struct Slot<T> {
     full: bool,
 }
 
+/// Values a select did not send, each with its case index.
+pub type Unsent<T> = Vec<(usize, T)>;
+
 /// What a finished select gives back: the case that completed (or the error), and every value
 /// not sent, with its case index.
-pub type Waited<T> = (Result<Selected<T>, Error>, Vec<(usize, T)>);
+pub type Waited<T> = (Result<Selected<T>, Error>, Unsent<T>);
 
 /// See the module doc.
 pub struct Select<T> {
@@ -179,7 +182,7 @@ impl<T: Send> Select<T> {
         self,
         deadline: Deadline,
         make_waiter: &mut dyn FnMut() -> Arc<Waiter>,
-    ) -> Result<AsyncStarted<T>, (Error, Vec<(usize, T)>)> {
+    ) -> Result<AsyncStarted<T>, (Error, Unsent<T>)> {
         let mut boxed = Box::new(self);
         let cases = boxed.cases();
         // SAFETY: the buffers are in the boxed slots, which stay put (the Vec is not resized
