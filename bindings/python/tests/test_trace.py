@@ -199,6 +199,7 @@ def test_traceback_shows_python_frames():
 # ---- leaks and goro.testing ------------------------------------------------------------------
 
 def test_leaks_name_the_leaked_goroutine_and_not_the_others():
+    GAP = 1.0  # how much longer the leaked goroutine has waited than the fresh one
     ch = goro.Chan()
     quick = goro.Chan()
 
@@ -214,17 +215,23 @@ def test_leaks_name_the_leaked_goroutine_and_not_the_others():
     done = [goro.go(finished) for _ in range(3)]
     site = here(); leaked = goro.go(leaky)
     try:
-        goro.sleep(0.3)
+        wait_until(lambda: waiting(leaked))
+        goro.sleep(GAP)
+        t_fresh = time.monotonic()
         fresh = goro.go(recent)
         wait_until(lambda: waiting(fresh))
-        found = goro.leaks(blocked_longer_than=0.2)
+        # The threshold sits GAP/2 above fresh's wait at each call, not at a fixed figure: a
+        # loaded machine took 0.33 s over the two calls (fresh reported at a fixed 0.2 s).
+        def threshold():
+            return time.monotonic() - t_fresh + GAP / 2
+        found = goro.leaks(blocked_longer_than=threshold())
         ids = [g.id for g in found]
         assert leaked in ids, found
         assert fresh not in ids and not set(done) & set(ids), found
         g = found[ids.index(leaked)]
         assert g.func.endswith("<locals>.leaky") and g.started_at == site
-        assert g.waiting_for == "chan receive" and g.waited >= 0.2 and not g.unreachable
-        report = goro.leak_report(blocked_longer_than=0.2)
+        assert g.waiting_for == "chan receive" and g.waited >= GAP and not g.unreachable
+        report = goro.leak_report(blocked_longer_than=threshold())
         assert re.search(rf"^goroutine {leaked} \[chan receive, ", report, re.M), report
         assert f"created at {site}" in report
         assert f"goroutine {fresh} " not in report
