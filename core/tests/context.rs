@@ -133,3 +133,43 @@ fn the_root_keeps_no_done_channels() {
     assert_eq!(std::sync::Arc::strong_count(ch.raw()), 1);
     assert!(!ch.raw().is_closed());
 }
+
+/// A cancel that lands between a channel wait's look at its context and its registration
+/// there (the wait then claims the context's case itself) ends the wait at once. It parked
+/// for good instead: its own claim left nobody to wake it (tests/c/contract_context.c hung
+/// 3 times in 126 runs under ASan and load).
+#[test]
+fn a_cancel_racing_the_registration_still_ends_the_wait() {
+    const ROUNDS: usize = 1_000;
+    const EACH: usize = 64;
+    let never = Chan::<u64>::new(0).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    for round in 0..ROUNDS {
+        let ctx = Context::background().with_cancel();
+        for _ in 0..EACH {
+            let (c, n, tx) = (ctx.clone(), never.raw().clone(), tx.clone());
+            goro_core::go(move || {
+                let mut v = 0u64;
+                let op = Op::Recv(&mut v as *mut u64 as *mut u8);
+                // SAFETY: `v` outlives the wait.
+                let r = unsafe { wait_ctx(&[Case::Chan(&n, op)], Deadline::Forever, &c) };
+                tx.send(r).unwrap();
+            })
+            .unwrap();
+        }
+        // Cancel while the goroutines are at every point of their way into the wait: the
+        // spin before it varies from nothing to about the time they take to start.
+        let until = goro_core::now_ns() + (round % 40) as i64 * 1_000;
+        while goro_core::now_ns() < until {
+            std::hint::spin_loop();
+        }
+        ctx.cancel();
+        for _ in 0..EACH {
+            let r = rx
+                .recv_timeout(std::time::Duration::from_secs(10))
+                .unwrap_or_else(|_| panic!("round {round}: a cancelled wait never ended"));
+            assert_eq!(r, Err(Error::Cancelled));
+        }
+    }
+    assert_eq!(never.len(), 0);
+}

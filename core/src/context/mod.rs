@@ -385,8 +385,8 @@ unsafe fn wait_many_ctx(
 /// 1. poll and, if it must wait, queue our waiter for case 0, under the channel lock;
 /// 2. register the waiter with the context for case 1; if the context ended since the check
 ///    (`register` says so), claim case 1 ourselves (a partner that claimed case 0 first wins);
-/// 3. wait: the claim's winner completed its case (a partner dequeued us, or the context
-///    claimed case 1 and forgot us);
+/// 3. wait, unless our own claim won: the claim's winner completed its case (a partner
+///    dequeued us, or the context claimed case 1 and forgot us);
 /// 4. take back what the winner did not: the context registration, or the channel entry.
 ///
 /// # Safety
@@ -415,15 +415,19 @@ unsafe fn wait_chan_ctx(
             // channel): the caller's may be released before we are done with it.
             let ctx = &ctx.clone();
             let registered = ctx.add_waiter(&w, 1);
-            if !registered {
-                w.claim_case(1, true);
-            }
             // Dumps and leak reports show it bound to a context ("chan receive (context)").
             let reason = match op {
                 Op::Send(_) => WaitReason::ChanSendCtx,
                 Op::Recv(_) => WaitReason::ChanRecvCtx,
             };
-            let out = w.wait(reason, deadline.wait_until().flatten());
+            // Ended since the check: our own claim of case 1, if it wins, is the end of the
+            // wait (nobody else will wake us: parking here once hung for good). If a partner
+            // claimed case 0 first, it wakes us.
+            let out = if !registered && w.claim_case(1, true) {
+                w.outcome().expect("claimed just now")
+            } else {
+                w.wait(reason, deadline.wait_until().flatten())
+            };
             match out {
                 Outcome::Case { index: 0, ok } => {
                     ctx.remove_registration(&w);
