@@ -15,6 +15,7 @@
 
 const { ClosedError, typeError } = require('./errors');
 const { Queue } = require('./queue');
+const { keepShape } = require('./shapes');
 const { Waiter, claim, checkOpts, abortError, pendingNative, RECV, ITER, SEND, BYTES } = require('./wait');
 const { native, S, status, pending, getLoop, spin, newId, encode, decode, abandon } = require('./native');
 
@@ -321,5 +322,10 @@ function hasLive(q) {
   }
   return false;
 }
+
+// Keeps the maps of Chan, Queue and the addon's NativeChan and ChanSet alive (lib/shapes.js).
+keepShape(new Chan(0));
+keepShape(new native.NativeChan(0));
+keepShape(new native.ChanSet([]));
 
 module.exports = { Chan, hasLive, EMPTY, DRAINED };
