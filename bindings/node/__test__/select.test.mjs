@@ -110,3 +110,45 @@ test('select: bad arguments are TypeErrors', () => {
   assert.throws(() => recv({}), /must be a Chan or null/);
   assert.throws(() => select([], { default: 'yes' }), TypeError);
 });
+
+// A receive-only select over shared channels polls each channel on its own, in a random
+// order, before the core's select (src/wake.rs ChanSet.poll_recv): uniform among the ready
+// ones whatever their positions, a closed one counts as ready, order kept per channel.
+test('select (shared, receive only): uniform among scattered ready cases; closed is ready; FIFO per channel', async () => {
+  const chans = [0, 1, 2, 3].map(() => new Chan(2000));
+  for (const c of chans) c.share();
+  const cases = chans.map((c) => recv(c));
+  for (let i = 0; i < 1000; i++) {
+    await chans[1].send(i);
+    await chans[3].send(i);
+  }
+  const counts = [0, 0, 0, 0];
+  const next = [0, 0, 0, 0];
+  for (let k = 0; k < 1000; k++) {
+    const r = await select(cases);
+    assert.ok(r.ok);
+    assert.equal(r.value, next[r.index]++);
+    counts[r.index]++;
+  }
+  assert.equal(counts[0] + counts[2], 0);
+  // 1000 fair coin flips: 420..580 holds with probability > 1 - 1e-6.
+  assert.ok(counts[1] > 420 && counts[1] < 580, `counts ${counts}`);
+  while (chans[1].tryRecv()?.ok);
+  while (chans[3].tryRecv()?.ok);
+  chans[2].close();
+  assert.deepEqual(await select(cases), { index: 2, value: undefined, ok: false });
+  await chans[0].send('v');
+  const seen = new Set();
+  for (let k = 0; k < 200; k++) {
+    const r = await select(cases);
+    seen.add(r.index);
+    if (r.index === 0) {
+      assert.deepEqual(r, { index: 0, value: 'v', ok: true });
+      await chans[0].send('v');
+    } else {
+      assert.deepEqual(r, { index: 2, value: undefined, ok: false });
+    }
+  }
+  assert.deepEqual([...seen].sort(), [0, 2]);
+  for (const c of [chans[0], chans[1], chans[3]]) c.close();
+});

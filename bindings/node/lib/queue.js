@@ -3,10 +3,22 @@
 // and never resize the array in the steady state, which matters for a channel whose waiter
 // queue goes 0 -> 1 -> 0 on every hand-off. Removing a given item (a waiter that gave up) is
 // O(n), and rare.
+//
+// The array is made generic (HOLEY_ELEMENTS) at once: V8 would otherwise start it as an
+// array of small integers and move it to another elements kind at the first value of another
+// type, so that a buffer of numbers and a queue of waiters had arrays of different maps and
+// push and shift, shared by both, went polymorphic and deoptimized ("wrong map") when a
+// workload switched between them.
+
+function slots(n) {
+  const a = new Array(n);
+  a.fill(undefined);
+  return a;
+}
 
 class Queue {
   constructor() {
-    this.items = new Array(8);
+    this.items = slots(8);
     this.head = 0;
     this.length = 0;
   }
@@ -45,14 +57,14 @@ class Queue {
   clear() {
     const out = new Array(this.length);
     for (let k = 0; k < this.length; k++) out[k] = this.at(k);
-    this.items = new Array(8);
+    this.items = slots(8);
     this.head = 0;
     this.length = 0;
     return out;
   }
   _grow() {
     const old = this.items;
-    const items = new Array(old.length * 2);
+    const items = slots(old.length * 2);
     for (let k = 0; k < this.length; k++) items[k] = old[(this.head + k) & (old.length - 1)];
     this.items = items;
     this.head = 0;

@@ -13,6 +13,7 @@ const { Waiter, checkOpts, abortError } = require('./wait');
 const { native, S, status, pending, getLoop, newId } = require('./native');
 const { Chan, EMPTY, DRAINED } = require('./chan');
 const { SW, traceWait, R_SELECT } = require('./trace');
+const { keepShape } = require('./shapes');
 
 class Case {
   constructor(chan, send, value) {
@@ -303,5 +304,9 @@ function select(cases, opts) {
   });
   return SW[0] === 0 ? p : traceWait(p, R_SELECT);
 }
+
+// Keeps their maps alive (lib/shapes.js).
+keepShape(new Case(null, false, undefined));
+keepShape(new Select([], null, null));
 
 module.exports = { select, recv, send, Case };

@@ -15,6 +15,7 @@ const { checkOpts, abortError, pendingNative, LOCK } = require('./wait');
 const { typeError } = require('./errors');
 const { native, S, status, pending, getLoop, newId } = require('./native');
 const { R_WAITGROUP, R_MUTEX } = require('./trace');
+const { keepShape } = require('./shapes');
 
 const RESOLVED = Promise.resolve();
 
@@ -159,5 +160,9 @@ class Mutex extends Native {
     this._native = true;
   }
 }
+
+// Keeps their maps alive (lib/shapes.js).
+keepShape(new WaitGroup());
+keepShape(new Mutex());
 
 module.exports = { WaitGroup, Mutex };

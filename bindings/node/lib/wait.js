@@ -10,6 +10,7 @@
 
 const { ClosedError, AbortError, TimeoutError, typeError } = require('./errors');
 const { getLoop, pending } = require('./native');
+const { keepShape } = require('./shapes');
 
 // What a single (non-select) wait resolves with.
 const RECV = 0; // { value, ok }
@@ -154,5 +155,8 @@ function claim(w) {
 
 const { decode: decodeValue } = require('./native');
 const { SW, traceWait } = require('./trace');
+
+// Keeps the Waiter map alive (lib/shapes.js).
+keepShape(new Waiter(RECV, null, undefined));
 
 module.exports = { Waiter, claim, checkOpts, abortError, pendingNative, RECV, ITER, SEND, LOCK, BYTES };
