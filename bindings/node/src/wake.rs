@@ -282,8 +282,8 @@ impl ChanSet {
         // linearizable) before it answers "none".
         let n = msgs.len();
         if n > 1 && n <= 32 {
-            let mut order = [0u8; 32];
-            shuffle(&mut order[..n]);
+            let mut order = [0u32; 32];
+            goro_core::wait::shuffle(&mut order[..n]);
             for &i in &order[..n] {
                 match msgs[i as usize].try_recv() {
                     Ok(Some(m)) => {
@@ -312,35 +312,6 @@ impl ChanSet {
             _ => Ok(env.get_undefined()?.into_unknown()),
         }
     }
-}
-
-thread_local! {
-    /// This thread's xorshift state for `shuffle` (seeded from the clock and the thread).
-    static RNG: std::cell::Cell<u64> = std::cell::Cell::new({
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-        let here = 0u8;
-        let a = std::ptr::addr_of!(here) as u64;
-        (now.map_or(0, |d| d.as_nanos() as u64) ^ a.rotate_left(29)) | 1
-    });
-}
-
-/// A random permutation of 0..order.len() (Fisher-Yates, xorshift64*).
-fn shuffle(order: &mut [u8]) {
-    for (i, o) in order.iter_mut().enumerate() {
-        *o = i as u8;
-    }
-    RNG.with(|c| {
-        let mut x = c.get();
-        for i in (1..order.len()).rev() {
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            let r = x.wrapping_mul(0x2545_F491_4F6C_DD1D);
-            let j = ((r >> 32) * (i as u64 + 1)) >> 32;
-            order.swap(i, j as usize);
-        }
-        c.set(x);
-    });
 }
 
 #[napi]

@@ -598,8 +598,10 @@ pub unsafe fn wait_async(
 }
 
 /// Fills `order` with a random permutation of 0..len (Fisher-Yates), from one draw of the
-/// runtime's generator (a thread-local lookup) stretched by a local xorshift.
-fn shuffle(order: &mut [u32]) {
+/// runtime's generator (a thread-local lookup) stretched by a local xorshift. Public for a
+/// binding's own first look at a select's cases (Node's receive-only select), which must
+/// visit them in the order the core would.
+pub fn shuffle(order: &mut [u32]) {
     for (i, o) in order.iter_mut().enumerate() {
         *o = i as u32;
     }
