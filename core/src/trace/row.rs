@@ -8,7 +8,6 @@
 //! the wait reason as the state and the other beside it).
 
 use super::dump::stack_of;
-use super::leak::Leak;
 use super::registry::{self, GoroutineInfo, State};
 use super::symbol::func_frame;
 use super::Frame;
@@ -77,11 +76,7 @@ pub fn rows(stacks: bool) -> Vec<Row> {
 
 /// The leaks `leak::find(threshold_ns)` reports, as rows.
 pub fn leak_rows(threshold_ns: i64, stacks: bool) -> Vec<Row> {
-    rows_of_leaks(&super::leak::find(threshold_ns), stacks)
-}
-
-/// Leaks already found, as rows.
-pub fn rows_of_leaks(leaks: &[Leak], stacks: bool) -> Vec<Row> {
+    let leaks = super::leak::find(threshold_ns);
     let now = crate::now_ns();
     leaks
         .iter()
