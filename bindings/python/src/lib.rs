@@ -1,6 +1,7 @@
 //! goro for Python: goroutines, channels and select on the goro runtime (CONTRACT.md, Python).
 //!
 //! Files: `rt` how Python waits and how thread states follow goroutines (read it first);
+//! `datastack` the small root chunk a goroutine's frames start on;
 //! `goroutine` go/run/defer/exit and exception reports; `chan` the channel; `select`;
 //! `sync` WaitGroup and Mutex; `time` sleep/after/Ticker; `pool`; `aio` asyncio; `trace` dumps,
 //! profiles, leak reports and counters; `context` contexts, `ctx=` and Group; `io` the fd wait
@@ -11,6 +12,7 @@
 mod aio;
 mod chan;
 mod context;
+mod datastack;
 mod fasthash;
 mod goroutine;
 mod io;
@@ -98,6 +100,12 @@ fn _gilstate_managed() -> bool {
     rt::gilstate_managed()
 }
 
+/// _root_chunk() -> bool: whether goroutines' frames start on our small root chunk (datastack.rs).
+#[pyfunction]
+fn _root_chunk() -> bool {
+    datastack::enabled()
+}
+
 /// _live() -> int: goroutines holding a Python thread state now.
 #[pyfunction]
 fn _live() -> isize {
@@ -108,6 +116,7 @@ fn _live() -> isize {
 fn _goro(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     rt::init(py);
+    datastack::init(py);
     goro_core::trace::leak::set_host_view(trace::host_view);
     m.add("Closed", py.get_type::<Closed>())?;
     m.add("GoroutineExit", py.get_type::<GoroutineExit>())?;
@@ -155,6 +164,7 @@ fn _goro(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_set_main_thread, m)?)?;
     m.add_function(wrap_pyfunction!(_gilstate_managed, m)?)?;
     m.add_function(wrap_pyfunction!(_live, m)?)?;
+    m.add_function(wrap_pyfunction!(_root_chunk, m)?)?;
     // Contexts, ctx= and Group (context.rs).
     context::register(m)?;
     add_io(m)

@@ -377,6 +377,10 @@ fn run_body(body: PyBody, stack: usize) {
         // gate); PyThreadState_New needs no GIL.
         None => unsafe { ffi::PyThreadState_New(INTERP.load(SeqCst)) },
     };
+    // Frames on a small dense root chunk instead of a 16 KiB mmap (datastack.rs).
+    let root = crate::datastack::alloc_root();
+    // SAFETY: our thread state, used by no other thread; `root` lives until the detach below.
+    let rooted = unsafe { crate::datastack::install(ts, root) };
     set_gilstate(ts);
     gil_await();
     // SAFETY: a fresh thread state of ours, on this thread.
@@ -388,6 +392,13 @@ fn run_body(body: PyBody, stack: usize) {
     // inside `body` goes through `detached`.
     let py = unsafe { Python::assume_attached() };
     body(py);
+    // SAFETY: as at the install; the body returned, so no frame is left on the root.
+    unsafe {
+        if rooted {
+            crate::datastack::detach(ts, root);
+        }
+    }
+    crate::datastack::free_root(root);
     // SAFETY: our own state, current. Cleared, it is either kept for the next goroutine on
     // this worker (detached: SaveThread releases the GIL) or deleted (releases the GIL).
     unsafe {
@@ -405,8 +416,9 @@ fn run_body(body: PyBody, stack: usize) {
 }
 
 /// Whether ended goroutines leave their cleared thread state for the next one on the same
-/// worker. Creating one costs a malloc and, at its first frame, a 16 KiB data-stack chunk
-/// (an mmap); deleting frees both: together most of a short goroutine's cost (W1). Only on
+/// worker. Creating one costs a malloc and linking it into the interpreter's list (and, were it
+/// not for datastack.rs's root chunk, a 16 KiB mmap at its first frame); deleting undoes both:
+/// a large part of a short goroutine's cost (W1). Only on
 /// CPython < 3.12, where a cleared thread state is plain data again; 3.12+ marks it cleared
 /// for good, so there we always make a new one.
 static REUSE_TSTATE: AtomicBool = AtomicBool::new(false);

@@ -207,3 +207,62 @@ def test_goroutine_state_does_not_leak_into_the_next():
     for _ in range(50):
         goro.run(first)
         assert goro.run(second) is None
+
+
+def test_frames_on_the_root_chunk_and_past_its_edge():
+    """A goroutine's first frames live on a small root chunk (datastack.rs); deeper ones chain
+    CPython's own chunks. Parked goroutines at every depth across the edge keep their locals,
+    frames outlive their goroutine in tracebacks, and the thread states are deleted or reused
+    cleanly afterwards (a root freed by CPython would crash here or at exit)."""
+    import sys
+
+    if (3, 11) <= sys.version_info[:2] <= (3, 13) and not hasattr(sys, "gettotalrefcount"):
+        assert goro._goro._root_chunk()
+
+    def down(n, gate, depth, a=0, b=1, c=2, d=3):
+        if n == 0:
+            gate.recv()  # parked at this depth
+            return depth
+        r = down(n - 1, gate, depth, a + 1, b, c, d)
+        return r if (a + n, b, c, d) == (depth, 1, 2, 3) else "corrupt"
+
+    gates = [goro.Chan() for _ in range(60)]
+    out = goro.Chan(len(gates))
+    for depth, g in enumerate(gates):
+        goro.go(lambda depth=depth, g=g: out.send(down(depth, g, depth)))
+    goro.sleep(0.05)
+    for g in reversed(gates):
+        g.send(None)
+    assert sorted(out.recv(timeout=10) for _ in gates) == list(range(len(gates)))
+
+    def rec(n):
+        return 0 if n == 0 else 1 + rec(n - 1)
+
+    def bounce():
+        # Back and forth across the root's edge, and deeper than one 16 KiB chunk.
+        total = 0
+        for n in list(range(40)) * 20 + [900, 3, 900]:
+            total += rec(n)
+        goro.sleep(0.001)
+        squares = (i * i for i in range(5))  # a generator's frame lives in the generator
+        return total, sum(squares)
+
+    assert goro.run(bounce) == (sum(range(40)) * 20 + 1803, 30)
+
+    def fails(x):
+        local = ["kept", x]
+        raise ValueError(local)
+
+    def body():
+        try:
+            fails(7)
+        except ValueError as e:
+            return e.__traceback__
+
+    tbs = [goro.run(body) for _ in range(3)]
+    goro.sleep(0.01)
+    for tb in tbs:  # the frames were copied out of the data stack when they popped
+        while tb.tb_next:
+            tb = tb.tb_next
+        assert tb.tb_frame.f_code.co_name == "fails"
+        assert tb.tb_frame.f_locals["local"] == ["kept", 7]
