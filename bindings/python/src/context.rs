@@ -436,7 +436,10 @@ impl Group {
         let orphaned = self.orphaned.clone();
         let end: End = Box::new(move |py, r| {
             let r = match r {
-                Ok(_) => Ok(()),
+                Ok(v) => {
+                    drop(v.into_bound(py)); // released now (pool.rs worker_body)
+                    Ok(())
+                }
                 Err(e) if e.is_instance_of::<GoroutineExit>(py) => Ok(()),
                 // The echo of a stop already decided (module doc).
                 Err(e) if e.is_instance_of::<Cancelled>(py) && stopping.load(Ordering::Acquire) => {

@@ -136,10 +136,10 @@ pub(crate) fn call_body(
 
 /// `go`'s end: an exception is reported (goro.exit()'s is not: `report` skips it).
 fn report_end() -> End {
-    Box::new(|py, r| {
-        if let Err(e) = r {
-            report(py, goro_core::current_id(), e);
-        }
+    Box::new(|py, r| match r {
+        // Bound, to release it now (see pool.rs worker_body: PyO3's deferred pool otherwise).
+        Ok(v) => drop(v.into_bound(py)),
+        Err(e) => report(py, goro_core::current_id(), e),
     })
 }
 

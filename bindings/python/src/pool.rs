@@ -51,9 +51,15 @@ fn worker_body(w: PoolWorker<Job>) -> rt::PyBody {
                 kwargs,
                 slot,
             } = job;
-            let r = f
-                .bind(py)
-                .call(args.bind(py), kwargs.as_ref().map(|k| k.bind(py)));
+            // Bound, so that they are released here and now: a `Py` dropped outside a PyO3
+            // call goes to PyO3's deferred pool (a lock, and a decref later, anywhere), since
+            // a goroutine's body holds the GIL without PyO3's own count of it (rt.rs run_body).
+            let (f, args, kwargs) = (
+                f.into_bound(py),
+                args.into_bound(py),
+                kwargs.map(|k| k.into_bound(py)),
+            );
+            let r = f.call(&args, kwargs.as_ref());
             drop((f, args, kwargs));
             match slot {
                 Some(s) => {

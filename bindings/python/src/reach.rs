@@ -161,8 +161,8 @@ impl Drop for CallGuard {
 }
 
 /// While alive: the calling goroutine's call of builtin `callee` holds every reference of
-/// `args`, its argument tuple (select's cases), and one to each channel of `chans` (the typed
-/// Select's clones). Taken and dropped attached, in the goroutine (a goroutine outside
+/// `args`, its argument tuple (select's cases), and, with `clones`, one to each of their
+/// channels (the typed Select's clones). Taken and dropped attached, in the goroutine (a goroutine outside
 /// `call_body` registers nothing).
 ///
 /// Why every reference: this module is abi3, so PyO3 makes its builtins METH_VARARGS, and
@@ -173,12 +173,19 @@ impl Drop for CallGuard {
 pub struct TempGuard(u64, usize, usize, Vec<usize>);
 
 impl TempGuard {
-    pub fn hold(callee: *mut ffi::PyObject, args: &Bound<'_, PyAny>) -> Option<TempGuard> {
-        let chans: Vec<usize> = args
-            .try_iter()
-            .ok()?
-            .filter_map(|c| crate::select::case_chan(&c.ok()?))
-            .collect();
+    pub fn hold(
+        callee: *mut ffi::PyObject,
+        args: &Bound<'_, PyAny>,
+        clones: bool,
+    ) -> Option<TempGuard> {
+        let chans: Vec<usize> = if clones {
+            args.try_iter()
+                .ok()?
+                .filter_map(|c| crate::select::case_chan(&c.ok()?))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let args = args.as_ptr();
         let gid = goro_core::current_id();
         let mut m = HELD.lock();

@@ -251,11 +251,12 @@ pub fn blocking<R>(py: Python<'_>, op: impl FnOnce() -> R) -> PyResult<R> {
 }
 
 /// As `blocking`, and while it waits, the leak report counts `held` = (builtin, its argument
-/// tuple) as this goroutine's own (reach.rs `TempGuard`: select's case tuple and the typed
-/// Select's channel clones). Only a call that must wait pays for it.
+/// tuple, whether the wait holds a clone of each case's channel) as this goroutine's own
+/// (reach.rs `TempGuard`: select's case tuple, and the typed Select's channel clones). Only a
+/// call that must wait pays for it.
 pub fn blocking_holding<R>(
     py: Python<'_>,
-    held: Option<(*mut ffi::PyObject, &Bound<'_, PyAny>)>,
+    held: Option<(*mut ffi::PyObject, &Bound<'_, PyAny>, bool)>,
     op: impl FnOnce() -> R,
 ) -> PyResult<R> {
     let main = !in_goroutine() && this_thread() == MAIN_THREAD.load(SeqCst);
@@ -267,7 +268,7 @@ pub fn blocking_holding<R>(
             // GIL, before it is released); off, this is one relaxed load.
             let _frames = crate::trace::WaitFrames::give(py);
             // Registered attached, dropped attached (after `detached` takes the GIL back).
-            let _held = held.and_then(|(f, a)| crate::reach::TempGuard::hold(f, a));
+            let _held = held.and_then(|(f, a, c)| crate::reach::TempGuard::hold(f, a, c));
             if !main {
                 return detached(py, || b.wait());
             }

@@ -66,3 +66,32 @@ def test_bad_args():
     with pytest.raises(TypeError):
         p.submit(3)
     p.close()
+
+
+def test_job_arguments_and_results_are_released_at_once():
+    """What a pool job or a goroutine leaves behind (its callable, arguments, result) is
+    released when it is done with it, not parked in PyO3's deferred-decref pool until some
+    later goro call (the waits below are plain time.sleep, which is no goro call)."""
+    import time
+    import weakref
+
+    class Obj:
+        pass
+
+    def gone(w):
+        deadline = time.monotonic() + 5
+        while w() is not None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return w() is None
+
+    pool = goro.Pool(workers=1)
+    o = Obj()
+    w = weakref.ref(o)
+    pool.submit(lambda x: None, o)
+    del o
+    assert gone(w)
+    box = [Obj()]
+    w = weakref.ref(box[0])
+    goro.go(box.pop)  # its result is the object
+    assert gone(w)
+    pool.close()

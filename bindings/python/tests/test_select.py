@@ -124,3 +124,26 @@ def test_values_not_sent_come_back_after_a_wait():
     goro.go(lambda: (goro.sleep(0.02), s.close()))
     assert goro.select(goro.send(full, v), goro.send(s, v)) == (1, None, False)
     assert sys.getrefcount(v) == base
+
+
+def test_many_cases_and_bad_cases_after_sends():
+    """Up to 8 cases are served on the stack, more by the core's typed Select: both choose the
+    ready case, and a bad case after send cases raises and leaves no reference behind."""
+    import sys
+
+    for n in (1, 7, 8, 9, 20):
+        chans = [goro.Chan(1) for _ in range(n)]
+        chans[n - 1].send("last")
+        assert goro.select(*[goro.recv(c) for c in chans]) == (n - 1, "last", True)
+        i, _, ok = goro.select(*[goro.send(c, i) for i, c in enumerate(chans)])
+        assert ok and chans[i].recv() == i  # every channel has room: one took its value
+        assert all(c.try_recv() == (None, False) for c in chans)
+    v = object()
+    base = sys.getrefcount(v)
+    a = goro.Chan(1)
+    with pytest.raises(TypeError):
+        goro.select(goro.send(a, v), goro.send(a, v), 3)
+    with pytest.raises(TypeError):
+        goro.select(goro.send(a, v), goro.send(goro.with_cancel().done(), v))
+    assert sys.getrefcount(v) == base
+    assert a.try_recv() == (None, False)  # nothing was sent
