@@ -9,7 +9,9 @@
 //! root chunk: frames go from `data[1]` (push_chunk's "never pop the root" skip), and a frame
 //! that does not fit chains a normal 16 KiB chunk (push_chunk), freed again when its first
 //! frame pops. Two obligations follow: `clear_datastack` (thread-state delete) frees every
-//! chunk with `_PyObject_VirtualFree`, so ours is unlinked first (`detach`), and a loop that
+//! chunk with `_PyObject_VirtualFree`, so ours is unlinked first (`detach`; and where CPython
+//! deletes a thread state we never got back, a parked-for-good goroutine's at finalization,
+//! `ChunkCache`'s free leaves a root-sized block alone), and a loop that
 //! calls across the root's edge would mmap and munmap a chunk per call, so `ChunkCache` keeps
 //! a few freed 16 KiB chunks for the next push (an arena-allocator wrapper; see there).
 //!
@@ -86,9 +88,9 @@ pub fn init(py: Python<'_>) {
             c.size >= 4096 && limit == chunk + c.size && data <= top && top <= limit
         }
     };
-    if ok {
+    // Only with the wrapper in place: it is also what keeps a root from CPython's free.
+    if ok && ChunkCache::install() {
         OFFSET.store(off, Relaxed);
-        ChunkCache::install();
     }
 }
 
@@ -144,23 +146,11 @@ pub unsafe fn detach(ts: *mut ffi::PyThreadState, mem: *mut u8) {
     }
     // SAFETY: verified offset, live thread state.
     let f = unsafe { &mut *fields(ts, off) };
-    if f[0] == mem as usize {
-        *f = [0, 0, 0];
-        return;
-    }
-    // A chained chunk is still current (no frame on it, or CPython would have popped it): cut
-    // the chain above ours.
-    let mut c = f[0] as *mut Chunk;
-    // SAFETY: CPython's chain of live chunks, ending at ours.
-    unsafe {
-        while !c.is_null() {
-            if (*c).previous == mem.cast() {
-                (*c).previous = std::ptr::null_mut();
-                return;
-            }
-            c = (*c).previous;
-        }
-    }
+    // With no frame left, CPython has popped (and freed) every chunk it chained: the current
+    // one is ours. Were it not, the chain above ours is leaked: not cut, since a chunk CPython
+    // made as a non-root one would then be the root and its first pop would crash.
+    debug_assert_eq!(f[0], mem as usize);
+    *f = [0, 0, 0];
 }
 
 /// A root chunk's memory from malloc (16-byte aligned on every glibc/musl target).
@@ -211,10 +201,10 @@ static PREV: parking_lot::Mutex<Option<ArenaAllocator>> = parking_lot::Mutex::ne
 static FREE: parking_lot::Mutex<Vec<usize>> = parking_lot::Mutex::new(Vec::new());
 
 impl ChunkCache {
-    fn install() {
+    fn install() -> bool {
         let mut prev = PREV.lock();
         if prev.is_some() {
-            return;
+            return true;
         }
         let mut a = ArenaAllocator {
             ctx: std::ptr::null_mut(),
@@ -224,7 +214,7 @@ impl ChunkCache {
         // SAFETY: plain getters/setters of a struct we own; GIL held (init).
         unsafe { PyObject_GetArenaAllocator(&mut a) };
         if a.alloc.is_none() || a.free.is_none() {
-            return;
+            return false;
         }
         *prev = Some(a);
         FREE.lock().reserve(CACHED);
@@ -235,6 +225,7 @@ impl ChunkCache {
         };
         // SAFETY: as above.
         unsafe { PyObject_SetArenaAllocator(&mut ours) };
+        true
     }
 }
 
@@ -250,6 +241,12 @@ unsafe extern "C" fn cache_alloc(_: *mut c_void, size: usize) -> *mut c_void {
 }
 
 unsafe extern "C" fn cache_free(_: *mut c_void, p: *mut c_void, size: usize) {
+    if size == ROOT {
+        // One of our roots, still installed in a thread state that CPython deletes (a
+        // goroutine parked for good, at finalization): malloc'd, so never the arena's munmap
+        // (which would unmap its whole page were it page-aligned). Left to the process's end.
+        return;
+    }
     if size == CHUNK && !p.is_null() {
         let mut free = FREE.lock();
         if free.len() < CACHED {
