@@ -21,7 +21,12 @@
 //! Rejected: committing every slot of a slab when it is mapped (256 pages, 1 MiB, at the first
 //! spawn of a program that may run only a few goroutines); `MAP_POPULATE` (commits the whole
 //! mapping); a `madvise` per slot (a syscall costs what the fault it saves does); touching the
-//! pages from a background thread (the same kernel work, on a core the program may need).
+//! pages from a background thread (the same kernel work, on a core the program may need);
+//! an idle worker committing the next 64 free slots (and mapping the next slab) ahead of the
+//! spawner, in four variants: W9 slower in each, 4.37-5.23 µs a spawn against 4.03-4.76
+//! (benches/RESULTS.md, 2026-12-07 11:40: both CPUs are already full, so the work moved and
+//! grew); the spawner writing its batch's pages instead (fewer memory-map lock waits, a
+//! fault trap a page more: within noise).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
