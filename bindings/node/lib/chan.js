@@ -19,6 +19,8 @@ const { keepShape } = require('./shapes');
 const { Waiter, claim, checkOpts, abortError, pendingNative, RECV, ITER, SEND, BYTES } = require('./wait');
 const { native, S, status, pending, getLoop, spin, newId, encode, decode, abandon } = require('./native');
 
+const { chanTrySend, chanTryRecv } = native;
+
 const WOULD_BLOCK = S.WouldBlock;
 const { SW, traceWait, R_RECV, R_SEND } = require('./trace');
 
@@ -39,6 +41,7 @@ class Chan {
     this._sendq = new Queue();
     this._closed = false;
     this._nc = null; // the NativeChan once shared
+    this._nx = null; // its fast() External, for the hot calls (src/chan.rs, Fast)
     this._bytes = false; // a C channel of bytes: values are Buffers
     this._onRecvWait = null; // called when a receiver starts waiting (lib/time.js keep-alive)
   }
@@ -177,7 +180,7 @@ class Chan {
     let r;
     if (this._nc !== null) {
       const enc = this._enc(v);
-      r = this._nc.trySend(enc);
+      r = chanTrySend(this._nx, enc);
       if (r !== 1) abandon(enc);
     } else {
       r = this._trySendLocal(v);
@@ -188,7 +191,7 @@ class Chan {
 
   tryRecv() {
     if (this._nc !== null) {
-      const v = this._nc.tryRecv();
+      const v = chanTryRecv(this._nx);
       const s = status[0];
       if (s === WOULD_BLOCK) return null;
       return s === 1 ? { value: this._dec(v), ok: true } : { value: undefined, ok: false };
@@ -258,6 +261,7 @@ class Chan {
   static _wrap(nc) {
     const c = new Chan(0);
     c._nc = nc;
+    c._nx = nc.fast();
     c._bytes = nc.elemSize >= 0;
     return c;
   }
@@ -277,7 +281,7 @@ class Chan {
     if (o !== null && o.signal && o.signal.aborted) return Promise.reject(abortError(o.signal));
     const enc = this._enc(v);
     // The plain try first: it costs less than starting a wait (no waiter, no slot).
-    const r = this._nc.trySend(enc);
+    const r = chanTrySend(this._nx, enc);
     if (r === 1) return RESOLVED;
     if (r === 0) {
       abandon(enc);
@@ -293,7 +297,7 @@ class Chan {
   _recvNative(o, mode) {
     if (o !== null && o.signal && o.signal.aborted) return Promise.reject(abortError(o.signal));
     // The plain try first (see _sendNative).
-    let v = this._nc.tryRecv();
+    let v = chanTryRecv(this._nx);
     let s = status[0];
     if (s === 1) {
       v = this._dec(v);
@@ -321,10 +325,12 @@ class Chan {
 
   // local -> native; see the top of the file.
   _toNative(nc) {
-    while (this._buf.length > 0) nc.trySend(encode(this._buf.shift()));
+    const nx = nc.fast();
+    while (this._buf.length > 0) chanTrySend(nx, encode(this._buf.shift()));
     if (this._closed) nc.close();
     const waiting = this._recvq.clear().concat(this._sendq.clear()).map(asWaiter);
     this._nc = nc;
+    this._nx = nx;
     const sels = new Set();
     for (const w of waiting) {
       if (w.done) continue;

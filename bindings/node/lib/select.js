@@ -15,6 +15,8 @@ const { Chan, EMPTY, DRAINED } = require('./chan');
 const { SW, traceWait, R_SELECT } = require('./trace');
 const { keepShape } = require('./shapes');
 
+const { setPollRecv } = native;
+
 class Case {
   constructor(chan, send, value) {
     this.chan = chan;
@@ -176,7 +178,7 @@ function nativeSelect(sel, cases, wait, only) {
   const idx = set.idx;
   if (!wait && set.recvOnly) {
     // The fast path: a poll of receives only (ChanSet.pollRecv).
-    const v = set.native.pollRecv();
+    const v = setPollRecv(set.fast);
     const s = status[0];
     if (s < 0) return null;
     const index = idx[s >> 1];
@@ -243,7 +245,8 @@ function chanSet(cases, only) {
     cs.push(c);
   }
   const recvOnly = cs.every((c) => !c.send && !c.chan._bytes);
-  const set = { n: cases.length, idx, ncs, cases: cs, recvOnly, native: new native.ChanSet(ncs) };
+  const nset = new native.ChanSet(ncs);
+  const set = { n: cases.length, idx, ncs, cases: cs, recvOnly, native: nset, fast: recvOnly ? nset.fast() : null };
   byOnly.set(only, set);
   return set;
 }

@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 use goro_core::wait::bridge::Bridge;
 use goro_core::wait::{Select, Selected};
 use goro_core::{wait_async, Case, Chan, Deadline, Error, Op, Outcome, Pending, Started, Waiter};
-use napi::bindgen_prelude::ClassInstance;
+use napi::bindgen_prelude::{ClassInstance, External};
 use napi::threadsafe_function::{
     ErrorStrategy, ThreadSafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode,
 };
@@ -251,8 +251,12 @@ fn finish(env: &Env, entries: &mut [Entry], out: Outcome) -> Result<(i32, JsUnkn
 pub struct ChanSet {
     chans: Vec<Arc<Shared>>,
     /// The same, typed, when every one carries JS values (for `poll_recv`).
-    msgs: Option<Vec<Chan<Msg>>>,
+    msgs: Option<Arc<RecvSet>>,
 }
+
+/// The channels of a receive-only select, for `setPollRecv` in an External (chan.rs `Fast`
+/// says why not a method).
+pub struct RecvSet(Vec<Chan<Msg>>);
 
 #[napi]
 impl ChanSet {
@@ -262,55 +266,62 @@ impl ChanSet {
             return Err(invalid("at most 32 shared channels in one select"));
         }
         let chans: Vec<Arc<Shared>> = chans.iter().map(|c| c.shared.clone()).collect();
-        let msgs = chans.iter().map(|c| c.msg().cloned()).collect();
-        Ok(ChanSet { chans, msgs })
+        let msgs: Option<Vec<Chan<Msg>>> = chans.iter().map(|c| c.msg().cloned()).collect();
+        Ok(ChanSet {
+            chans,
+            msgs: msgs.map(|m| Arc::new(RecvSet(m))),
+        })
     }
 
-    /// A select of receives on every channel of the set that does not wait: the fast path
-    /// of a receive-only select (no loop, no id, no waiter; the core's typed Select owns the
-    /// buffers). Status as `Loop::select`, with the value. Channels of JS values only.
+    /// The set for `setPollRecv`, or null when some channel carries bytes.
     #[napi]
-    pub fn poll_recv(&self, env: Env) -> Result<JsUnknown> {
-        let Some(msgs) = &self.msgs else {
-            return Err(invalid("pollRecv on byte channels"));
-        };
-        // Step 1 of the select here, cheaply: each channel's own try, in a random order (no
-        // Select built, no channel reference count touched: with producers in other threads
-        // on the same channels those are shared cache lines); the first ready one is the
-        // answer, as the core's step 1 would give. Only when none is ready, the core's
-        // select, which must see every case at one moment (Go's non-blocking select is
-        // linearizable) before it answers "none".
-        let n = msgs.len();
-        if n > 1 && n <= 32 {
-            let mut order = [0u32; 32];
-            goro_core::wait::shuffle(&mut order[..n]);
-            for &i in &order[..n] {
-                match msgs[i as usize].try_recv() {
-                    Ok(Some(m)) => {
-                        set_status(of_case(i as usize, true));
-                        return m.into_js(&env);
-                    }
-                    Ok(None) => {
-                        set_status(of_case(i as usize, false));
-                        return Ok(env.get_undefined()?.into_unknown());
-                    }
-                    Err(_) => {}
+    pub fn fast(&self) -> Option<External<Arc<RecvSet>>> {
+        self.msgs.clone().map(External::new)
+    }
+}
+
+/// A select of receives on every channel of a `ChanSet.fast()` that does not wait: the fast
+/// path of a receive-only select (no loop, no id, no waiter; the core's typed Select owns the
+/// buffers). Status as `Loop::select`, with the value.
+#[napi]
+pub fn set_poll_recv(env: Env, set: External<Arc<RecvSet>>) -> Result<JsUnknown> {
+    let msgs = &set.0;
+    // Step 1 of the select here, cheaply: each channel's own try, in a random order (no
+    // Select built, no channel reference count touched: with producers in other threads
+    // on the same channels those are shared cache lines); the first ready one is the
+    // answer, as the core's step 1 would give. Only when none is ready, the core's
+    // select, which must see every case at one moment (Go's non-blocking select is
+    // linearizable) before it answers "none".
+    let n = msgs.len();
+    if n > 1 && n <= 32 {
+        let mut order = [0u32; 32];
+        goro_core::wait::shuffle(&mut order[..n]);
+        for &i in &order[..n] {
+            match msgs[i as usize].try_recv() {
+                Ok(Some(m)) => {
+                    set_status(of_case(i as usize, true));
+                    return m.into_js(&env);
                 }
+                Ok(None) => {
+                    set_status(of_case(i as usize, false));
+                    return Ok(env.get_undefined()?.into_unknown());
+                }
+                Err(_) => {}
             }
         }
-        let mut sel = Select::new();
-        for c in msgs {
-            sel.recv(Some(c));
-        }
-        let (r, _) = sel.wait(Deadline::NoWait);
-        set_status(
-            r.as_ref()
-                .map_or_else(|&e| of_error(e), |s| of_case(s.index, s.ok)),
-        );
-        match r {
-            Ok(Selected { value: Some(m), .. }) => m.into_js(&env),
-            _ => Ok(env.get_undefined()?.into_unknown()),
-        }
+    }
+    let mut sel = Select::new();
+    for c in msgs {
+        sel.recv(Some(c));
+    }
+    let (r, _) = sel.wait(Deadline::NoWait);
+    set_status(
+        r.as_ref()
+            .map_or_else(|&e| of_error(e), |s| of_case(s.index, s.ok)),
+    );
+    match r {
+        Ok(Selected { value: Some(m), .. }) => m.into_js(&env),
+        _ => Ok(env.get_undefined()?.into_unknown()),
     }
 }
 
