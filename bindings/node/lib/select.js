@@ -177,7 +177,7 @@ function nativeSelect(sel, cases, wait, only) {
   const set = chanSet(cases, only);
   const idx = set.idx;
   if (!wait && set.recvOnly) {
-    // The fast path: a poll of receives only (ChanSet.pollRecv).
+    // The fast path: a poll of receives only (setPollRecv, src/wake.rs).
     const v = setPollRecv(set.fast);
     const s = status[0];
     if (s < 0) return null;

@@ -237,19 +237,8 @@ pub struct Fast {
 /// Sends without waiting; returns the status (status.rs: 1 sent, 0 closed, WouldBlock).
 #[napi]
 pub fn chan_try_send(c: External<Fast>, v: JsUnknown) -> Result<i32> {
-    try_send_on(&c.shared, &c.raw, c.elem, v)
-}
-
-/// Receives without waiting: the value (undefined unless received), its status in the
-/// status cell (1 received, 0 closed and drained, WouldBlock).
-#[napi]
-pub fn chan_try_recv(env: Env, c: External<Fast>) -> Result<JsUnknown> {
-    try_recv_on(env, &c.shared, &c.raw, c.elem)
-}
-
-fn try_send_on(shared: &Shared, raw: &Arc<RawChan>, elem: Elem, v: JsUnknown) -> Result<i32> {
-    if let Res::Msg(c) = &shared.res {
-        return Ok(match c.try_send(Msg::from_js(v)?) {
+    if let Res::Msg(m) = &c.shared.res {
+        return Ok(match m.try_send(Msg::from_js(v)?) {
             Ok(()) => of_case(0, true),
             Err(mut e) => {
                 // Not sent: the JS side keeps the object's key (it retries or forgets).
@@ -258,25 +247,28 @@ fn try_send_on(shared: &Shared, raw: &Arc<RawChan>, elem: Elem, v: JsUnknown) ->
             }
         });
     }
-    let mut slot = Slot::from_js(elem, v)?;
+    let mut slot = Slot::from_js(c.elem, v)?;
     // SAFETY: the slot holds one element of this channel's size.
-    let r = unsafe { raw.send(slot.ptr(), Deadline::NoWait) };
+    let r = unsafe { c.raw.send(slot.ptr(), Deadline::NoWait) };
     slot.set_full(r.is_err());
     Ok(send_status(r))
 }
 
-fn try_recv_on(env: Env, shared: &Shared, raw: &Arc<RawChan>, elem: Elem) -> Result<JsUnknown> {
-    if let Res::Msg(c) = &shared.res {
-        let r = c.try_recv();
+/// Receives without waiting: the value (undefined unless received), its status in the
+/// status cell (1 received, 0 closed and drained, WouldBlock).
+#[napi]
+pub fn chan_try_recv(env: Env, c: External<Fast>) -> Result<JsUnknown> {
+    if let Res::Msg(m) = &c.shared.res {
+        let r = m.try_recv();
         set_status(of_result(r.as_ref().map(Option::is_some).map_err(|e| *e)));
         return match r {
             Ok(Some(m)) => m.into_js(&env),
             _ => Ok(env.get_undefined()?.into_unknown()),
         };
     }
-    let mut slot = Slot::empty(elem);
+    let mut slot = Slot::empty(c.elem);
     // SAFETY: the slot has room for one element.
-    let r = unsafe { raw.recv(slot.ptr(), Deadline::NoWait) };
+    let r = unsafe { c.raw.recv(slot.ptr(), Deadline::NoWait) };
     set_status(of_result(r));
     slot.set_full(r == Ok(true));
     slot.take_js(&env)

@@ -250,7 +250,7 @@ fn finish(env: &Env, entries: &mut [Entry], out: Outcome) -> Result<(i32, JsUnkn
 #[napi]
 pub struct ChanSet {
     chans: Vec<Arc<Shared>>,
-    /// The same, typed, when every one carries JS values (for `poll_recv`).
+    /// The same, typed, when every one carries JS values (for `setPollRecv`).
     msgs: Option<Arc<RecvSet>>,
 }
 

@@ -77,6 +77,68 @@ pub fn send(ch: Option<Py<Chan>>, value: Py<PyAny>) -> SendCase {
     SendCase { chan: ch, value }
 }
 
+/// A case object as both select paths (and reach.rs) read it.
+enum CaseOf<'a> {
+    Recv(Option<&'a Py<Chan>>),
+    /// The channel, and the value to send.
+    Send(Option<&'a Py<Chan>>, &'a Py<PyAny>),
+}
+
+/// `c` as a RecvCase or SendCase, if it is one (borrowed for as long as `c` is: a tuple's
+/// item, for as long as the tuple).
+fn case_of<'a>(c: Borrowed<'a, '_, PyAny>) -> Option<CaseOf<'a>> {
+    if let Ok(r) = c.cast::<RecvCase>() {
+        Some(CaseOf::Recv(r.get().chan.as_ref()))
+    } else if let Ok(s) = c.cast::<SendCase>() {
+        let s = s.get();
+        Some(CaseOf::Send(s.chan.as_ref(), &s.value))
+    } else {
+        None
+    }
+}
+
+/// A send case's channel must take Python values (a C byte channel does not).
+fn check_send(ch: Option<&Py<Chan>>) -> PyResult<()> {
+    ch.map_or(Ok(()), |c| c.get().check_writable())
+}
+
+/// The error for case `i`, which is neither kind.
+fn not_a_case(i: usize, c: &Bound<'_, PyAny>) -> PyErr {
+    match c.get_type().name() {
+        Ok(name) => PyTypeError::new_err(format!(
+            "select: case {i} is not goro.recv(ch) or goro.send(ch, v) but {name}"
+        )),
+        Err(e) => e,
+    }
+}
+
+/// What `rt::blocking_holding` holds for the leak report while a select waits in a goroutine
+/// (reach.rs `TempGuard`): the select call, its case tuple, and with `clones` the channel
+/// clones the typed Select made.
+fn held<'a, 'py>(
+    cases: &'a Bound<'py, PyTuple>,
+    default: bool,
+    clones: bool,
+) -> Option<(*mut pyo3::ffi::PyObject, &'a Bound<'py, PyAny>, bool)> {
+    SELECT_FN
+        .get()
+        .filter(|_| !default && rt::in_goroutine())
+        .map(|f| (f.as_ptr(), cases.as_any(), clones))
+}
+
+/// The answer of a select whose wait gave `r` (index, value, ok).
+fn answer(
+    py: Python<'_>,
+    r: Result<(usize, Option<Py<PyAny>>, bool), Error>,
+    default: bool,
+) -> PyResult<(isize, Py<PyAny>, bool)> {
+    match r {
+        Ok((i, v, ok)) => Ok((i as isize, v.unwrap_or_else(|| py.None()), ok)),
+        Err(Error::WouldBlock) if default => Ok((-1, py.None(), false)),
+        Err(e) => Err(err(e)),
+    }
+}
+
 /// The core's typed select for `cases`: each send case gets a new reference to its value,
 /// which the channel takes only if that case wins (else it comes back unsent). With
 /// `sources`, WaitGroup, Mutex and Pool objects are cases too (the asyncio waits).
@@ -87,21 +149,20 @@ pub(crate) fn build(
 ) -> PyResult<Select<Py<PyAny>>> {
     let mut sel = Select::new();
     for (i, c) in cases.iter().enumerate() {
-        if let Ok(r) = c.cast::<RecvCase>() {
-            sel.recv(r.get().chan.as_ref().map(|c| &c.get().ch));
-        } else if let Ok(s) = c.cast::<SendCase>() {
-            let s = s.get();
-            if let Some(c) = &s.chan {
-                c.get().check_writable()?;
+        match case_of(c.as_borrowed()) {
+            Some(CaseOf::Recv(ch)) => {
+                sel.recv(ch.map(|c| &c.get().ch));
             }
-            sel.send(s.chan.as_ref().map(|c| &c.get().ch), s.value.clone_ref(py));
-        } else if let Some(src) = sources.then(|| crate::sync::source_of(&c)).flatten() {
-            sel.source(src);
-        } else {
-            return Err(PyTypeError::new_err(format!(
-                "select: case {i} is not goro.recv(ch) or goro.send(ch, v) but {}",
-                c.get_type().name()?
-            )));
+            Some(CaseOf::Send(ch, v)) => {
+                check_send(ch)?;
+                sel.send(ch.map(|c| &c.get().ch), v.clone_ref(py));
+            }
+            None => match sources.then(|| crate::sync::source_of(&c)).flatten() {
+                Some(src) => {
+                    sel.source(src);
+                }
+                None => return Err(not_a_case(i, &c)),
+            },
         }
     }
     Ok(sel)
@@ -112,20 +173,9 @@ pub(crate) static SELECT_FN: std::sync::OnceLock<Py<PyAny>> = std::sync::OnceLoc
 
 /// The channel of a RecvCase or SendCase, as reach.rs names channels.
 pub(crate) fn case_chan(c: &Bound<'_, PyAny>) -> Option<usize> {
-    let ch = if let Ok(r) = c.cast::<RecvCase>() {
-        r.get()
-            .chan
-            .as_ref()
-            .map(|c| crate::reach::chan_addr(c.get()))
-    } else if let Ok(s) = c.cast::<SendCase>() {
-        s.get()
-            .chan
-            .as_ref()
-            .map(|c| crate::reach::chan_addr(c.get()))
-    } else {
-        None
-    };
-    ch
+    match case_of(c.as_borrowed())? {
+        CaseOf::Recv(ch) | CaseOf::Send(ch, _) => ch.map(|c| crate::reach::chan_addr(c.get())),
+    }
 }
 
 /// select(*cases, timeout=None, default=False) -> (index, value, ok)
@@ -158,20 +208,10 @@ pub fn select(
     let (r, _unsent) = match ctx {
         // While it waits, `cases` and the Select's channel clones are this call's own (the
         // leak report's view, reach.rs).
-        None => {
-            let held = SELECT_FN
-                .get()
-                .filter(|_| !default && rt::in_goroutine())
-                .map(|f| (f.as_ptr(), cases.as_any(), true));
-            rt::blocking_holding(py, held, || sel.wait(d))?
-        }
+        None => rt::blocking_holding(py, held(&cases, default, true), || sel.wait(d))?,
         Some(c) => rt::blocking(py, || sel.wait_ctx(d, &c.get().ctx))?,
     };
-    match r {
-        Ok(s) => Ok((s.index as isize, s.value.unwrap_or_else(|| py.None()), s.ok)),
-        Err(Error::WouldBlock) if default => Ok((-1, py.None(), false)),
-        Err(e) => Err(err(e)),
-    }
+    answer(py, r.map(|s| (s.index, s.value, s.ok)), default)
 }
 
 /// Cases of a select served on the stack (core wait's own inline bound).
@@ -195,59 +235,48 @@ fn select_inline(
     let mut full = [false; INLINE];
     let mut ops = [Case::Never; INLINE];
     let mut fail = None;
-    for i in 0..n {
-        let c = cases.get_borrowed_item(i)?;
-        if let Ok(r) = c.cast::<RecvCase>() {
-            let r: &RecvCase = r.get();
-            let op = Op::Recv(bufs[i].as_mut_ptr().cast());
-            ops[i] = Case::chan(r.chan.as_ref().map(|c| c.get().ch.raw()), op);
-        } else if let Ok(sc) = c.cast::<SendCase>() {
-            let sc: &SendCase = sc.get();
-            if let Some(c) = &sc.chan {
-                if let Err(e) = c.get().check_writable() {
+    // Each case object borrowed from `cases`, which holds it (and it its channel) for the
+    // whole call.
+    for (i, c) in cases.iter_borrowed().enumerate() {
+        match case_of(c) {
+            Some(CaseOf::Recv(ch)) => {
+                let op = Op::Recv(bufs[i].as_mut_ptr().cast());
+                ops[i] = Case::chan(ch.map(|c| c.get().ch.raw()), op);
+            }
+            Some(CaseOf::Send(ch, v)) => {
+                if let Err(e) = check_send(ch) {
                     fail = Some(e);
                     break;
                 }
+                bufs[i].write(v.clone_ref(py));
+                full[i] = true;
+                let op = Op::Send(bufs[i].as_ptr().cast());
+                ops[i] = Case::chan(ch.map(|c| c.get().ch.raw()), op);
             }
-            bufs[i].write(sc.value.clone_ref(py));
-            full[i] = true;
-            let op = Op::Send(bufs[i].as_ptr().cast());
-            ops[i] = Case::chan(sc.chan.as_ref().map(|c| c.get().ch.raw()), op);
-        } else {
-            fail = Some(PyTypeError::new_err(format!(
-                "select: case {i} is not goro.recv(ch) or goro.send(ch, v) but {}",
-                c.get_type().name()?
-            )));
-            break;
+            None => {
+                fail = Some(not_a_case(i, &c));
+                break;
+            }
         }
     }
     let r = match fail {
         Some(e) => Err(e),
-        None => {
-            let held = SELECT_FN
-                .get()
-                .filter(|_| !default && rt::in_goroutine())
-                .map(|f| (f.as_ptr(), cases.as_any(), false));
-            // SAFETY: every channel is held by its case object, which `cases` holds, and every
-            // buffer lives on this frame until the wait returns.
-            rt::blocking_holding(py, held, || unsafe {
-                goro_core::wait::wait(&ops[..n], d, None)
-            })
-        }
+        // SAFETY: every channel is held by its case object, which `cases` holds, and every
+        // buffer lives on this frame until the wait returns.
+        None => rt::blocking_holding(py, held(cases, default, false), || unsafe {
+            goro_core::wait::wait(&ops[..n], d, None)
+        }),
     };
-    let mut out = None;
+    let mut value = None;
     if let Ok(Ok((i, ok))) = &r {
-        let (i, ok) = (*i, *ok);
-        let value = match ops[i] {
-            Case::Chan(_, Op::Send(_)) if ok => {
-                full[i] = false; // the channel took it
-                None
+        match ops[*i] {
+            Case::Chan(_, Op::Send(_)) if *ok => full[*i] = false, // the channel took it
+            Case::Chan(_, Op::Recv(_)) if *ok => {
+                // SAFETY: a receive that completed with ok wrote a value into its buffer.
+                value = Some(unsafe { bufs[*i].assume_init_read() })
             }
-            // SAFETY: a receive that completed with ok wrote a value into its buffer.
-            Case::Chan(_, Op::Recv(_)) if ok => Some(unsafe { bufs[i].assume_init_read() }),
-            _ => None,
-        };
-        out = Some((i as isize, value.unwrap_or_else(|| py.None()), ok));
+            _ => {}
+        }
     }
     for i in 0..n {
         if full[i] {
@@ -255,10 +284,5 @@ fn select_inline(
             unsafe { bufs[i].assume_init_drop() };
         }
     }
-    match (r?, out) {
-        (_, Some(o)) => Ok(o),
-        (Err(Error::WouldBlock), _) if default => Ok((-1, py.None(), false)),
-        (Err(e), _) => Err(err(e)),
-        (Ok(_), None) => unreachable!("a completed wait gives its case"),
-    }
+    answer(py, r?.map(|(i, ok)| (i, value, ok)), default)
 }
