@@ -32,13 +32,21 @@
 //! Taking the GIL back. A wait ends with PyEval_RestoreThread, and if another thread holds the
 //! GIL then, CPython puts us to sleep on its condition variable: a futex wake (~35 µs here)
 //! when the holder lets go. In a ping-pong between the main thread and a goroutine that is
-//! every hand-off, since the waker still holds the GIL for the few microseconds until it
-//! parks itself. So every release and take that goes through this file keeps a hint,
-//! `GIL_FREE`, and a wait that ends looks at it for a while first (core's `spin_until`, the
-//! same bound as its waiters' spin) before it calls RestoreThread. Only a hint: a thread
+//! every hand-off, since the waker still holds the GIL until it parks itself. So every
+//! release and take that goes through this file keeps a hint, `GIL_FREE`, and a wait that
+//! ends looks at it for a while first before it calls RestoreThread. Only a hint: a thread
 //! that takes the GIL elsewhere (CPython's eval loop, a plain Python thread) does not clear
-//! it, and then RestoreThread just sleeps as before. Rejected: reading CPython's own GIL
-//! word (`_PyRuntime.ceval.gil`: private, its layout moves between versions).
+//! it, and then RestoreThread just sleeps as before.
+//!
+//! How long to look is learnt (core wait/block.rs `AdaptiveSpin`, 50 µs to 2 ms): a waker
+//! often goes on holding the GIL for a whole batch (a producer filling a 1024-slot channel,
+//! a pool worker draining its queue: 100-700 µs), and a fixed 50 µs look missed those and
+//! slept, so each batch paid a futex wake with the GIL idle meanwhile (W8 from the main
+//! thread: 733 futex sleeps for 200,000 jobs against 226 now). Spins that fail shrink it
+//! back, so a holder that computes for long costs a few fruitless spins, not one per wake.
+//! Rejected: reading CPython's own GIL word (`_PyRuntime.ceval.gil`: private, its layout
+//! moves between versions); a longer fixed spin (the CPU burnt on every wait whose holder
+//! computes).
 //!
 //! Shutdown. `shutdown()` runs from an atexit hook, before finalization: it raises `SHUTDOWN`
 //! and waits (GIL released, bounded) until no goroutine holds or is acquiring a thread state
@@ -53,6 +61,7 @@ use std::sync::atomic::{
 };
 use std::sync::OnceLock;
 
+use goro_core::wait::block::{AdaptiveSpin, GIL_SPIN_MAX_NS};
 use goro_core::wait::interruptible::{with_block_hook, Blocking};
 use goro_core::{Deadline, Error, Outcome};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError};
@@ -194,9 +203,13 @@ fn gil_released() {
     GIL_FREE.store(true, Relaxed);
 }
 
+/// How long `gil_await` spins: as long as recent holders needed, within bounds (core
+/// wait/block.rs `AdaptiveSpin`).
+static GIL_SPIN: AdaptiveSpin = AdaptiveSpin::new(GIL_SPIN_MAX_NS);
+
 /// Just before PyEval_RestoreThread: give a holder that is about to let go the time to.
 fn gil_await() {
-    goro_core::wait::block::spin_until(|| GIL_FREE.load(Relaxed), None);
+    GIL_SPIN.spin_until(|| GIL_FREE.load(Relaxed));
 }
 
 fn gil_taken() {

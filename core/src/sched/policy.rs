@@ -25,6 +25,13 @@ use std::time::Duration;
 /// the player on the main thread: 43 µs per round trip without it.
 pub(crate) const THREAD_WAIT_SPIN_NS: i64 = 50_000;
 
+/// The longest a thread waiting for Python's GIL spins before it sleeps in CPython's own
+/// wait (wait/block.rs `AdaptiveSpin`; it starts at THREAD_WAIT_SPIN_NS and adapts). Below
+/// CPython's switch interval (5 ms), since a spinner does not ask the holder to let go.
+/// Set with benches/python W3 and W8 from the main thread, whose holders keep the GIL for
+/// 100-700 µs a batch (figures in the commit that set it).
+pub const GIL_SPIN_MAX_NS: i64 = 2_000_000;
+
 // ---- Finding work (worker.rs, runq.rs) ----
 
 /// Every this many schedules a worker looks at the global queue before its own, so queued

@@ -20,6 +20,7 @@ use crate::goroutine::{self, Body, GPtr, SpawnOpts};
 use crate::park::{Kind, Outcome, Task, Waiter, INTERRUPTED, TIMED_OUT};
 use crate::reason::WaitReason;
 use crate::sched::policy::THREAD_WAIT_SPIN_NS;
+pub use crate::sched::policy::GIL_SPIN_MAX_NS;
 use crate::sched::timers::{self, TimerKey, TimerTask};
 use crate::Error;
 
@@ -201,14 +202,17 @@ fn spin_for(woken: &std::sync::atomic::AtomicBool, deadline: Option<i64>) {
 
 /// Looks at `done` until it says true, for at most THREAD_WAIT_SPIN_NS (and not past
 /// `deadline`); true if it did. For a thread about to sleep on something a partner usually
-/// gives within microseconds: its waiter here, the GIL in the Python binding (rt.rs), where a
-/// sleep would cost a futex wake (~35 µs on these machines). Yields the CPU between looks now
-/// and then, so a partner that needs this CPU gets it.
-pub fn spin_until(mut done: impl FnMut() -> bool, deadline: Option<i64>) -> bool {
+/// gives within microseconds: its waiter here, where a sleep would cost a futex wake (~35 µs
+/// on these machines).
+pub fn spin_until(done: impl FnMut() -> bool, deadline: Option<i64>) -> bool {
+    spin_within(done, deadline, THREAD_WAIT_SPIN_NS)
+}
+
+/// `spin_until` with a bound of `ns`. Yields the CPU between looks now and then, so a partner
+/// that needs this CPU gets it.
+fn spin_within(mut done: impl FnMut() -> bool, deadline: Option<i64>, ns: i64) -> bool {
     let start = clock::now_ns();
-    let end = deadline
-        .map_or(i64::MAX, |d| d)
-        .min(start + THREAD_WAIT_SPIN_NS);
+    let end = deadline.map_or(i64::MAX, |d| d).min(start.saturating_add(ns));
     let mut looks = 0u32;
     while !done() {
         looks = looks.wrapping_add(1);
@@ -222,6 +226,110 @@ pub fn spin_until(mut done: impl FnMut() -> bool, deadline: Option<i64>) -> bool
         }
     }
     true
+}
+
+/// A spin whose bound follows what the recent spins of one kind needed (adaptive spinning, as
+/// HotSpot's monitors and glibc's adaptive mutexes do). For a thread waiting on something
+/// whose holder keeps it for a stretch that repeats: the Python binding's wait for the GIL
+/// (rt.rs), whose holder is often a goroutine filling a channel or draining a queue for some
+/// hundred microseconds, then letting go. A fixed 50 µs spin missed most of those and slept,
+/// and the wake then cost a futex wake with nobody holding the GIL meanwhile.
+///
+/// The rule: a spin that succeeded after more than half the bound doubles the bound (up to
+/// `max_ns`); one that failed halves it (down to THREAD_WAIT_SPIN_NS); a quick success leaves
+/// it. So a holder that keeps the GIL for long (a computation) costs at most a few fruitless
+/// spins before they are back at 50 µs. Shared by every thread of that kind: a hint, read and
+/// written relaxed.
+pub struct AdaptiveSpin {
+    bound_ns: std::sync::atomic::AtomicI64,
+    max_ns: i64,
+}
+
+impl AdaptiveSpin {
+    /// A spin that starts at THREAD_WAIT_SPIN_NS and may grow to `max_ns`.
+    pub const fn new(max_ns: i64) -> AdaptiveSpin {
+        AdaptiveSpin {
+            bound_ns: std::sync::atomic::AtomicI64::new(THREAD_WAIT_SPIN_NS),
+            max_ns,
+        }
+    }
+
+    /// Looks at `done` until it says true or the current bound passes; true if it did.
+    pub fn spin_until(&self, done: impl FnMut() -> bool) -> bool {
+        self.spin_until_deadline(done, None)
+    }
+
+    /// As `spin_until`, and not past `deadline` (a spin the deadline cut short teaches
+    /// nothing).
+    pub fn spin_until_deadline(&self, done: impl FnMut() -> bool, deadline: Option<i64>) -> bool {
+        let bound = self.bound_ns.load(Ordering::Relaxed);
+        let start = clock::now_ns();
+        let ok = spin_within(done, deadline, bound);
+        let end = clock::now_ns();
+        let next = if !ok && deadline.is_some_and(|d| end >= d) {
+            bound
+        } else {
+            next_bound(bound, ok, end - start, self.max_ns)
+        };
+        if next != bound {
+            self.bound_ns.store(next, Ordering::Relaxed);
+        }
+        ok
+    }
+
+    /// The current bound.
+    pub fn bound_ns(&self) -> i64 {
+        self.bound_ns.load(Ordering::Relaxed)
+    }
+}
+
+/// `AdaptiveSpin`'s rule: the bound after a spin of `bound` that succeeded (`ok`) or not,
+/// having taken `took`.
+fn next_bound(bound: i64, ok: bool, took: i64, max_ns: i64) -> i64 {
+    if !ok {
+        (bound / 2).max(THREAD_WAIT_SPIN_NS)
+    } else if took > bound / 2 {
+        bound.saturating_mul(2).min(max_ns).max(THREAD_WAIT_SPIN_NS)
+    } else {
+        bound
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bound_doubles_after_a_long_success_and_halves_after_a_failure() {
+        let (floor, max) = (THREAD_WAIT_SPIN_NS, 8 * THREAD_WAIT_SPIN_NS);
+        assert_eq!(next_bound(floor, true, floor * 3 / 4, max), 2 * floor);
+        assert_eq!(next_bound(4 * floor, true, 3 * floor, max), max);
+        assert_eq!(next_bound(max, true, max, max), max, "never past max");
+        assert_eq!(next_bound(4 * floor, true, floor, max), 4 * floor, "a quick success keeps it");
+        assert_eq!(next_bound(4 * floor, false, 4 * floor, max), 2 * floor);
+        assert_eq!(next_bound(floor, false, floor, max), floor, "never under the floor");
+    }
+
+    #[test]
+    fn fruitless_spins_fall_back_to_the_floor_and_long_waits_raise_it() {
+        let spin = AdaptiveSpin::new(16 * THREAD_WAIT_SPIN_NS);
+        // A success late in the spin doubles the bound. (A thread descheduled for long just
+        // before its look at the clock fails instead: try again, a few times.)
+        let grew = (0..20).any(|_| {
+            let ready_at = clock::now_ns() + THREAD_WAIT_SPIN_NS * 3 / 4;
+            spin.spin_until(|| clock::now_ns() >= ready_at)
+        });
+        assert!(grew, "no spin of 20 succeeded");
+        assert_eq!(spin.bound_ns(), 2 * THREAD_WAIT_SPIN_NS);
+        // Failures bring it back to the floor.
+        for _ in 0..3 {
+            assert!(!spin.spin_until(|| false));
+        }
+        assert_eq!(spin.bound_ns(), THREAD_WAIT_SPIN_NS);
+        // A deadline that cuts a spin short leaves the bound alone.
+        assert!(!spin.spin_until_deadline(|| false, Some(clock::now_ns() + 1_000)));
+        assert_eq!(spin.bound_ns(), THREAD_WAIT_SPIN_NS);
+    }
 }
 
 /// CLOCK_MONOTONIC to a clock tick, rounded up by the tick, so a wait never looks longer than
