@@ -59,7 +59,12 @@ fn worker_body(w: PoolWorker<Job>) -> rt::PyBody {
                 args.into_bound(py),
                 kwargs.map(|k| k.into_bound(py)),
             );
-            let r = f.call(&args, kwargs.as_ref());
+            // No arguments (the common `submit(fn)`): a vectorcall, no argument tuple unpacked.
+            let r = if args.is_empty() && kwargs.is_none() {
+                f.call0()
+            } else {
+                f.call(&args, kwargs.as_ref())
+            };
             drop((f, args, kwargs));
             match slot {
                 Some(s) => {

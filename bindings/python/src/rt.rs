@@ -272,7 +272,6 @@ pub fn blocking_holding<R>(
     held: Option<(*mut ffi::PyObject, &Bound<'_, PyAny>, bool)>,
     op: impl FnOnce() -> R,
 ) -> PyResult<R> {
-    let main = !in_goroutine() && this_thread() == MAIN_THREAD.load(SeqCst);
     let mut raised: Option<PyErr> = None;
     let mut interrupted = false;
     let r = {
@@ -282,7 +281,9 @@ pub fn blocking_holding<R>(
             let _frames = crate::trace::WaitFrames::give(py);
             // Registered attached, dropped attached (after `detached` takes the GIL back).
             let _held = held.and_then(|(f, a, c)| crate::reach::TempGuard::hold(f, a, c));
-            if !main {
+            // Only a call that waits asks who is waiting (an operation that completes at once
+            // pays for no thread-local read or pthread_self).
+            if b.is_goroutine() || this_thread() != MAIN_THREAD.load(SeqCst) {
                 return detached(py, || b.wait());
             }
             let raised = &mut raised;
