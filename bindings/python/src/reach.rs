@@ -162,8 +162,8 @@ impl Drop for CallGuard {
 
 /// While alive: the calling goroutine's call of builtin `callee` holds every reference of
 /// `args`, its argument tuple (select's cases), and, with `clones`, one to each of their
-/// channels (the typed Select's clones). Taken and dropped attached, in the goroutine (a goroutine outside
-/// `call_body` registers nothing).
+/// channels (the typed Select's clones). Taken and dropped attached, in the goroutine (a
+/// goroutine outside `call_body` registers nothing).
 ///
 /// Why every reference: this module is abi3, so PyO3 makes its builtins METH_VARARGS, and
 /// a CALL from bytecode reaches them through _PyObject_MakeTpCall, which builds a fresh tuple

@@ -19,8 +19,8 @@ use crate::clock;
 use crate::goroutine::{self, Body, GPtr, SpawnOpts};
 use crate::park::{Kind, Outcome, Task, Waiter, INTERRUPTED, TIMED_OUT};
 use crate::reason::WaitReason;
-use crate::sched::policy::THREAD_WAIT_SPIN_NS;
 pub use crate::sched::policy::GIL_SPIN_MAX_NS;
+use crate::sched::policy::THREAD_WAIT_SPIN_NS;
 use crate::sched::timers::{self, TimerKey, TimerTask};
 use crate::Error;
 
@@ -195,24 +195,22 @@ impl Waiter {
 
 /// A thread about to sleep on its waiter first looks at it for a while (policy.rs
 /// THREAD_WAIT_SPIN_NS): a partner goroutine usually answers sooner than a sleeping thread
-/// can be woken.
+/// can be woken (a futex wake, ~35 µs on these machines).
 fn spin_for(woken: &std::sync::atomic::AtomicBool, deadline: Option<i64>) {
-    spin_until(|| woken.load(Ordering::Acquire), deadline);
+    spin_within(
+        || woken.load(Ordering::Acquire),
+        deadline,
+        THREAD_WAIT_SPIN_NS,
+    );
 }
 
-/// Looks at `done` until it says true, for at most THREAD_WAIT_SPIN_NS (and not past
-/// `deadline`); true if it did. For a thread about to sleep on something a partner usually
-/// gives within microseconds: its waiter here, where a sleep would cost a futex wake (~35 µs
-/// on these machines).
-pub fn spin_until(done: impl FnMut() -> bool, deadline: Option<i64>) -> bool {
-    spin_within(done, deadline, THREAD_WAIT_SPIN_NS)
-}
-
-/// `spin_until` with a bound of `ns`. Yields the CPU between looks now and then, so a partner
-/// that needs this CPU gets it.
+/// Looks at `done` until it says true, for at most `ns` (and not past `deadline`); true if it
+/// did. Yields the CPU between looks now and then, so a partner that needs this CPU gets it.
 fn spin_within(mut done: impl FnMut() -> bool, deadline: Option<i64>, ns: i64) -> bool {
     let start = clock::now_ns();
-    let end = deadline.map_or(i64::MAX, |d| d).min(start.saturating_add(ns));
+    let end = deadline
+        .map_or(i64::MAX, |d| d)
+        .min(start.saturating_add(ns));
     let mut looks = 0u32;
     while !done() {
         looks = looks.wrapping_add(1);
@@ -261,7 +259,7 @@ impl AdaptiveSpin {
 
     /// As `spin_until`, and not past `deadline` (a spin the deadline cut short teaches
     /// nothing).
-    pub fn spin_until_deadline(&self, done: impl FnMut() -> bool, deadline: Option<i64>) -> bool {
+    fn spin_until_deadline(&self, done: impl FnMut() -> bool, deadline: Option<i64>) -> bool {
         let bound = self.bound_ns.load(Ordering::Relaxed);
         let start = clock::now_ns();
         let ok = spin_within(done, deadline, bound);
@@ -276,11 +274,6 @@ impl AdaptiveSpin {
         }
         ok
     }
-
-    /// The current bound.
-    pub fn bound_ns(&self) -> i64 {
-        self.bound_ns.load(Ordering::Relaxed)
-    }
 }
 
 /// `AdaptiveSpin`'s rule: the bound after a spin of `bound` that succeeded (`ok`) or not,
@@ -292,43 +285,6 @@ fn next_bound(bound: i64, ok: bool, took: i64, max_ns: i64) -> i64 {
         bound.saturating_mul(2).min(max_ns).max(THREAD_WAIT_SPIN_NS)
     } else {
         bound
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_bound_doubles_after_a_long_success_and_halves_after_a_failure() {
-        let (floor, max) = (THREAD_WAIT_SPIN_NS, 8 * THREAD_WAIT_SPIN_NS);
-        assert_eq!(next_bound(floor, true, floor * 3 / 4, max), 2 * floor);
-        assert_eq!(next_bound(4 * floor, true, 3 * floor, max), max);
-        assert_eq!(next_bound(max, true, max, max), max, "never past max");
-        assert_eq!(next_bound(4 * floor, true, floor, max), 4 * floor, "a quick success keeps it");
-        assert_eq!(next_bound(4 * floor, false, 4 * floor, max), 2 * floor);
-        assert_eq!(next_bound(floor, false, floor, max), floor, "never under the floor");
-    }
-
-    #[test]
-    fn fruitless_spins_fall_back_to_the_floor_and_long_waits_raise_it() {
-        let spin = AdaptiveSpin::new(16 * THREAD_WAIT_SPIN_NS);
-        // A success late in the spin doubles the bound. (A thread descheduled for long just
-        // before its look at the clock fails instead: try again, a few times.)
-        let grew = (0..20).any(|_| {
-            let ready_at = clock::now_ns() + THREAD_WAIT_SPIN_NS * 3 / 4;
-            spin.spin_until(|| clock::now_ns() >= ready_at)
-        });
-        assert!(grew, "no spin of 20 succeeded");
-        assert_eq!(spin.bound_ns(), 2 * THREAD_WAIT_SPIN_NS);
-        // Failures bring it back to the floor.
-        for _ in 0..3 {
-            assert!(!spin.spin_until(|| false));
-        }
-        assert_eq!(spin.bound_ns(), THREAD_WAIT_SPIN_NS);
-        // A deadline that cuts a spin short leaves the bound alone.
-        assert!(!spin.spin_until_deadline(|| false, Some(clock::now_ns() + 1_000)));
-        assert_eq!(spin.bound_ns(), THREAD_WAIT_SPIN_NS);
     }
 }
 
@@ -345,5 +301,53 @@ fn coarse_now_ns() -> i64 {
     match clock::clock_ns(libc::CLOCK_MONOTONIC_COARSE) {
         Some(t) => t + res,
         None => clock::now_ns(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bound_doubles_after_a_long_success_and_halves_after_a_failure() {
+        let (floor, max) = (THREAD_WAIT_SPIN_NS, 8 * THREAD_WAIT_SPIN_NS);
+        assert_eq!(next_bound(floor, true, floor * 3 / 4, max), 2 * floor);
+        assert_eq!(next_bound(4 * floor, true, 3 * floor, max), max);
+        assert_eq!(next_bound(max, true, max, max), max, "never past max");
+        assert_eq!(
+            next_bound(4 * floor, true, floor, max),
+            4 * floor,
+            "a quick success keeps it"
+        );
+        assert_eq!(next_bound(4 * floor, false, 4 * floor, max), 2 * floor);
+        assert_eq!(
+            next_bound(floor, false, floor, max),
+            floor,
+            "never under the floor"
+        );
+    }
+
+    #[test]
+    fn fruitless_spins_fall_back_to_the_floor_and_long_waits_raise_it() {
+        let spin = AdaptiveSpin::new(16 * THREAD_WAIT_SPIN_NS);
+        // A success late in the spin doubles the bound. (A thread descheduled for long just
+        // before its look at the clock fails instead: try again, a few times.)
+        let grew = (0..20).any(|_| {
+            let ready_at = clock::now_ns() + THREAD_WAIT_SPIN_NS * 3 / 4;
+            spin.spin_until(|| clock::now_ns() >= ready_at)
+        });
+        assert!(grew, "no spin of 20 succeeded");
+        assert_eq!(
+            spin.bound_ns.load(Ordering::Relaxed),
+            2 * THREAD_WAIT_SPIN_NS
+        );
+        // Failures bring it back to the floor.
+        for _ in 0..3 {
+            assert!(!spin.spin_until(|| false));
+        }
+        assert_eq!(spin.bound_ns.load(Ordering::Relaxed), THREAD_WAIT_SPIN_NS);
+        // A deadline that cuts a spin short leaves the bound alone.
+        assert!(!spin.spin_until_deadline(|| false, Some(clock::now_ns() + 1_000)));
+        assert_eq!(spin.bound_ns.load(Ordering::Relaxed), THREAD_WAIT_SPIN_NS);
     }
 }
