@@ -5,11 +5,13 @@
 // run; each cell is the median; every run checks its result and a wrong one fails the run.
 //
 // usage: node --expose-gc bench.js [--quick] [--runs N] [--write FILE] [--only W3x,...]
+//        node --expose-gc bench.js --child ID SYSTEM N   (one measurement; what the runs call)
 
 const os = require('node:os');
 const fs = require('node:fs');
 const path = require('node:path');
 const { Worker, MessageChannel } = require('node:worker_threads');
+const { spawnSync } = require('node:child_process');
 const goro = require('../../bindings/node/index.js');
 const { PChan } = require('./promise_chan');
 
@@ -369,23 +371,51 @@ function fmt(x) {
   return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x >= 1 ? x.toFixed(2) : x.toFixed(3);
 }
 
+// One measurement in this process: an untimed pass of the same size (so the system runs
+// JIT-warm, as in a program that has run for a while: a tenth of the size left one-thread W2
+// still tiering up, 0.50-0.60 µs a round trip against 0.38-0.41 warm), a full GC, then the
+// timed run; prints {"value": ...}.
+async function child(id, name, n) {
+  const w = W.find((x) => x.id === id);
+  const fn = w && w.sys[name];
+  if (!fn) throw new Error(`no workload ${id} / system ${name}`);
+  await fn(n);
+  settleHeap();
+  const v = await fn(n);
+  process.stdout.write(`${JSON.stringify({ value: v })}\n`);
+}
+
+// Each measurement is a process of its own (`--child`), as a user's program is, and as
+// benches/python runs its workloads. Earlier tables ran everything in one process, so each
+// row ran in the heap the rows before it left: one-thread W2 after the Pools of W8's warm-up
+// (V8's young generation grown to 16 MB) measured goro 0.55 against the promise channel's
+// 0.52 µs, where each alone measured 0.33 against 0.40 (RESULTS.md, 2026-12-07 13:55).
+function measure(id, name, n) {
+  const r = spawnSync(process.execPath, ['--expose-gc', __filename, '--child', id, name, String(n)], {
+    encoding: 'utf8',
+    timeout: 600e3,
+  });
+  const line = (r.stdout || '').split('\n').find((l) => l.startsWith('{'));
+  if (r.status !== 0 || !line) {
+    throw new Error(`${id} ${name} failed (exit ${r.status}, ${r.signal || 'no signal'}): ${(r.stderr || '').trim()}`);
+  }
+  return JSON.parse(line).value;
+}
+
 async function main() {
+  const childArg = args.indexOf('--child');
+  if (childArg >= 0) {
+    await child(args[childArg + 1], args[childArg + 2], Number(args[childArg + 3]));
+    return;
+  }
   const ws = W.filter((w) => ONLY === null || ONLY.has(w.id));
   const results = new Map(); // id -> name -> [values]
   for (const w of ws) results.set(w.id, new Map(Object.keys(w.sys).map((k) => [k, []])));
-  // One untimed pass at a tenth of the size, so every system runs JIT-warm.
-  for (const w of ws) {
-    for (const fn of Object.values(w.sys)) await fn(Math.max(1000, Math.floor(w.n / S / 10)));
-  }
   for (let run = 0; run < RUNS; run++) {
     for (const w of ws) {
       const n = Math.max(1000, Math.floor(w.n / S));
-      for (const [name, fn] of Object.entries(w.sys)) {
-        // Settle the heap first, so no measurement starts in the state another one left (its
-        // garbage, its heap sizing). Without it one-thread W2 swung with what ran just before:
-        // goro 0.65x the promise channel right after W5's Promise.race, 1.4x swapped.
-        settleHeap();
-        const v = await fn(n);
+      for (const name of Object.keys(w.sys)) {
+        const v = measure(w.id, name, n);
         results.get(w.id).get(name).push(v);
         process.stderr.write(`run ${run + 1}/${RUNS} ${w.id} ${name}: ${fmt(v)} ${w.unit}\n`);
       }
@@ -393,7 +423,7 @@ async function main() {
   }
   const lines = [];
   lines.push(`Node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0].model}), GOMAXPROCS ${PROCS}, ` +
-    `${RUNS} runs interleaved, medians${quick ? ', --quick (sizes / 10)' : ''}; ${new Date().toISOString()}`);
+    `${RUNS} runs interleaved, a process per measurement, medians${quick ? ', --quick (sizes / 10)' : ''}; ${new Date().toISOString()}`);
   lines.push('');
   lines.push('| workload | where | n | unit | goro | best other | other | goro ahead by |');
   lines.push('|---|---|---|---|---|---|---|---|');
