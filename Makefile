@@ -48,7 +48,7 @@ demo: build python node
 	PYTHON=$(PY_VENV)/bin/python examples/python/run_all.sh
 	examples/node/run_all.sh
 	PYTHON=$(PY_VENV)/bin/python benches/run --prefix $(PREFIX) --runs 3 --procs 2 \
-	  --only W1,W2,W3,W5,W7,W8,W9,W10 --bindings-runs 1 --bindings-quick
+	  --only W1,W2,W3,W5,W7,W8,W9,W10 --bindings-runs 1
 
 test: build test-header test-lint test-rust test-loom test-c test-c-asan test-c-ubsan test-c-valgrind test-examples \
       test-python test-node test-bench-smoke
