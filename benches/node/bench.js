@@ -372,9 +372,10 @@ function fmt(x) {
 }
 
 // One measurement in this process: an untimed pass of the same size (so the system runs
-// JIT-warm, as in a program that has run for a while: a tenth of the size left one-thread W2
-// still tiering up, 0.50-0.60 µs a round trip against 0.38-0.41 warm), a full GC, then the
-// timed run; prints {"value": ...}.
+// JIT-warm, as in a program that has run for a while), a full GC, then the timed run; prints
+// {"value": ...}. (A tenth-size pass measured the same here: one-thread W2 0.50-0.60 µs a
+// round trip either way, against 0.33-0.41 in one process after other workloads had grown
+// the heap; RESULTS.md, 2026-12-07 15:15.)
 async function child(id, name, n) {
   const w = W.find((x) => x.id === id);
   const fn = w && w.sys[name];
