@@ -69,13 +69,10 @@ struct Shared {
 pub struct Ring {
     shared: Option<Box<Shared>>,
     data: *mut u8,
-    layout: Option<Layout>,
     elem_size: usize,
     cap: usize,
     /// The SLOW bit, just above the index bits (a power of two > cap).
     slow: usize,
-    /// One lap: positions of consecutive laps differ by this in their upper bits.
-    one_lap: usize,
 }
 
 // SAFETY: the slots are reached only by the owner of a position (a won compare-exchange, or
@@ -88,8 +85,11 @@ impl Ring {
     /// None when `elem_size * cap` overflows or cannot be allocated.
     pub fn new(elem_size: usize, cap: usize) -> Option<Ring> {
         let bytes = elem_size.checked_mul(cap)?;
-        let (data, layout) = if bytes == 0 {
-            (ptr::NonNull::<u8>::dangling().as_ptr(), None)
+        let slow = cap.checked_add(1)?.checked_next_power_of_two()?;
+        // One lap (`one_lap`, twice `slow`) must fit the word too.
+        slow.checked_mul(2)?;
+        let data = if bytes == 0 {
+            ptr::NonNull::<u8>::dangling().as_ptr()
         } else {
             let layout = Layout::from_size_align(bytes, ALIGN).ok()?;
             // SAFETY: the layout has a non-zero size.
@@ -97,10 +97,8 @@ impl Ring {
             if p.is_null() {
                 return None;
             }
-            (p, Some(layout))
+            p
         };
-        let slow = cap.checked_add(1)?.checked_next_power_of_two()?;
-        let one_lap = slow.checked_mul(2)?;
         let shared = if cap == 0 || cap > LOCK_FREE_MAX_CAP {
             None
         } else {
@@ -120,11 +118,9 @@ impl Ring {
         Some(Ring {
             shared,
             data,
-            layout,
             elem_size,
             cap,
             slow,
-            one_lap,
         })
     }
 
@@ -141,6 +137,12 @@ impl Ring {
         unsafe { self.shared.as_deref().unwrap_unchecked() }
     }
 
+    /// One lap: positions of consecutive laps differ by this in their upper bits.
+    #[inline(always)]
+    fn one_lap(&self) -> usize {
+        self.slow * 2
+    }
+
     #[inline(always)]
     fn index(&self, pos: usize) -> usize {
         pos & (self.slow - 1)
@@ -152,7 +154,7 @@ impl Ring {
         if self.index(pos) + 1 < self.cap {
             pos + 1
         } else {
-            (pos & !(self.one_lap - 1)).wrapping_add(self.one_lap)
+            (pos & !(self.one_lap() - 1)).wrapping_add(self.one_lap())
         }
     }
 
@@ -193,12 +195,12 @@ impl Ring {
                     }
                     Err(t) => tail = t,
                 }
-            } else if stamp.wrapping_add(self.one_lap) == tail + 1 {
+            } else if stamp.wrapping_add(self.one_lap()) == tail + 1 {
                 // The slot still holds last lap's value: full, unless its receiver is
                 // finishing (the head has moved on already).
                 crate::loom::fence(Ordering::SeqCst);
                 let head = s.head.load(Ordering::Relaxed) & !self.slow;
-                if head.wrapping_add(self.one_lap) == tail {
+                if head.wrapping_add(self.one_lap()) == tail {
                     return Fast::WouldBlock;
                 }
                 pause(&mut spins);
@@ -237,7 +239,7 @@ impl Ring {
                         // SAFETY: the slot's value is ours until the stamp below; the caller
                         // vouches for `out`.
                         unsafe { take(self.slot(index), out, self.elem_size, drop_elem) };
-                        s.stamps[index].store(head.wrapping_add(self.one_lap), Ordering::Release);
+                        s.stamps[index].store(head.wrapping_add(self.one_lap()), Ordering::Release);
                         return Fast::Done;
                     }
                     Err(h) => head = h,
@@ -289,7 +291,7 @@ impl Ring {
     /// the word): the difference of two tells how much the lock-free side did in between.
     pub fn progress(&self, pos: &Pos) -> usize {
         let seq = |p: usize| {
-            (p / self.one_lap)
+            (p / self.one_lap())
                 .wrapping_mul(self.cap)
                 .wrapping_add(self.index(p))
         };
@@ -351,7 +353,7 @@ impl Ring {
         // SAFETY: the slot holds a value and only the lock holder moves the head now.
         unsafe { take(self.slot(index), out, self.elem_size, drop_elem) };
         if let Some(stamp) = stamp {
-            stamp.store(head.wrapping_add(self.one_lap), Ordering::Release);
+            stamp.store(head.wrapping_add(self.one_lap()), Ordering::Release);
         }
         pos.head = self.next(head);
     }
@@ -381,9 +383,10 @@ pub struct Pos {
 
 impl Drop for Ring {
     fn drop(&mut self) {
-        if let Some(layout) = self.layout {
-            // SAFETY: allocated in `new` with this layout.
-            unsafe { alloc::dealloc(self.data, layout) };
+        let bytes = self.elem_size * self.cap; // checked in `new`
+        if bytes != 0 {
+            // SAFETY: allocated in `new` with this layout (`new` checked it).
+            unsafe { alloc::dealloc(self.data, Layout::from_size_align_unchecked(bytes, ALIGN)) };
         }
     }
 }
