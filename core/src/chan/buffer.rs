@@ -20,19 +20,21 @@
 //!   the bit set, so a fast operation can never pass a waiting partner by, and a value a fast
 //!   send put in is seen by a receiver that locks after it.
 //!
-//! Rejected: one lock for every operation (how channels were until session 10: at W3 the lock
-//! word's line moved between the two CPUs on every message); a lock-free fast path beside
+//! Rejected: one lock for every operation (how channels were before: every message of W3
+//! took and released the one lock word that both CPUs wrote); a lock-free fast path beside
 //! queued waiters (a sender that finds a waiting receiver must take the head value for it, and
 //! a failed claim would leave a popped value with no owner: FIFO order and no loss need the
-//! lock there); per-slot values and stamps interleaved (crossbeam's layout: 8 stamps to a line
-//! here, and the values as dense as before, keep the lines a message moves fewer).
+//! lock there). Not tried: each stamp beside its value (crossbeam's layout); here the values
+//! stay as dense as before and eight stamps share a line.
+//!
+//! Rings of more than `LOCK_FREE_MAX_CAP` slots, or whose stamps cannot be allocated, have no
+//! lock-free side: every operation on them takes the lock, as before.
 
 use std::alloc::{self, Layout};
 use std::ptr;
+use std::sync::atomic::Ordering;
 
 use crossbeam_utils::CachePadded;
-
-use std::sync::atomic::Ordering;
 
 use crate::loom::AtomicUsize;
 
@@ -275,7 +277,11 @@ impl Ring {
         let s = self.shared();
         let tail = s.tail.fetch_or(self.slow, Ordering::SeqCst) & !self.slow;
         let head = s.head.fetch_or(self.slow, Ordering::SeqCst) & !self.slow;
-        Pos { head, tail }
+        Pos {
+            head,
+            tail,
+            len: self.count(head, tail),
+        }
     }
 
     /// Clears SLOW, publishing the holder's positions (nobody waits, the channel is open, the
@@ -299,16 +305,19 @@ impl Ring {
     }
 
     /// Values buffered at `pos` (the lock holder's positions).
+    #[inline(always)]
     pub fn len_at(&self, pos: &Pos) -> usize {
-        if self.cap == 0 {
-            return 0;
-        }
-        let (hix, tix) = (self.index(pos.head), self.index(pos.tail));
+        pos.len
+    }
+
+    /// Values buffered between two positions.
+    fn count(&self, head: usize, tail: usize) -> usize {
+        let (hix, tix) = (self.index(head), self.index(tail));
         if hix < tix {
             tix - hix
         } else if hix > tix {
             self.cap - hix + tix
-        } else if pos.tail == pos.head {
+        } else if tail == head {
             0
         } else {
             self.cap
@@ -319,6 +328,7 @@ impl Ring {
     ///
     /// # Safety
     /// Not full; `elem` points at `elem_size` readable bytes (or is anything for size 0).
+    #[inline]
     pub unsafe fn push(&self, pos: &mut Pos, elem: *const u8) {
         debug_assert!(self.len_at(pos) < self.cap);
         let tail = pos.tail;
@@ -334,6 +344,7 @@ impl Ring {
             stamp.store(tail + 1, Ordering::Release);
         }
         pos.tail = self.next(tail);
+        pos.len += 1;
     }
 
     /// Moves the head value out into `out` (dropped with `drop_elem` when `out` is null).
@@ -341,6 +352,7 @@ impl Ring {
     ///
     /// # Safety
     /// Not empty; `out` is null or points at `elem_size` writable bytes.
+    #[inline]
     pub unsafe fn pop(&self, pos: &mut Pos, out: *mut u8, drop_elem: Option<unsafe fn(*mut u8)>) {
         debug_assert!(self.len_at(pos) > 0);
         let head = pos.head;
@@ -356,6 +368,7 @@ impl Ring {
             stamp.store(head.wrapping_add(self.one_lap()), Ordering::Release);
         }
         pos.head = self.next(head);
+        pos.len -= 1;
     }
 
     /// Drops every value still buffered (no other side can be at work: `&mut`); `held` is
@@ -379,6 +392,8 @@ impl Ring {
 pub struct Pos {
     head: usize,
     tail: usize,
+    /// Values between them (kept, not recomputed: the locked paths ask on every call).
+    len: usize,
 }
 
 impl Drop for Ring {
