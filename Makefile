@@ -67,11 +67,12 @@ test-header: build
 test-rust:
 	$(CARGO) test --workspace --release
 
-# loom explores every interleaving of the lock-free park/ready handshake, the run-next slot
-# and the Waiter's claim (its own target dir, since --cfg loom rebuilds the crate).
+# loom explores every interleaving of the lock-free park/ready handshake, the run-next slot,
+# the Waiter's claim and a buffered channel's ring (its own target dir, since --cfg loom
+# rebuilds the crate).
 test-loom:
 	RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom $(CARGO) test -p goro-core --release \
-	  --test loom_handshake --test loom_runnext --test loom_waiter
+	  --test loom_handshake --test loom_runnext --test loom_waiter --test loom_ring
 
 test-c: build
 	cmake -S tests/c -B build/tests -Ugoro_DIR -DCMAKE_PREFIX_PATH=$(PREFIX) -DGORO_SANITIZE= >/dev/null

@@ -1,5 +1,7 @@
 //! Channels, as Go's chan.go: one lock per channel, a ring buffer, and FIFO queues of waiting
-//! senders and receivers.
+//! senders and receivers; and, for a buffered channel while nobody waits, sends and receives
+//! that take no lock (buffer.rs: the ring is the lock's while SLOW is set, which every
+//! locked section sets and `unlock` clears only when nobody waits).
 //!
 //! Invariants (under the lock), as in Go:
 //! - sendq holds live entries only while the buffer is full (or cap is 0);
@@ -14,6 +16,14 @@
 //! in order). No lock is held across a park: see `park.rs` for the Waiter and `goroutine.rs`
 //! for why a wake cannot be lost.
 //!
+//! A lock-free operation can never pass a waiter by: waiters are queued only under the lock,
+//! so only while SLOW is set, and SLOW stays set while any is queued. `try_op` and `arm_one`
+//! try the lock-free path first; its "would block" (full, or empty, with SLOW clear) is
+//! final, since no partner can be queued and the channel is open.
+//!
+//! Rejected: the lock-free path while waiters are queued (see buffer.rs), and giving the ring
+//! back at every unlock (see `unlock`).
+//!
 //! Files: `buffer.rs` the ring, `waitq.rs` the wait queues, `typed.rs` the generic `Chan<T>`
 //! over this byte-level `RawChan` (which the C API uses directly).
 //!
@@ -22,7 +32,8 @@
 //! operations that wait (send, recv and their typed forms) are that protocol applied to one
 //! channel, so they are written with it, in wait/chan.rs.
 
-mod buffer;
+#[doc(hidden)]
+pub mod buffer;
 mod lock;
 mod owners;
 mod typed;
@@ -35,7 +46,7 @@ use std::sync::Arc;
 
 use crate::park::Waiter;
 use crate::Error;
-use buffer::{copy_elem, zero_elem, Ring};
+use buffer::{copy_elem, zero_elem, Fast, Pos, Ring};
 use lock::ChanLock;
 use owners::Owners;
 use waitq::{Entry, WaitQ};
@@ -43,15 +54,23 @@ use waitq::{Entry, WaitQ};
 pub(crate) use buffer::ALIGN;
 
 /// A channel of `elem_size`-byte values (see the module doc).
+///
+/// In this order (`repr(C)`): what the lock-free paths read first, the lock and what it
+/// guards last, over a cache line apart, so that a side spinning on the lock does not pull
+/// away the line a lock-free side reads. (On the development VM this did not show in W5 either
+/// way, 8 interleaved runs; it costs nothing.)
+#[repr(C)]
 pub struct RawChan {
-    lock: ChanLock,
-    inner: UnsafeCell<Inner>,
+    /// The buffer: used without the lock while nobody waits (buffer.rs).
+    ring: Ring,
     elem_size: usize,
     cap: usize,
     /// Drops a value left in the buffer or discarded by a receive into null.
     drop_elem: Option<unsafe fn(*mut u8)>,
     /// The references that belong to one goroutine (owners.rs), for leak reports.
     owners: Owners,
+    inner: UnsafeCell<Inner>,
+    lock: ChanLock,
 }
 
 // SAFETY: `inner` is only touched with `lock` held; the element pointers in the wait queues
@@ -62,11 +81,26 @@ unsafe impl Sync for RawChan {}
 
 /// Guarded by `RawChan::lock`.
 pub(crate) struct Inner {
-    buf: Ring,
+    /// Whether the lock holds the ring (SLOW set), and then its positions (buffer.rs). A
+    /// ring with no lock-free side (`Ring::lock_free`) keeps its positions here always.
+    slow: bool,
+    pos: Pos,
+    /// `Ring::progress` when the ring was last given back to the lock-free side.
+    given_at: usize,
+    /// How many chances to give the ring back the lock lets pass (grows while the
+    /// lock-free side does little with it each time), and how many it still will this hold.
+    hold: u8,
+    hold_left: u8,
     closed: bool,
     sendq: WaitQ,
     recvq: WaitQ,
 }
+
+/// Values the lock-free side must pass, between giving the ring back and the lock taking it
+/// again, for the round trip to count as worth it (see `RawChan::unlock`).
+const WORTH_GIVING: usize = 16;
+/// At most this many chances to give the ring back are let pass in one hold.
+const MAX_HOLD: u8 = 63;
 
 /// What a channel case of a wait does (wait/mod.rs re-exports it as `wait::Op`).
 #[derive(Clone, Copy, Debug)]
@@ -131,8 +165,13 @@ impl RawChan {
     ) -> Option<RawChan> {
         Some(RawChan {
             lock: ChanLock::new(),
+            ring: Ring::new(elem_size, cap)?,
             inner: UnsafeCell::new(Inner {
-                buf: Ring::new(elem_size, cap)?,
+                slow: false,
+                pos: Pos::default(),
+                given_at: 0,
+                hold: 0,
+                hold_left: 0,
                 closed: false,
                 sendq: WaitQ::default(),
                 recvq: WaitQ::default(),
@@ -200,7 +239,7 @@ impl RawChan {
 
     /// Values buffered now.
     pub fn len(&self) -> usize {
-        self.with_lock(|i| i.buf.len())
+        self.with_lock(|i| self.ring.len_at(&i.pos))
     }
 
     /// Whether no value is buffered.
@@ -213,17 +252,86 @@ impl RawChan {
         self.with_lock(|i| i.closed)
     }
 
+    /// Takes the lock, and with it the ring (buffer.rs: SLOW set).
     #[inline]
     pub(crate) fn lock(&self) {
         self.lock.lock();
+        self.hold_ring();
     }
 
+    /// `lock` if the lock is free this instant; false (and nothing taken) if not.
+    #[inline]
+    fn try_lock(&self) -> bool {
+        if !self.lock.try_lock() {
+            return false;
+        }
+        self.hold_ring();
+        true
+    }
+
+    /// The lock was just taken: the ring is the lock's too (buffer.rs, SLOW).
+    #[inline]
+    fn hold_ring(&self) {
+        if self.ring.lock_free() {
+            // SAFETY: both callers took the lock just before.
+            let i = unsafe { self.inner() };
+            if !i.slow {
+                i.pos = self.ring.enter_slow();
+                i.slow = true;
+                let ran = self.ring.progress(&i.pos).wrapping_sub(i.given_at);
+                i.hold = if ran < WORTH_GIVING {
+                    (i.hold * 2 + 1).min(MAX_HOLD)
+                } else {
+                    0
+                };
+                i.hold_left = i.hold;
+            }
+        }
+    }
+
+    /// Releases the lock, and gives the ring back to the lock-free side when that can pay:
+    /// nobody waits (stale entries count: their owners take them out soon), the channel is
+    /// open, the ring is neither empty nor full (at either edge the next operation is likely
+    /// to wait and take it again), and the last time it was given back the lock-free side
+    /// did enough with it (`hold`). A round trip of the ring costs four atomic writes on the
+    /// two lines every side reads, so a channel that lives at an edge (W5's producers,
+    /// always about to fill their rings) is better off staying with the lock.
+    ///
     /// # Safety
     /// The caller holds the lock (taken with `lock`).
     #[inline]
     pub(crate) unsafe fn unlock(&self) {
+        // SAFETY: the caller holds the lock.
+        let i = unsafe { self.inner() };
+        let n = self.ring.len_at(&i.pos);
+        if n != 0 && n != self.cap && i.slow && !i.closed && i.sendq.len() + i.recvq.len() == 0 {
+            if i.hold_left > 0 {
+                i.hold_left -= 1;
+            } else {
+                self.ring.exit_slow(&i.pos);
+                i.slow = false;
+                i.given_at = self.ring.progress(&i.pos);
+            }
+        }
         // SAFETY: the caller's contract.
         unsafe { self.lock.unlock() };
+    }
+
+    /// Tries `op` on the ring without the lock (buffered channels only).
+    ///
+    /// # Safety
+    /// `op`'s pointer as for `try_op`.
+    #[inline(always)]
+    unsafe fn try_fast(&self, op: Op) -> Fast {
+        if !self.ring.lock_free() {
+            return Fast::Locked;
+        }
+        match op {
+            // SAFETY: a lock-free ring; the caller vouches for the pointer.
+            Op::Send(p) => unsafe { self.ring.push_fast(p) },
+            // SAFETY: as above.
+            Op::Recv(p) => unsafe { self.ring.pop_fast(p, self.drop_elem) },
+        }
     }
 
     /// # Safety
@@ -256,9 +364,9 @@ impl RawChan {
             unsafe { self.deliver(elem, r.elem) };
             return SendPoll::Sent(Some(r.waiter));
         }
-        if !inner.buf.is_full() {
+        if self.ring.len_at(&inner.pos) < self.cap {
             // SAFETY: not full; the caller vouches for `elem`.
-            unsafe { inner.buf.push(elem) };
+            unsafe { self.ring.push(&mut inner.pos, elem) };
             return SendPoll::Sent(None);
         }
         SendPoll::Pending
@@ -269,13 +377,13 @@ impl RawChan {
     /// # Safety
     /// Lock held; `out` is null or points at `elem_size` writable bytes.
     pub(crate) unsafe fn poll_recv(&self, inner: &mut Inner, out: *mut u8) -> RecvPoll {
-        if inner.buf.len() > 0 {
+        if self.ring.len_at(&inner.pos) > 0 {
             // SAFETY: not empty; the caller vouches for `out`.
-            unsafe { inner.buf.pop(out, self.drop_elem) };
+            unsafe { self.ring.pop(&mut inner.pos, out, self.drop_elem) };
             // A slot is free: move the first waiting sender's value into it.
             if let Some(s) = inner.sendq.claim_first(true) {
                 // SAFETY: there is room now; the sender's value is valid while claimed by us.
-                unsafe { inner.buf.push(s.elem) };
+                unsafe { self.ring.push(&mut inner.pos, s.elem) };
                 return RecvPoll::Done(true, Some(s.waiter));
             }
             return RecvPoll::Done(true, None);
@@ -337,8 +445,14 @@ impl RawChan {
         op: Op,
         skip_busy: bool,
     ) -> Option<(bool, Option<Arc<Waiter>>)> {
+        // SAFETY: the caller vouches for the pointer.
+        match unsafe { self.try_fast(op) } {
+            Fast::Done => return Some((true, None)),
+            Fast::WouldBlock => return None,
+            Fast::Locked => {}
+        }
         if skip_busy {
-            if !self.lock.try_lock() {
+            if !self.try_lock() {
                 return None;
             }
         } else {
@@ -451,6 +565,12 @@ impl RawChan {
         may_wait: bool,
         waiter: impl FnOnce() -> Arc<Waiter>,
     ) -> ArmedOne {
+        // SAFETY: the caller vouches for the pointer.
+        match unsafe { self.try_fast(op) } {
+            Fast::Done => return ArmedOne::Done(true, None),
+            Fast::WouldBlock if !may_wait => return ArmedOne::WouldBlock,
+            _ => {}
+        }
         self.lock();
         // SAFETY: locked just above; the reference is not used after the unlock below.
         let inner = unsafe { self.inner() };
@@ -485,8 +605,8 @@ impl RawChan {
     fn stable_ready(&self, inner: &Inner, op: Op) -> Option<bool> {
         match op {
             Op::Send(_) if inner.closed => Some(false),
-            Op::Send(_) if !inner.buf.is_full() => Some(true),
-            Op::Recv(_) if inner.buf.len() > 0 => Some(true),
+            Op::Send(_) if self.ring.len_at(&inner.pos) < self.cap => Some(true),
+            Op::Recv(_) if self.ring.len_at(&inner.pos) > 0 => Some(true),
             Op::Recv(_) if inner.closed && inner.sendq.len() == 0 => Some(false),
             _ => None,
         }
@@ -500,8 +620,12 @@ impl RawChan {
                 .any(|e| !Arc::ptr_eq(&e.waiter, w) && e.waiter.is_waiting())
         };
         match op {
-            Op::Send(_) => inner.closed || !inner.buf.is_full() || partner(&inner.recvq),
-            Op::Recv(_) => inner.closed || inner.buf.len() > 0 || partner(&inner.sendq),
+            Op::Send(_) => {
+                inner.closed || self.ring.len_at(&inner.pos) < self.cap || partner(&inner.recvq)
+            }
+            Op::Recv(_) => {
+                inner.closed || self.ring.len_at(&inner.pos) > 0 || partner(&inner.sendq)
+            }
         }
     }
 
@@ -547,6 +671,24 @@ impl RawChan {
 impl Drop for RawChan {
     fn drop(&mut self) {
         // Waiters hold their own reference, so none can be queued here any more.
-        self.inner.get_mut().buf.clear(self.drop_elem);
+        let i = self.inner.get_mut();
+        let held = (i.slow || !self.ring.lock_free()).then_some(i.pos);
+        self.ring.clear(held, self.drop_elem);
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+
+    #[test]
+    fn the_lock_is_a_cache_line_away_from_the_ring() {
+        let ring = std::mem::offset_of!(RawChan, ring);
+        let ring_end = ring + std::mem::size_of::<Ring>();
+        let lock = std::mem::offset_of!(RawChan, lock);
+        assert!(
+            lock >= ring_end + 64,
+            "ring ends at {ring_end}, lock at {lock}"
+        );
     }
 }
