@@ -25,14 +25,17 @@ impl ChanLock {
     }
 
     #[inline]
-    pub(crate) fn lock(&self) {
+    /// Takes the lock; true if it had to wait for it (another side held it).
+    pub(crate) fn lock(&self) -> bool {
         if self
             .0
             .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_err()
         {
             self.lock_slow();
+            return true;
         }
+        false
     }
 
     /// One attempt, no waiting.
