@@ -299,9 +299,10 @@ impl RawChan {
     /// two lines every side reads, so a channel that lives near an edge with one side at each
     /// end (W5's producers, always about to fill their rings) is better off with the lock;
     /// one whose lock is fought over (W4's eight sides) is not, whatever it does. Measured at
-    /// GOMAXPROCS=2, 8 interleaved runs, M msg/s: giving back always, W4 41.8 and W5 7.6;
-    /// holding by the ring's use alone, W4 23.6 and W5 10.1; with the lock's contention too,
-    /// W4 29.7 and W5 10.4 (the lock alone: W4 31.2, W5 10.7).
+    /// GOMAXPROCS=2, 8 interleaved runs, M msg/s: holding by the ring's use alone, W4 24.4
+    /// and W5 10.2; with the lock's contention too, W4 29.7 and W5 10.4 (the lock alone, as
+    /// before the ring: W4 31.2, W5 10.7). Giving it back whenever off the edges: W4 40.3 and
+    /// W5 7.6, against 23.6 and 10.2 for the hold by use in the same runs (benches/RESULTS.md).
     ///
     /// # Safety
     /// The caller holds the lock (taken with `lock`).
