@@ -58,7 +58,7 @@ impl Chan {
             Fast::Done => true,
             Fast::WouldBlock => false,
             Fast::Locked => self.locked(|r, pos| {
-                if r.len_at(pos) == CAP {
+                if r.is_full_at(pos) {
                     return false;
                 }
                 // SAFETY: not full, the lock holds the ring.

@@ -304,6 +304,24 @@ impl Ring {
         seq(pos.head).wrapping_add(seq(pos.tail))
     }
 
+    /// Bytes per value.
+    #[inline(always)]
+    pub fn elem_size(&self) -> usize {
+        self.elem_size
+    }
+
+    /// Slots (0: unbuffered).
+    #[inline(always)]
+    pub fn cap(&self) -> usize {
+        self.cap
+    }
+
+    /// Whether every slot is taken at `pos` (the lock holder's positions; always for cap 0).
+    #[inline(always)]
+    pub fn is_full_at(&self, pos: &Pos) -> bool {
+        pos.len == self.cap
+    }
+
     /// Values buffered at `pos` (the lock holder's positions).
     #[inline(always)]
     pub fn len_at(&self, pos: &Pos) -> usize {
@@ -418,6 +436,8 @@ fn settled(stamp: &AtomicUsize, want: usize) {
 }
 
 /// One step of waiting for another side's few instructions: spin, then give the CPU away.
+/// (crossbeam's `Backoff::snooze` does the same, but yields with std's call, which under loom
+/// would never let the model's other threads run.)
 #[inline]
 fn pause(spins: &mut u32) {
     #[cfg(loom)]

@@ -63,8 +63,6 @@ pub(crate) use buffer::ALIGN;
 pub struct RawChan {
     /// The buffer: used without the lock while nobody waits (buffer.rs).
     ring: Ring,
-    elem_size: usize,
-    cap: usize,
     /// Drops a value left in the buffer or discarded by a receive into null.
     drop_elem: Option<unsafe fn(*mut u8)>,
     /// The references that belong to one goroutine (owners.rs), for leak reports.
@@ -177,8 +175,6 @@ impl RawChan {
                 sendq: WaitQ::default(),
                 recvq: WaitQ::default(),
             }),
-            elem_size,
-            cap,
             drop_elem,
             owners: Owners::default(),
         })
@@ -230,12 +226,12 @@ impl RawChan {
 
     /// Bytes per value.
     pub fn elem_size(&self) -> usize {
-        self.elem_size
+        self.ring.elem_size()
     }
 
     /// Capacity (0 = unbuffered).
     pub fn cap(&self) -> usize {
-        self.cap
+        self.ring.cap()
     }
 
     /// Values buffered now.
@@ -311,7 +307,12 @@ impl RawChan {
         // SAFETY: the caller holds the lock.
         let i = unsafe { self.inner() };
         let n = self.ring.len_at(&i.pos);
-        if n != 0 && n != self.cap && i.slow && !i.closed && i.sendq.len() + i.recvq.len() == 0 {
+        if n != 0
+            && n != self.ring.cap()
+            && i.slow
+            && !i.closed
+            && i.sendq.len() + i.recvq.len() == 0
+        {
             if i.hold_left > 0 {
                 i.hold_left -= 1;
             } else {
@@ -371,7 +372,7 @@ impl RawChan {
             unsafe { self.deliver(elem, r.elem) };
             return SendPoll::Sent(Some(r.waiter));
         }
-        if self.ring.len_at(&inner.pos) < self.cap {
+        if !self.ring.is_full_at(&inner.pos) {
             // SAFETY: not full; the caller vouches for `elem`.
             unsafe { self.ring.push(&mut inner.pos, elem) };
             return SendPoll::Sent(None);
@@ -402,7 +403,7 @@ impl RawChan {
         }
         if inner.closed {
             // SAFETY: the caller vouches for `out`.
-            unsafe { zero_elem(out, self.elem_size) };
+            unsafe { zero_elem(out, self.ring.elem_size()) };
             return RecvPoll::Done(false, None);
         }
         RecvPoll::Pending
@@ -417,7 +418,7 @@ impl RawChan {
             }
         } else {
             // SAFETY: both sides point at elem_size bytes (callers' contracts).
-            unsafe { copy_elem(src, dst, self.elem_size) };
+            unsafe { copy_elem(src, dst, self.ring.elem_size()) };
         }
     }
 
@@ -612,7 +613,7 @@ impl RawChan {
     fn stable_ready(&self, inner: &Inner, op: Op) -> Option<bool> {
         match op {
             Op::Send(_) if inner.closed => Some(false),
-            Op::Send(_) if self.ring.len_at(&inner.pos) < self.cap => Some(true),
+            Op::Send(_) if !self.ring.is_full_at(&inner.pos) => Some(true),
             Op::Recv(_) if self.ring.len_at(&inner.pos) > 0 => Some(true),
             Op::Recv(_) if inner.closed && inner.sendq.len() == 0 => Some(false),
             _ => None,
@@ -628,7 +629,7 @@ impl RawChan {
         };
         match op {
             Op::Send(_) => {
-                inner.closed || self.ring.len_at(&inner.pos) < self.cap || partner(&inner.recvq)
+                inner.closed || !self.ring.is_full_at(&inner.pos) || partner(&inner.recvq)
             }
             Op::Recv(_) => {
                 inner.closed || self.ring.len_at(&inner.pos) > 0 || partner(&inner.sendq)
@@ -652,7 +653,7 @@ impl RawChan {
         for e in inner.recvq.drain() {
             if e.waiter.claim_case(e.case, false) {
                 // SAFETY: the receiver's buffer is valid while its waiter is ours.
-                unsafe { zero_elem(e.elem, self.elem_size) };
+                unsafe { zero_elem(e.elem, self.ring.elem_size()) };
                 wake.push(e.waiter);
             }
         }
