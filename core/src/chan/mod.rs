@@ -306,9 +306,8 @@ impl RawChan {
     pub(crate) unsafe fn unlock(&self) {
         // SAFETY: the caller holds the lock.
         let i = unsafe { self.inner() };
-        let n = self.ring.len_at(&i.pos);
-        if n != 0
-            && n != self.ring.cap()
+        if self.ring.len_at(&i.pos) != 0
+            && !self.ring.is_full_at(&i.pos)
             && i.slow
             && !i.closed
             && i.sendq.len() + i.recvq.len() == 0
