@@ -73,7 +73,8 @@ pub(crate) fn enough_spinners(spinners: usize, busy: usize) -> bool {
 /// latency, not throughput: a woken goroutine whose waker keeps computing without blocking
 /// starts up to this much later on another worker (once per wake; in a pipeline whose
 /// consumer keeps up, it is woken rarely). Kept below SPIN_NS, so a spinning worker still
-/// takes it before it gives up and sleeps.
+/// takes it before it gives up and sleeps. Such a wake starts no spinner (runq.rs `put`):
+/// sysmon starts one once the slot has waited this long (sysmon.rs, job 5).
 pub(crate) const RUNNEXT_GRACE_NS: i64 = 30_000;
 const _: () = assert!(RUNNEXT_GRACE_NS < SPIN_NS);
 

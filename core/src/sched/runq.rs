@@ -19,6 +19,16 @@ use crate::goroutine::GPtr;
 
 /// Queues a runnable goroutine: on the current worker when it holds a token (in its run-next
 /// slot when `next`), else on the global queue; pinned goroutines go to their own worker.
+///
+/// A goroutine that lands alone in the run-next slot wakes no other worker. It is meant to run
+/// here, when the waker blocks, and a worker woken for it could only take it after
+/// RUNNEXT_GRACE_NS anyway; in a ring or a ping-pong that wake came at every hop and kept a
+/// second CPU spinning for nothing (W7 at GOMAXPROCS=2: 2.0 CPUs busy, Go 1.1), which slows
+/// the CPU doing the work on these machines (benches/RESULTS.md, 2026-12-07 15:17). If the
+/// waker goes on computing instead, sysmon sees the slot occupied and the worker's schedule
+/// count standing still, and starts a spinner then (sysmon.rs, job 5); the poke makes sure it
+/// is looking closely. Anything else queued here, or a goroutine pushed out of the slot, does
+/// wake one, as in Go.
 pub(crate) fn put(g: GPtr, next: bool) {
     if let Some(home) = super::pinned_home(g.get()) {
         home.inbox.lock().push_back(g);
@@ -33,8 +43,13 @@ pub(crate) fn put(g: GPtr, next: bool) {
     match current_m() {
         Some(m) if m.has_token() => {
             if next {
-                if let Some(old) = m.shared.runnext.put(g.0) {
-                    m.runq.push(GPtr(old));
+                match m.shared.runnext.put(g.0) {
+                    Some(old) => m.runq.push(GPtr(old)),
+                    None if m.runq.is_empty() => {
+                        super::sysmon::poke();
+                        return;
+                    }
+                    None => {}
                 }
             } else {
                 m.runq.push(g);

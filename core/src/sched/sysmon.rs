@@ -1,4 +1,4 @@
-//! Sysmon: the monitor thread, as Go's. It runs no goroutines. Two jobs:
+//! Sysmon: the monitor thread, as Go's. It runs no goroutines. Its jobs:
 //!
 //! 1. Hand-off. A goroutine stuck in a foreign call (a blocking read, a C library, Python code
 //!    holding the thread) keeps its worker from the scheduler. When a worker has not come back
@@ -13,6 +13,10 @@
 //! 3. Late timers: if every worker is busy, nobody reaches a schedule point to run due timers;
 //!    sysmon runs those overdue by more than a millisecond.
 //! 4. The netpoller: if no worker has polled for 10 ms (all busy), sysmon polls (poll.rs).
+//! 5. A stranded run-next goroutine: one woken into a worker's run-next slot wakes no other
+//!    worker (runq.rs `put`), since it runs there as soon as its waker blocks. If the waker
+//!    computes on instead (the slot stays occupied and the worker's schedule count stands
+//!    still for RUNNEXT_GRACE_NS), sysmon starts a spinner, which takes it (worker.rs `spin`).
 //!
 //! It polls every SYSMON_MIN_DELAY while it finds something to do, backing off to
 //! SYSMON_MAX_DELAY when idle (`policy.rs` has the figures and their sources).
@@ -23,8 +27,9 @@ use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
 
 use super::policy::{
-    BLOCKED_NS, COMPUTE_HANDOFF_NS, COMPUTING_CPU_SHARE, LATE_TIMER_NS, PREEMPT_NS, SCAVENGE_NS,
-    SYSMON_DEEP, SYSMON_MAX_DELAY, SYSMON_MIN_DELAY, SYSMON_QUIET_LOOKS,
+    BLOCKED_NS, COMPUTE_HANDOFF_NS, COMPUTING_CPU_SHARE, LATE_TIMER_NS, PREEMPT_NS,
+    RUNNEXT_GRACE_NS, SCAVENGE_NS, SYSMON_DEEP, SYSMON_MAX_DELAY, SYSMON_MIN_DELAY,
+    SYSMON_QUIET_LOOKS,
 };
 use super::{idle, sched, PH_REVOKED, PH_RUNNING};
 use crate::clock::now_ns;
@@ -133,6 +138,12 @@ fn run() {
             if e.tick != tick {
                 *e = fresh;
                 continue;
+            }
+            // 5. Its run-next goroutine waits behind one that does not block: start a spinner
+            // to take it (a no-op while one spins, or with no token free).
+            if now - e.since >= RUNNEXT_GRACE_NS && !m.runnext.is_empty() {
+                idle::wakep();
+                acted = true;
             }
             if m.phase.load(Ordering::Acquire) != PH_RUNNING || now - e.since < BLOCKED_NS {
                 continue;
