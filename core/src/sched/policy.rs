@@ -122,3 +122,8 @@ pub(crate) const SYSMON_QUIET_LOOKS: u32 = 50;
 /// Sysmon sleeps at least this long count as deep: a waker with no token to give may then
 /// `poke` it awake (06b6f10, with the poke; not measured).
 pub(crate) const SYSMON_DEEP: Duration = Duration::from_millis(1);
+
+/// Close looks (SYSMON_MIN_DELAY apart) a poke buys before sysmon's back-off goes on: enough
+/// to judge a worker that got stuck just now (sysmon.rs needs two looks BLOCKED_NS apart, or
+/// RUNNEXT_GRACE_NS for a stranded run-next goroutine). Not measured beyond that.
+pub(crate) const SYSMON_POKE_LOOKS: u32 = 6;

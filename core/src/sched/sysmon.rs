@@ -19,7 +19,13 @@
 //!    still for RUNNEXT_GRACE_NS), sysmon starts a spinner, which takes it (worker.rs `spin`).
 //!
 //! It polls every SYSMON_MIN_DELAY while it finds something to do, backing off to
-//! SYSMON_MAX_DELAY when idle (`policy.rs` has the figures and their sources).
+//! SYSMON_MAX_DELAY when idle (`policy.rs` has the figures and their sources); a `poke`
+//! interrupts a long sleep for a few close looks.
+//!
+//! Rejected: a poke that restarts the back-off from SYSMON_MIN_DELAY (what goro did until
+//! session 12): in a busy program every wake with all tokens held pokes, so sysmon never
+//! backed off (7,800 wakes a second in W3, W7 and W8, 5,800 per process in W11-10K), each
+//! a context switch that takes a CPU from a worker once both are busy.
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
@@ -29,7 +35,7 @@ use std::sync::OnceLock;
 use super::policy::{
     BLOCKED_NS, COMPUTE_HANDOFF_NS, COMPUTING_CPU_SHARE, LATE_TIMER_NS, PREEMPT_NS,
     RUNNEXT_GRACE_NS, SCAVENGE_NS, SYSMON_DEEP, SYSMON_MAX_DELAY, SYSMON_MIN_DELAY,
-    SYSMON_QUIET_LOOKS,
+    SYSMON_POKE_LOOKS, SYSMON_QUIET_LOOKS,
 };
 use super::{idle, sched, PH_REVOKED, PH_RUNNING};
 use crate::clock::now_ns;
@@ -81,9 +87,14 @@ pub(crate) fn start() {
     let _ = THREAD.set(t.thread().clone());
 }
 
-/// A goroutine became runnable but every token is held: if sysmon is backed off, have it look
-/// now, so a worker blocked in a foreign call is handed off in microseconds, not after its
-/// 10 ms sleep. At most one wake per deep sleep, so busy programs pay nothing measurable.
+/// A goroutine became runnable but every token is held (or it waits alone in a run-next
+/// slot, runq.rs `put`): if sysmon is backed off, have it look now, so a worker blocked in a
+/// foreign call is handed off in microseconds, not after its 10 ms sleep. A poke buys a few
+/// close looks; when they find nothing, the next deep sleep ignores pokes (`run`), so a busy
+/// program, whose wakers poke all the time, wakes sysmon about once per SYSMON_MAX_DELAY, as
+/// Go's sysmon sleeps, and not every SYSMON_MIN_DELAY (W11-10K, two busy processes on two
+/// CPUs: 48,600 sysmon sleeps and 102,000 context switches before, 13,700 and 44,600 after;
+/// benches/RESULTS.md, session 12).
 pub(crate) fn poke() {
     if DEEP_SLEEP.load(Ordering::Relaxed) && DEEP_SLEEP.swap(false, Ordering::AcqRel) {
         if let Some(t) = THREAD.get() {
@@ -99,17 +110,26 @@ fn run() {
     // Per worker: the schedule count last seen and when it was first seen.
     let mut seen: HashMap<usize, Seen> = HashMap::new();
     let mut last_scavenge = now_ns();
+    // A poke buys a burst of close looks, then the back-off it interrupted goes on. A burst
+    // that found nothing to do (a false alarm: in a busy program every waker that finds all
+    // tokens held pokes) makes the next deep sleep deaf to pokes, so that they cannot keep
+    // sysmon looking every SYSMON_MIN_DELAY for nothing.
+    let mut burst = 0u32;
+    let mut burst_acted = false;
+    let mut deaf = false;
     loop {
-        if delay >= SYSMON_DEEP {
+        let d = if burst > 0 { SYSMON_MIN_DELAY } else { delay };
+        if d >= SYSMON_DEEP && !deaf {
             DEEP_SLEEP.store(true, Ordering::Release);
-            std::thread::park_timeout(delay);
+            std::thread::park_timeout(d);
             if !DEEP_SLEEP.swap(false, Ordering::AcqRel) {
-                // Poked (or a spurious wake): look closely for a while.
-                delay = SYSMON_MIN_DELAY;
-                quiet = 0;
+                // Poked (or a spurious wake).
+                burst = SYSMON_POKE_LOOKS;
+                burst_acted = false;
             }
         } else {
-            std::thread::sleep(delay);
+            deaf = deaf && d < SYSMON_DEEP;
+            std::thread::sleep(d);
         }
         let now = now_ns();
         if now - last_scavenge > SCAVENGE_NS {
@@ -140,8 +160,12 @@ fn run() {
                 continue;
             }
             // 5. Its run-next goroutine waits behind one that does not block: start a spinner
-            // to take it (a no-op while one spins, or with no token free).
-            if now - e.since >= RUNNEXT_GRACE_NS && !m.runnext.is_empty() {
+            // to take it. With every token held nobody could (a blocked holder is job 1's), and
+            // counting that as work done would keep sysmon looking closely in any busy program.
+            if now - e.since >= RUNNEXT_GRACE_NS
+                && !m.runnext.is_empty()
+                && s.active.load(Ordering::Relaxed) < s.maxprocs.load(Ordering::Relaxed)
+            {
                 idle::wakep();
                 acted = true;
             }
@@ -192,10 +216,15 @@ fn run() {
                 acted = true;
             }
         }
+        if burst > 0 {
+            burst -= 1;
+            burst_acted |= acted;
+            deaf = burst == 0 && !burst_acted;
+        }
         if acted {
             delay = SYSMON_MIN_DELAY;
             quiet = 0;
-        } else {
+        } else if burst == 0 {
             quiet += 1;
             if quiet > SYSMON_QUIET_LOOKS {
                 delay = (delay * 2).min(SYSMON_MAX_DELAY);
