@@ -1,8 +1,9 @@
 //! Where a goroutine is queued, and where a worker looks for the next one.
 //!
 //! Order of search, as Go's findRunnable: the pinned inbox; every GLOBAL_QUEUE_EVERY-th time
-//! (`policy.rs`) the global queue first (so it cannot starve behind two goroutines that keep waking each other); the "run
-//! next" slot; the local queue; the global queue; then stealing half of another worker's queue.
+//! (`policy.rs`) the global queue first (so it cannot starve behind two goroutines that keep
+//! waking each other); the "run next" slot; the local queue; the global queue; then stealing
+//! half of another worker's queue.
 //!
 //! A worker's "run next" slot holds the goroutine its current goroutine just woke (a send to a
 //! parked receiver): it runs next on the same worker, warm in cache, without waking anyone.
@@ -26,9 +27,10 @@ use crate::goroutine::GPtr;
 /// second CPU spinning for nothing (W7 at GOMAXPROCS=2: 2.0 CPUs busy, Go 1.1), which slows
 /// the CPU doing the work on these machines (benches/RESULTS.md, 2026-12-07 15:17). If the
 /// waker goes on computing instead, sysmon sees the slot occupied and the worker's schedule
-/// count standing still, and starts a spinner then (sysmon.rs, job 5); the poke makes sure it
-/// is looking closely. Anything else queued here, or a goroutine pushed out of the slot, does
-/// wake one, as in Go.
+/// count standing still, and starts a spinner then (sysmon.rs, job 5). The poke wakes a
+/// backed-off sysmon for that, unless its pokes have been false alarms and it sleeps deaf to
+/// them (at most SYSMON_MAX_DELAY). Anything else queued here, or a goroutine pushed out of
+/// the slot, does wake one, as in Go.
 pub(crate) fn put(g: GPtr, next: bool) {
     if let Some(home) = super::pinned_home(g.get()) {
         home.inbox.lock().push_back(g);

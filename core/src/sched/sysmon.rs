@@ -119,7 +119,12 @@ fn run() {
     let mut deaf = false;
     loop {
         let d = if burst > 0 { SYSMON_MIN_DELAY } else { delay };
-        if d >= SYSMON_DEEP && !deaf {
+        if d < SYSMON_DEEP {
+            std::thread::sleep(d);
+        } else if deaf {
+            deaf = false;
+            std::thread::sleep(d);
+        } else {
             DEEP_SLEEP.store(true, Ordering::Release);
             std::thread::park_timeout(d);
             if !DEEP_SLEEP.swap(false, Ordering::AcqRel) {
@@ -127,9 +132,6 @@ fn run() {
                 burst = SYSMON_POKE_LOOKS;
                 burst_acted = false;
             }
-        } else {
-            deaf = deaf && d < SYSMON_DEEP;
-            std::thread::sleep(d);
         }
         let now = now_ns();
         if now - last_scavenge > SCAVENGE_NS {
