@@ -40,6 +40,12 @@ pub const GIL_SPIN_MAX_NS: i64 = 2_000_000;
 /// not measured here.
 pub(crate) const GLOBAL_QUEUE_EVERY: u64 = 61;
 
+/// A worker with no timers pending reads the clock every STAMP_EVERY-th schedule, for the
+/// stamp a park takes (clock.rs `recent_ns`): so a busy worker's stamp is a few microseconds
+/// old (64 hops of W7: about 7 µs) at a clock read's cost spread over 64 schedules, where one
+/// at every park cost 8-9% of a hop. Not tuned beyond that.
+pub(crate) const STAMP_EVERY: u64 = 64;
+
 /// How long a worker with nothing to do keeps looking before it sleeps. Waking a sleeping
 /// thread costs ~35 µs on these machines (BENCHMARKS.md), so a hand-off between workers is
 /// only fast if the receiver is still spinning; W2 and W3 in benches/ set this figure (first

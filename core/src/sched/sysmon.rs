@@ -133,7 +133,7 @@ fn run() {
                 burst_acted = false;
             }
         }
-        let now = now_ns();
+        let now = crate::clock::note_now(now_ns()); // the stamp parks take (clock.rs)
         if now - last_scavenge > SCAVENGE_NS {
             crate::stack::scavenge();
             last_scavenge = now;

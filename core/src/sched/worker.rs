@@ -7,9 +7,11 @@ use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
 
-use super::policy::{enough_spinners, GLOBAL_QUEUE_EVERY, RUNNEXT_GRACE_NS, SPIN_NS, SPIN_PAUSES};
+use super::policy::{
+    enough_spinners, GLOBAL_QUEUE_EVERY, RUNNEXT_GRACE_NS, SPIN_NS, SPIN_PAUSES, STAMP_EVERY,
+};
 use super::{idle, runq, sched, set_current_m, MShared, PH_IDLE, PH_REVOKED, PH_RUNNING, PH_SCHED};
-use crate::clock::now_ns;
+use crate::clock::{note_now, now_ns};
 use crate::goroutine::{self, GPtr, Ran};
 use crate::loom::{AtomicBool, AtomicI32, AtomicI64, AtomicU32, AtomicU64, AtomicUsize};
 
@@ -204,10 +206,12 @@ impl Worker {
             }
             let next_timer = s.timers.next();
             if next_timer != i64::MAX {
-                let now = now_ns();
+                let now = note_now(now_ns());
                 if next_timer <= now {
                     s.timers.run_due(now);
                 }
+            } else if tick % STAMP_EVERY == 0 {
+                note_now(now_ns()); // the stamp parks take (clock.rs `recent_ns`)
             }
             if !self.has_token() {
                 if !s.try_acquire_token() {

@@ -105,7 +105,9 @@ impl Waiter {
                         key = Some(timers::add_timer(d, TimerTask::Wake(self.clone())));
                     }
                 }
-                g.get().wait_since.store(coarse_now_ns(), Ordering::Relaxed);
+                g.get()
+                    .wait_since
+                    .store(clock::recent_ns(), Ordering::Relaxed);
                 goroutine::park(g, reason);
                 let out = self
                     .outcome()
@@ -285,22 +287,6 @@ fn next_bound(bound: i64, ok: bool, took: i64, max_ns: i64) -> i64 {
         bound.saturating_mul(2).min(max_ns).max(THREAD_WAIT_SPIN_NS)
     } else {
         bound
-    }
-}
-
-/// CLOCK_MONOTONIC to a clock tick, rounded up by the tick, so a wait never looks longer than
-/// it is. For `wait_since`, which only dumps and leak reports read: the precise clock costs
-/// ~23 ns here, a sixth of a whole park and wake (W2, W7 in benches/); this one ~5 ns.
-fn coarse_now_ns() -> i64 {
-    static RES: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(-1);
-    let mut res = RES.load(Ordering::Relaxed);
-    if res < 0 {
-        res = clock::clock_resolution_ns(libc::CLOCK_MONOTONIC_COARSE).unwrap_or(0);
-        RES.store(res, Ordering::Relaxed);
-    }
-    match clock::clock_ns(libc::CLOCK_MONOTONIC_COARSE) {
-        Some(t) => t + res,
-        None => clock::now_ns(),
     }
 }
 
