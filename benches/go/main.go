@@ -412,7 +412,7 @@ func w8(n int64) result {
 
 // pingWindow runs round trips over ping/pong until the monotonic clock passes end and returns
 // how many completed before end. The partner echoes v+1.
-func pingWindow(ping, pong chan int64, end time.Time, next *int64) int64 {
+func pingWindow(ping, pong chan int64, end time.Time, next *int64, first *time.Time) int64 {
 	var count int64
 	for {
 		ping <- *next
@@ -420,7 +420,11 @@ func pingWindow(ping, pong chan int64, end time.Time, next *int64) int64 {
 			die("W10: round trip %d came back as %d", *next, v)
 		}
 		*next++
-		if !time.Now().Before(end) {
+		t := time.Now()
+		if first != nil && count == 0 {
+			*first = t
+		}
+		if !t.Before(end) {
 			return count
 		}
 		count++
@@ -446,8 +450,8 @@ func w10(ms int64) result {
 	var next int64
 
 	// Warm up, then the window with no blockers.
-	pingWindow(ping, pong, time.Now().Add(window/10), &next)
-	base := pingWindow(ping, pong, time.Now().Add(window), &next)
+	pingWindow(ping, pong, time.Now().Add(window/10), &next, nil)
+	base := pingWindow(ping, pong, time.Now().Add(window), &next, nil)
 
 	entered := make(chan time.Time, 2)
 	slept := make(chan time.Duration, 2)
@@ -476,7 +480,8 @@ func w10(ms int64) result {
 		t0, t1 = t1, t0
 	}
 	_ = t0
-	blocked := pingWindow(ping, pong, t1.Add(window), &next)
+	var first time.Time
+	blocked := pingWindow(ping, pong, t1.Add(window), &next, &first)
 	for b := 0; b < 2; b++ {
 		if d := <-slept; d < window {
 			die("W10: a blocker slept only %v, want %v", d, window)
@@ -491,6 +496,8 @@ func w10(ms int64) result {
 	}
 	return result{float64(blocked) / float64(base), "ratio", map[string]float64{
 		"rt_base": float64(base), "rt_blocked": float64(blocked),
+		// How long the pinger went without a round trip once both blockers were in.
+		"starved_ms": max(float64(first.Sub(t1))/1e6, 0),
 	}}
 }
 

@@ -72,6 +72,10 @@ pub struct MShared {
     pub(crate) runnext: RunNext<G>,
     /// Schedule count: sysmon compares it across ticks to find a worker stuck in one G.
     pub(crate) tick: AtomicU64,
+    /// When the goroutine running here now was resumed, by the cheap stamp (clock.rs
+    /// `recent_ns`: no later than the truth): so sysmon's first look at a worker stuck in one
+    /// goroutine already knows for how long, instead of learning it at its next look.
+    pub(crate) run_start: AtomicI64,
     /// What the goroutine running here now runs (its `func_key`, goroutine/origin.rs; 0
     /// between goroutines), for the CPU profile's sampler: a plain number, so the sampler
     /// never touches a record.

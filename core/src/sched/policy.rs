@@ -91,6 +91,14 @@ const _: () = assert!(RUNNEXT_GRACE_NS < SPIN_NS);
 /// P in a syscall after 20 µs-10 ms; W10 in benches/ checks the hand-off; commit 44ff78a).
 pub(crate) const BLOCKED_NS: i64 = 50_000;
 
+/// How long a worker's own stamp must say it has run its goroutine (`MShared::run_start`)
+/// for sysmon to begin judging it at the first look that sees it stuck, instead of the next
+/// (at least BLOCKED_NS later, but 10 ms once sysmon has backed off in a busy program). Far
+/// above the stamp's staleness (clock.rs RECENT_GRAIN_NS, 100 µs) and any run between two
+/// switches of a goroutine that talks to others. W10 in benches/ (session 13): no round trip
+/// for the first 20-30 ms of the window before, 0-7 ms after.
+pub(crate) const FIRST_LOOK_STUCK_NS: i64 = 1_000_000;
+
 /// A stuck worker whose thread used more than 1/COMPUTING_CPU_SHARE of the wall time since
 /// the last look is computing, not blocked. Set with the CPU-time test itself (44ff78a): a
 /// thread preempted by the OS (or its virtual CPU by the host) still shows well over a

@@ -31,10 +31,11 @@ use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use super::policy::{
-    BLOCKED_NS, COMPUTE_HANDOFF_NS, COMPUTING_CPU_SHARE, LATE_TIMER_NS, PREEMPT_NS,
-    RUNNEXT_GRACE_NS, SCAVENGE_NS, SYSMON_DEEP, SYSMON_MAX_DELAY, SYSMON_MIN_DELAY,
+    BLOCKED_NS, COMPUTE_HANDOFF_NS, COMPUTING_CPU_SHARE, FIRST_LOOK_STUCK_NS, LATE_TIMER_NS,
+    PREEMPT_NS, RUNNEXT_GRACE_NS, SCAVENGE_NS, SYSMON_DEEP, SYSMON_MAX_DELAY, SYSMON_MIN_DELAY,
     SYSMON_POKE_LOOKS, SYSMON_QUIET_LOOKS,
 };
 use super::{idle, sched, PH_REVOKED, PH_RUNNING};
@@ -117,8 +118,18 @@ fn run() {
     let mut burst = 0u32;
     let mut burst_acted = false;
     let mut deaf = false;
+    // A worker that looks blocked while goroutines wait, not yet judged: look again in
+    // BLOCKED_NS, not at the back-off's pace (see `judging` below).
+    let mut judging = false;
     loop {
-        let d = if burst > 0 { SYSMON_MIN_DELAY } else { delay };
+        let d = if judging {
+            Duration::from_nanos(BLOCKED_NS as u64)
+        } else if burst > 0 {
+            SYSMON_MIN_DELAY
+        } else {
+            delay
+        };
+        judging = false;
         if d < SYSMON_DEEP {
             std::thread::sleep(d);
         } else if deaf {
@@ -150,28 +161,49 @@ fn run() {
         for id in 0..s.nworkers() {
             let Some(m) = s.worker(id) else { continue };
             let tick = m.tick.load(Ordering::Acquire);
-            let fresh = Seen {
-                tick,
+            // Since when it runs its goroutine: the worker's own stamp, but never before the
+            // last look that saw another count (the goroutine started after it).
+            let started = m.run_start.load(Ordering::Relaxed);
+            // A worker not seen before counts as moved (a count it cannot have, no look yet).
+            let e = seen.entry(id).or_insert(Seen {
+                tick: tick.wrapping_add(1),
                 since: now,
                 cpu: -1,
-                at: now,
-            };
-            let e = seen.entry(id).or_insert(fresh);
-            if e.tick != tick {
-                *e = fresh;
-                continue;
+                at: 0,
+            });
+            let moved = e.tick != tick;
+            if moved {
+                *e = Seen {
+                    tick,
+                    since: started.max(e.at).min(now),
+                    cpu: -1,
+                    at: now,
+                };
             }
             // 5. Its run-next goroutine waits behind one that does not block: start a spinner
             // to take it. With every token held nobody could (a blocked holder is job 1's), and
             // counting that as work done would keep sysmon looking closely in any busy program.
-            if now - e.since >= RUNNEXT_GRACE_NS
+            // (Only once the count has stood still between two looks: the stamp may be up to
+            // RECENT_GRAIN_NS old, more than the grace, and a false alarm here splits a
+            // ping-pong across workers.)
+            if !moved
+                && now - e.since >= RUNNEXT_GRACE_NS
                 && !m.runnext.is_empty()
                 && s.active.load(Ordering::Relaxed) < s.maxprocs.load(Ordering::Relaxed)
             {
                 idle::wakep();
                 acted = true;
             }
-            if m.phase.load(Ordering::Acquire) != PH_RUNNING || now - e.since < BLOCKED_NS {
+            // A count that moved since the last look dates the goroutine by the worker's stamp
+            // alone, which may be stale by RECENT_GRAIN_NS or so: trust it only past a bound
+            // that no goroutine switching at a normal pace reaches (else a busy ping-pong would
+            // keep sysmon judging every BLOCKED_NS).
+            let stuck_for = if moved {
+                FIRST_LOOK_STUCK_NS
+            } else {
+                BLOCKED_NS
+            };
+            if m.phase.load(Ordering::Acquire) != PH_RUNNING || now - e.since < stuck_for {
                 continue;
             }
             // Blocked in a foreign call, or computing? Compare its thread's CPU time with the
@@ -186,11 +218,19 @@ fn run() {
                         (c - p) * COMPUTING_CPU_SHARE > now - e.at
                             || thread_runnable(m.tid.load(Ordering::Relaxed))
                     }
-                    (Some(_), p) if p >= 0 => continue, // too short a window to judge yet
+                    (Some(_), p) if p >= 0 => {
+                        // Too short a window to judge yet.
+                        judging |= s.work_queued();
+                        continue;
+                    }
                     _ => {
-                        // First look: decide next time.
+                        // First look: decide next time, soon if goroutines wait. At the
+                        // back-off's pace (10 ms in a busy program) a hand-off took two to
+                        // three looks, 20-30 ms (W10 in benches/: no round trip at all for the
+                        // first 20-30 ms of its 300 ms window; session 13).
                         e.cpu = cpu.unwrap_or(-1);
                         e.at = now;
+                        judging |= s.work_queued();
                         continue;
                     }
                 }

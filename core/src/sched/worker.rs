@@ -11,7 +11,7 @@ use super::policy::{
     enough_spinners, GLOBAL_QUEUE_EVERY, RUNNEXT_GRACE_NS, SPIN_NS, SPIN_PAUSES, STAMP_EVERY,
 };
 use super::{idle, runq, sched, set_current_m, MShared, PH_IDLE, PH_REVOKED, PH_RUNNING, PH_SCHED};
-use crate::clock::{note_now, now_ns};
+use crate::clock::{note_now, now_ns, recent_ns};
 use crate::goroutine::{self, GPtr, Ran};
 use crate::loom::{AtomicBool, AtomicI32, AtomicI64, AtomicU32, AtomicU64, AtomicUsize};
 
@@ -43,6 +43,7 @@ impl Worker {
                 stealer,
                 runnext: super::RunNext::new(),
                 tick: AtomicU64::new(0),
+                run_start: AtomicI64::new(0),
                 running: AtomicUsize::new(0),
                 preempt: AtomicBool::new(false),
                 tid: AtomicI32::new(0),
@@ -158,6 +159,7 @@ impl Worker {
         super::clear_preempt(&self.shared);
         // Only this worker writes its tick: a load and a store, no read-modify-write.
         let t = self.shared.tick.load(Ordering::Relaxed);
+        self.shared.run_start.store(recent_ns(), Ordering::Relaxed);
         self.shared.tick.store(t.wrapping_add(1), Ordering::Release);
         if self.has_token.get() {
             self.shared.phase.store(PH_RUNNING, Ordering::Release);
@@ -215,7 +217,7 @@ impl Worker {
             }
             if !self.has_token() {
                 if !s.try_acquire_token() {
-                    idle::sleep(self);
+                    self.sleep();
                     continue;
                 }
                 self.has_token.set(true);
@@ -239,8 +241,15 @@ impl Worker {
                 self.reset_spinning(g);
                 return g;
             }
-            idle::sleep(self);
+            self.sleep();
         }
+    }
+
+    /// Sleeps until woken (idle.rs), then notes the clock: the stamps taken next (parks,
+    /// `run_start`) must not be as old as the sleep.
+    fn sleep(&self) {
+        idle::sleep(self);
+        note_now(now_ns());
     }
 
     /// GOMAXPROCS went down: give up the token if still too many are held.
