@@ -5,10 +5,14 @@
 //!    to schedule for a while, uses no CPU (so it is blocked, not computing), and goroutines
 //!    wait in a queue, sysmon revokes its token and wakes another worker, which steals the
 //!    stuck worker's queue. The stuck worker finds out when its goroutine switches out.
-//!    `blocking_begin` does the same at once, up front. A goroutine that is computing is first
-//!    asked to yield at its next goro call (cooperative preemption), and handed off only if it
-//!    makes none for long: handing off a computing goroutine puts more threads than CPUs to
-//!    work, which slows everyone.
+//!    `blocking_begin` does the same at once, up front. How long a worker has been in its
+//!    goroutine is dated by the stamp it took when it resumed it (`MShared::run_start`), so the
+//!    first look that finds it stuck can start judging; while it is judged with goroutines
+//!    waiting, the next look comes BLOCKED_NS later, not at the back-off's pace (W10 in
+//!    benches/: 20-30 ms without a round trip before, 8 ms median after; Go 3 ms). A goroutine
+//!    that is computing is first asked to yield at its next goro call (cooperative
+//!    preemption), and handed off only if it makes none for long: handing off a computing
+//!    goroutine puts more threads than CPUs to work, which slows everyone.
 //! 2. Scavenging: idle stack memory goes back to the kernel about once a second.
 //! 3. Late timers: if every worker is busy, nobody reaches a schedule point to run due timers;
 //!    sysmon runs those overdue by more than a millisecond.
