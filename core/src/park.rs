@@ -115,10 +115,11 @@ impl Waiter {
         Waiter::new(Kind::Thread(std::thread::current(), AtomicBool::new(false)))
     }
 
-    /// Makes a used waiter fresh again; only its sole owner may (see `G::cached_waiter`).
-    pub(crate) fn reset(&mut self) {
+    /// Makes a used waiter fresh again; only its sole holder may (see `G::cached_waiter`),
+    /// before it publishes the waiter again (which orders these stores for the next reader).
+    pub(crate) fn reset(&self) {
         self.sel.store(WAITING, Ordering::Relaxed);
-        *self.unseen.get_mut() = false;
+        self.unseen.store(false, Ordering::Relaxed);
     }
 
     /// Says that this wait can end in a way no channel shows (see the field). Owner only,

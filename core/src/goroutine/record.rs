@@ -162,12 +162,18 @@ impl G {
         // SAFETY: owner only (this fn's contract): only the goroutine itself touches its
         // cache, and it runs on one thread at a time.
         let cache = unsafe { &mut *self.waiter.get() };
-        if let Some(w) = cache.as_mut().and_then(Arc::get_mut) {
-            // Arc::get_mut saw us as the only holder (with Acquire: every other holder's use
-            // happened before), so resetting it is safe.
-            w.reset();
-        } else {
-            *cache = Some(make());
+        match cache.as_ref() {
+            // The only holder: nobody else can get it back, since nobody holds a Weak of a
+            // waiter (so a count of one is final, where `Arc::get_mut` pays a locked
+            // compare-exchange on the weak count to be sure of it: 1% of a W7 hop).
+            Some(w) if Arc::strong_count(w) == 1 => {
+                debug_assert_eq!(Arc::weak_count(w), 0, "waiters are never downgraded");
+                // Acquire: pairs with the Release decrement of the last other holder's drop,
+                // so every use it made of the waiter happened before the reset.
+                crate::loom::fence(Ordering::Acquire);
+                w.reset();
+            }
+            _ => *cache = Some(make()),
         }
         cache.as_ref().expect("just filled").clone()
     }
