@@ -52,6 +52,12 @@ struct Seen {
     tick: u64,
     /// When that count was first seen.
     since: i64,
+    /// When the worker says it resumed the goroutine it runs (`MShared::run_start`), but
+    /// never before the look that last saw another count: an earlier estimate of `since`,
+    /// known at the first look. Only to start judging sooner (job 1); time slices and the
+    /// compute hand-off still count from `since`, since the stamp may be as old as a sysmon
+    /// period when the worker had no reason to note the clock.
+    started: i64,
     /// Its thread's CPU time at the last look (-1: none yet).
     cpu: i64,
     /// When that last look was.
@@ -165,21 +171,20 @@ fn run() {
         for id in 0..s.nworkers() {
             let Some(m) = s.worker(id) else { continue };
             let tick = m.tick.load(Ordering::Acquire);
-            // Since when it runs its goroutine: the worker's own stamp, but never before the
-            // last look that saw another count (the goroutine started after it).
-            let started = m.run_start.load(Ordering::Relaxed);
+            let run_start = m.run_start.load(Ordering::Relaxed);
             // A worker not seen before counts as moved (a count it cannot have, no look yet).
             let e = seen.entry(id).or_insert(Seen {
                 tick: tick.wrapping_add(1),
                 since: now,
+                started: now,
                 cpu: -1,
                 at: 0,
             });
-            let moved = e.tick != tick;
-            if moved {
+            if e.tick != tick {
                 *e = Seen {
                     tick,
-                    since: started.max(e.at).min(now),
+                    since: now,
+                    started: run_start.max(e.at).min(now),
                     cpu: -1,
                     at: now,
                 };
@@ -187,27 +192,19 @@ fn run() {
             // 5. Its run-next goroutine waits behind one that does not block: start a spinner
             // to take it. With every token held nobody could (a blocked holder is job 1's), and
             // counting that as work done would keep sysmon looking closely in any busy program.
-            // (Only once the count has stood still between two looks: the stamp may be up to
-            // RECENT_GRAIN_NS old, more than the grace, and a false alarm here splits a
-            // ping-pong across workers.)
-            if !moved
-                && now - e.since >= RUNNEXT_GRACE_NS
+            if now - e.since >= RUNNEXT_GRACE_NS
                 && !m.runnext.is_empty()
                 && s.active.load(Ordering::Relaxed) < s.maxprocs.load(Ordering::Relaxed)
             {
                 idle::wakep();
                 acted = true;
             }
-            // A count that moved since the last look dates the goroutine by the worker's stamp
-            // alone, which may be stale by RECENT_GRAIN_NS or so: trust it only past a bound
-            // that no goroutine switching at a normal pace reaches (else a busy ping-pong would
-            // keep sysmon judging every BLOCKED_NS).
-            let stuck_for = if moved {
-                FIRST_LOOK_STUCK_NS
-            } else {
-                BLOCKED_NS
-            };
-            if m.phase.load(Ordering::Acquire) != PH_RUNNING || now - e.since < stuck_for {
+            // Stuck long enough to judge: seen so across looks, or so by the worker's stamp,
+            // trusted past a bound above its staleness (RECENT_GRAIN_NS) that no goroutine
+            // switching at a normal pace reaches (else a busy ping-pong would keep sysmon
+            // judging every BLOCKED_NS).
+            let stuck = now - e.since >= BLOCKED_NS || now - e.started >= FIRST_LOOK_STUCK_NS;
+            if m.phase.load(Ordering::Acquire) != PH_RUNNING || !stuck {
                 continue;
             }
             // Blocked in a foreign call, or computing? Compare its thread's CPU time with the
