@@ -3,6 +3,7 @@
 //! Everything that waits with a deadline names this; `time/` (sleep, after, tickers) and
 //! `sched/timers.rs` (the heap) build on it.
 
+use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
 use std::time::Duration;
 
 /// CLOCK_MONOTONIC in nanoseconds (what timers deliver, as the C contract says).
@@ -35,12 +36,12 @@ pub(crate) fn clock_ns(clock: libc::clockid_t) -> Option<i64> {
 /// through the vDSO) cost 35 instructions of a W7 hop's 812 and 8-9% of its time (105.5
 /// against 96.8 ns at GOMAXPROCS=2, benches/RESULTS.md, session 13); Go stamps its waits
 /// lazily too (`waitsince`, at garbage collections).
-static RECENT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+static RECENT: AtomicI64 = AtomicI64::new(0);
 
 /// The last time noted by `note_now` (see `RECENT`); the clock itself before the first note.
 #[inline]
 pub(crate) fn recent_ns() -> i64 {
-    match RECENT.load(std::sync::atomic::Ordering::Relaxed) {
+    match RECENT.load(Relaxed) {
         0 => note_now(now_ns()),
         t => t,
     }
@@ -52,7 +53,6 @@ pub(crate) fn recent_ns() -> i64 {
 /// is never written, so the stamp never moves back and never runs ahead of the clock.
 #[inline]
 pub(crate) fn note_now(now: i64) -> i64 {
-    use std::sync::atomic::Ordering::Relaxed;
     if now - RECENT.load(Relaxed) >= RECENT_GRAIN_NS {
         RECENT.store(now, Relaxed);
     }

@@ -211,30 +211,28 @@ fn run() {
             // wall time since the last look: a thread in a blocking call uses (almost) none,
             // while a computing one that the OS preempted now and then still uses plenty.
             let cpu = thread_cpu_ns(m.cpu_clock.load(Ordering::Acquire));
-            let computing = {
-                match (cpu, e.cpu) {
-                    // Little CPU used: blocked, unless the thread is runnable and merely waiting
-                    // for a CPU (preempted by the OS, or its virtual CPU by the host).
-                    (Some(c), p) if p >= 0 && now - e.at >= BLOCKED_NS => {
-                        (c - p) * COMPUTING_CPU_SHARE > now - e.at
-                            || thread_runnable(m.tid.load(Ordering::Relaxed))
-                    }
-                    (Some(_), p) if p >= 0 => {
-                        // Too short a window to judge yet.
-                        judging |= s.work_queued();
-                        continue;
-                    }
-                    _ => {
-                        // First look: decide next time, soon if goroutines wait. At the
-                        // back-off's pace (10 ms in a busy program) a hand-off took two to
-                        // three looks, 20-30 ms (W10 in benches/: no round trip at all for the
-                        // first 20-30 ms of its 300 ms window; session 13).
-                        e.cpu = cpu.unwrap_or(-1);
-                        e.at = now;
-                        judging |= s.work_queued();
-                        continue;
-                    }
+            let judged = match (cpu, e.cpu) {
+                // Little CPU used: blocked, unless the thread is runnable and merely waiting
+                // for a CPU (preempted by the OS, or its virtual CPU by the host).
+                (Some(c), p) if p >= 0 && now - e.at >= BLOCKED_NS => Some(
+                    (c - p) * COMPUTING_CPU_SHARE > now - e.at
+                        || thread_runnable(m.tid.load(Ordering::Relaxed)),
+                ),
+                (Some(_), p) if p >= 0 => None, // too short a window to judge yet
+                _ => {
+                    // First look: decide next time.
+                    e.cpu = cpu.unwrap_or(-1);
+                    e.at = now;
+                    None
                 }
+            };
+            let Some(computing) = judged else {
+                // Not judged yet: look again soon if goroutines wait. At the back-off's pace
+                // (10 ms in a busy program) a hand-off took two to three looks, 20-30 ms (W10
+                // in benches/: no round trip at all for the first 20-30 ms of its 300 ms
+                // window; session 13).
+                judging |= s.work_queued();
+                continue;
             };
             e.cpu = cpu.unwrap_or(-1);
             e.at = now;
